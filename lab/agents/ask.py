@@ -1,0 +1,92 @@
+"""Ask DNS questions from inside a container and print the answers as one JSON document.
+
+    python3 -m lab.agents.ask '{"queries": [{"server": "10.53.1.21", "name": "x.test.", "type": "A"}],
+                               "timeout": 2, "until": "answer", "deadline": 30}'
+
+`until` makes it a readiness probe: repeat every query until it gets an answer of that kind ("answer":
+any rcode but SERVFAIL/REFUSED, "noerror": NOERROR, "aa": an authoritative NOERROR) or the deadline passes.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+
+
+def ask(server: str, name: str, rdtype: str = "A", timeout: float = 2.0, rd: bool = True, tcp: bool = False) -> dict:
+    query = dns.message.make_query(name, rdtype)
+    if not rd:
+        query.flags &= ~dns.flags.RD
+    start = time.time()
+    result = {"t": start, "server": server, "name": query.question[0].name.to_text(), "type": rdtype.upper(),
+              "rcode": None, "answers": [], "ttl": None, "latency_ms": None, "error": None, "aa": False}
+    try:
+        send = dns.query.tcp if tcp else dns.query.udp
+        response = send(query, server, timeout=timeout)
+    except dns.exception.Timeout:
+        result["error"] = "timeout"
+        return result
+    except Exception as exc:  # noqa: BLE001 - every failure is an observation, never a crash
+        result["error"] = f"{type(exc).__name__}: {exc}"
+        return result
+    result["latency_ms"] = round((time.time() - start) * 1000, 3)
+    result["rcode"] = dns.rcode.to_text(response.rcode())
+    result["aa"] = bool(response.flags & dns.flags.AA)
+    result["tc"] = bool(response.flags & dns.flags.TC)
+    wanted = dns.rdatatype.from_text(rdtype)
+    for rrset in response.answer:
+        if rrset.rdtype == wanted or wanted == dns.rdatatype.ANY:
+            result["answers"] += [_text(rd) for rd in rrset]
+            result["ttl"] = rrset.ttl
+        elif rrset.rdtype == dns.rdatatype.CNAME:
+            result.setdefault("cname", []).extend(rd.to_text() for rd in rrset)
+    return result
+
+
+def _text(rdata) -> str:
+    if rdata.rdtype == dns.rdatatype.TXT:
+        return "".join(s.decode("utf-8", "replace") for s in rdata.strings)
+    return rdata.to_text()
+
+
+def _done(result: dict, until: str) -> bool:
+    if until == "answer":
+        return result["rcode"] not in (None, "SERVFAIL", "REFUSED")
+    if until == "noerror":
+        return result["rcode"] == "NOERROR"
+    if until == "aa":
+        return result["rcode"] == "NOERROR" and result["aa"]
+    return True
+
+
+def main(argv: list[str]) -> int:
+    spec = json.loads(argv[1])
+    timeout = float(spec.get("timeout", 2.0))
+    until = spec.get("until")
+    deadline = time.time() + float(spec.get("deadline", 0))
+    pending = list(enumerate(spec["queries"]))
+    results: list = [None] * len(pending)
+    while pending:
+        still = []
+        for i, q in pending:
+            results[i] = ask(q["server"], q["name"], q.get("type", "A"), timeout, q.get("rd", True), q.get("tcp", False))
+            if until and not _done(results[i], until):
+                still.append((i, q))
+        pending = still
+        if not pending or time.time() >= deadline:
+            break
+        time.sleep(0.2)
+    json.dump(results, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

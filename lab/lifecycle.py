@@ -1,0 +1,289 @@
+"""Bring a lab up, tell its status, take it down: the composition of topology, rendering, image and runtime."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import docker
+
+from lab import image, runtime, state
+from lab.errors import InputError, LabError, LabNotFound, Timeout
+from lab.topology import load as topology_load
+from lab.topology.model import Topology
+from lab.topology.render import render
+from lab.topology.software import software_of
+
+Progress = Callable[[str], None]
+SOURCE_DIR = Path(__file__).resolve().parent
+READY_TIMEOUT = 90.0
+
+
+def topology_hash(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
+def up(topology_path: str | Path | None = None, name: str | None = None, progress: Progress = lambda s: None,
+       client: docker.DockerClient | None = None, ready_timeout: float = READY_TIMEOUT) -> dict:
+    """Start the lab (or finish starting it) and wait until every server answers; return its description."""
+    path = Path(topology_path or topology_load.DEFAULT_TOPOLOGY)
+    topology = topology_load.load(path)
+    lab = name or topology.name
+    if not topology_load.NODE_NAME.match(lab):
+        raise InputError(f"lab name {lab!r} must be lower-case letters, digits and '-' (at most 40)")
+    client = client or runtime.connect()
+    digest = topology_hash(path)
+    existing = runtime.containers(client, lab)
+    if existing:
+        other = {c.labels.get(runtime.TOPOLOGY) for c in existing} - {digest}
+        if other:
+            raise InputError(f"lab {lab!r} is already up with another topology; run 'dnslab down --name {lab}' "
+                             f"first, or give this one another --name")
+        if {c.labels.get(runtime.NODE) for c in existing} == set(topology.nodes):
+            progress(f"lab {lab} exists: making sure every node runs")
+            description = state.load_description(lab)
+            if description is not None:
+                _resume(client, existing)
+                wait_ready(client, description, progress, ready_timeout)
+                return description
+        progress(f"lab {lab} is incomplete (an earlier 'up' was interrupted): starting it afresh")
+        runtime.remove_lab(client, lab)
+    elif runtime.networks(client, lab) or runtime.volumes(client, lab):
+        runtime.remove_lab(client, lab)
+
+    tag = image.ensure(client, progress)
+    topology = topology.at_slot(_free_slot(client, topology))
+    labels = {runtime.LAB: lab, runtime.TOPOLOGY: digest, runtime.STATE_DIR: str(state.lab_dir(lab)),
+              runtime.SLOT: str(topology.slot)}
+    tsig = state.tsig_key(lab)
+    state.write_node_files(lab, render(topology, tsig))
+    description = describe(lab, topology, tag, path)
+    state.save_description(lab, description)
+
+    progress(f"creating {len(topology.networks)} networks and {len(topology.nodes)} containers")
+    for net in topology.networks.values():
+        runtime.create_network(client, lab, net.name, str(net.subnet), labels)
+    specs = [_container_spec(lab, topology, node_name, tag, labels) for node_name in topology.nodes]
+    runtime.parallel(lambda spec: runtime.create_container(client, spec), specs)
+    runtime.start(client, [runtime.container_name(lab, n) for n in topology.nodes])
+    wait_ready(client, description, progress, ready_timeout)
+    return description
+
+
+def _resume(client: docker.DockerClient, existing: list) -> None:
+    for container in existing:
+        if container.status == "paused":
+            container.unpause()
+        elif container.status != "running":
+            container.start()
+
+
+def _free_slot(client: docker.DockerClient, topology: Topology) -> int:
+    """The first slot whose subnets overlap no Docker network: two labs can then run side by side."""
+    taken = runtime.taken_subnets(client)
+    for slot in range(64):
+        moved = topology.at_slot(slot)
+        if not any(n.subnet.overlaps(t) for n in moved.networks.values() for t, _ in taken):
+            return slot
+    clash = ", ".join(sorted({name for _, name in taken}))
+    raise LabError(f"no free address space for the lab's networks (Docker networks in the way: {clash})")
+
+
+def _container_spec(lab: str, topology: Topology, node_name: str, tag: str, labels: dict) -> runtime.ContainerSpec:
+    node = topology.nodes[node_name]
+    soft = software_of(node.role, node.software)
+    node_dir = state.node_dir(lab, node.name)
+    node_dir.mkdir(parents=True, exist_ok=True)
+    binds = {
+        str(SOURCE_DIR): {"bind": runtime.SOURCE_MOUNT, "mode": "ro"},
+        str(node_dir): {"bind": runtime.NODE_MOUNT, "mode": "rw"},
+        str(node_dir / "resolv.conf"): {"bind": "/etc/resolv.conf", "mode": "ro"},
+    }
+    return runtime.ContainerSpec(
+        lab=lab, node=node.name, image=tag, command=list(soft.command),
+        addresses={net: str(addr) for net, addr in node.addresses.items()},
+        labels={**labels, runtime.NODE: node.name, runtime.ROLE: node.role, runtime.SOFTWARE: node.software},
+        binds=binds, tmpfs={d: "" for d in soft.writable}, environment=dict(image.ENVIRONMENT),
+    )
+
+
+def describe(lab: str, topology: Topology, tag: str, path: Path) -> dict:
+    """The resolved lab as plain data: what status, dig and runs need without re-reading the topology."""
+    service = next((z for z in topology.zones.values() if z.primary and z.records), None)
+    return {
+        "lab": lab,
+        "topology": str(path),
+        "slot": topology.slot,
+        "image": tag,
+        "created": time.time(),
+        "networks": {n.name: str(n.subnet) for n in topology.networks.values()},
+        "nodes": {
+            n.name: {"role": n.role, "software": n.software, "function": topology.describe_role(n),
+                     "addresses": {net: str(a) for net, a in n.addresses.items()}, "options": n.options,
+                     "container": runtime.container_name(lab, n.name)}
+            for n in topology.nodes.values()
+        },
+        "zones": {z.origin: {"servers": list(z.servers), "primary": z.primary, "ttl": z.ttl,
+                             "negative_ttl": z.negative_ttl} for z in topology.zones.values()},
+        "probe_name": service.records[0].name if service else ".",
+        "probe_type": service.records[0].type if service else "SOA",
+    }
+
+
+def resolver_address(description: dict, resolver: str, client_node: str) -> str:
+    """The address `client_node` uses to reach `resolver`: on a network both are on."""
+    res = description["nodes"][resolver]["addresses"]
+    cli = description["nodes"][client_node]["addresses"]
+    for net, addr in res.items():
+        if net in cli:
+            return addr
+    raise InputError(f"client {client_node!r} shares no network with resolver {resolver!r}")
+
+
+def _ready_plan(description: dict) -> dict[str, dict]:
+    """Which container asks what to decide the lab is ready: every authoritative server for the SOA of each
+    zone it serves (asked from itself), then every resolver for a service name (asked from a client)."""
+    auth, resolve = {}, {}
+    for origin, zone in description["zones"].items():
+        for server in [*zone["servers"], *([zone["primary"]] if zone["primary"] else [])]:
+            node = description["nodes"][server]
+            auth.setdefault(node["container"], []).append(
+                {"server": next(iter(node["addresses"].values())), "name": origin, "type": "SOA", "rd": False})
+    clients = [n for n, v in description["nodes"].items() if v["role"] == "client"]
+    for resolver, node in description["nodes"].items():
+        if node["role"] != "resolver":
+            continue
+        for client_node in clients:
+            try:
+                addr = resolver_address(description, resolver, client_node)
+            except InputError:
+                continue
+            resolve.setdefault(description["nodes"][client_node]["container"], []).append(
+                {"server": addr, "name": description["probe_name"], "type": description["probe_type"],
+                 "node": resolver})
+            break
+    return {"aa": auth, "noerror": resolve}
+
+
+def wait_ready(client: docker.DockerClient, description: dict, progress: Progress,
+               timeout: float = READY_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    for until, plan in _ready_plan(description).items():
+        what = "authoritative servers" if until == "aa" else "resolvers"
+        progress(f"waiting for {sum(len(q) for q in plan.values())} {what} to answer")
+        remaining = max(1.0, deadline - time.monotonic())
+
+        def run(item):
+            container, queries = item
+            return container, runtime.exec_json(
+                client, container, "lab.agents.ask",
+                {"queries": queries, "until": until, "deadline": remaining, "timeout": 1}, timeout=remaining + 15)
+
+        failing = []
+        for container, results in runtime.parallel(run, plan.items()):
+            for query, result in zip(plan[container], results):
+                if result["rcode"] != "NOERROR" or (until == "aa" and not result["aa"]):
+                    node = query.get("node") or container.removeprefix(f"dnslab-{description['lab']}-")
+                    failing.append(f"{node} ({result['rcode'] or result['error']} for {query['name']} "
+                                   f"{query['type']})")
+        if failing:
+            raise Timeout(f"lab {description['lab']} not ready after {timeout:.0f}s: " + "; ".join(failing)
+                          + f". See 'docker logs dnslab-{description['lab']}-NODE'")
+
+
+def status(lab: str, client: docker.DockerClient | None = None) -> list[dict]:
+    """Every node of the lab: name, role, software, version, address, state."""
+    client = client or runtime.connect()
+    description = state.load_description(lab)
+    found = {c.labels.get(runtime.NODE): c for c in runtime.containers(client, lab)}
+    if not found and not description:
+        raise LabNotFound(f"no lab named {lab!r} is up; start it with 'dnslab up --name {lab}'")
+    nodes = description["nodes"] if description else {n: {} for n in found}
+    versions = software_versions(client, description, found) if description else {}
+    rows = []
+    for name, node in nodes.items():
+        container = found.get(name)
+        rows.append({
+            "name": name,
+            "role": node.get("function", container.labels.get(runtime.ROLE) if container else "?"),
+            "software": node.get("software", container.labels.get(runtime.SOFTWARE) if container else "?"),
+            "version": versions.get((node.get("role"), node.get("software")), ""),
+            "address": ", ".join(f"{a} ({net})" for net, a in node.get("addresses", {}).items()),
+            "state": container.status if container else "missing",
+        })
+    return rows
+
+
+def software_versions(client: docker.DockerClient, description: dict, found: dict) -> dict:
+    """(role, software) -> version text, asked once per image and cached next to the labs."""
+    cache = state.home() / "versions" / f"{description['image'].replace(':', '-')}.json"
+    if cache.exists():
+        table = json.loads(cache.read_text())
+        return {tuple(k.split("/", 1)): v for k, v in table.items()}
+    running = next((c for c in found.values() if c.status == "running"), None)
+    if running is None:
+        return {}
+    kinds = {(n["role"], n["software"]) for n in description["nodes"].values()}
+    script = "; ".join(f"echo \"{r}/{s}=$({software_of(r, s).version} | head -1)\"" for r, s in sorted(kinds))
+    result = runtime.exec_in(client, running.name, script, timeout=20)
+    table = {}
+    for line in result.output.splitlines():
+        key, _, value = line.partition("=")
+        if "/" in key:
+            table[key] = _short_version(value)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(table))
+    return {tuple(k.split("/", 1)): v for k, v in table.items()}
+
+
+def _short_version(text: str) -> str:
+    match = re.search(r"\d+\.\d+(\.\d+)?", text)
+    return match.group(0) if match else text.strip()[:30]
+
+
+def down(lab: str | None, all_labs: bool = False, client: docker.DockerClient | None = None) -> dict[str, dict]:
+    """Remove every resource of one lab (or of all labs) by label; returns what went, per lab."""
+    client = client or runtime.connect()
+    names = sorted(runtime.labs(client)) if all_labs else [lab]
+    removed = {}
+    for name in names:
+        removed[name] = runtime.remove_lab(client, name)
+        state.forget(name)
+    return removed
+
+
+def dig(lab: str, qname: str, qtype: str = "A", via: str = "all", client_node: str | None = None,
+        client: docker.DockerClient | None = None) -> list[dict]:
+    """Ask every (or one) resolver from a client container; one result per resolver."""
+    client = client or runtime.connect()
+    description = state.load_description(lab)
+    if description is None or not runtime.containers(client, lab):
+        raise LabNotFound(f"no lab named {lab!r} is up; start it with 'dnslab up --name {lab}'")
+    nodes = description["nodes"]
+    resolvers = [n for n, v in nodes.items() if v["role"] == "resolver"]
+    clients = [n for n, v in nodes.items() if v["role"] == "client"]
+    if via != "all":
+        if via not in resolvers:
+            raise InputError(f"--via {via!r} is not a resolver of lab {lab!r}; resolvers: {', '.join(resolvers)}")
+        resolvers = [via]
+    if client_node is None:
+        if not clients:
+            raise InputError(f"lab {lab!r} has no client node to ask from")
+        client_node = clients[0]
+    elif client_node not in clients:
+        raise InputError(f"--client {client_node!r} is not a client of lab {lab!r}; clients: {', '.join(clients)}")
+    queries = [{"server": resolver_address(description, r, client_node), "name": qname, "type": qtype}
+               for r in resolvers]
+    results = runtime.exec_json(client, nodes[client_node]["container"], "lab.agents.ask",
+                                {"queries": queries, "timeout": 3})
+    for resolver, result in zip(resolvers, results):
+        result["resolver"] = resolver
+        result["client"] = client_node
+    return results
+
+

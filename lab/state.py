@@ -1,0 +1,81 @@
+"""Where a lab keeps its files on the host: rendered configs, zone files, its TSIG key, its description.
+
+    $DNSLAB_HOME (default ~/.local/state/dnslab)/labs/<lab>/
+        lab.json        the resolved topology (after slot moves) that `status`, `dig` and runs read
+        tsig.key        the lab's update key, mode 0600, never printed
+        nodes/<node>/   mounted at /lab/node in that node's container
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+from lab.topology.render import Tsig
+
+TSIG_NAME = "dnslab-update."
+TSIG_ALGORITHM = "hmac-sha256"
+
+
+def home() -> Path:
+    return Path(os.environ.get("DNSLAB_HOME") or Path.home() / ".local" / "state" / "dnslab")
+
+
+def lab_dir(lab: str) -> Path:
+    return home() / "labs" / lab
+
+
+def tsig_key(lab: str) -> Tsig:
+    """The lab's TSIG key, generated on first use and kept private (0600) in the lab directory."""
+    path = lab_dir(lab) / "tsig.key"
+    if path.exists():
+        data = json.loads(path.read_text())
+        return Tsig(data["name"], data["algorithm"], data["secret"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = Tsig(TSIG_NAME, TSIG_ALGORITHM, base64.b64encode(secrets.token_bytes(32)).decode())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump({"name": key.name, "algorithm": key.algorithm, "secret": key.secret}, out)
+    return key
+
+
+def write_node_files(lab: str, rendered: dict[str, dict[str, str]]) -> None:
+    """Write every node's rendered files afresh (old journals and state go with the old files)."""
+    nodes = lab_dir(lab) / "nodes"
+    if nodes.exists():
+        shutil.rmtree(nodes)
+    for node, files in rendered.items():
+        for rel, content in files.items():
+            path = nodes / node / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content)
+            # Configs that carry the TSIG secret stay private to the host's owner.
+            if "secret" in content:
+                path.chmod(0o600)
+
+
+def node_dir(lab: str, node: str) -> Path:
+    return lab_dir(lab) / "nodes" / node
+
+
+def save_description(lab: str, description: dict) -> None:
+    path = lab_dir(lab) / "lab.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(description, indent=2))
+    tmp.replace(path)
+
+
+def load_description(lab: str) -> dict | None:
+    path = lab_dir(lab) / "lab.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def forget(lab: str) -> None:
+    shutil.rmtree(lab_dir(lab), ignore_errors=True)

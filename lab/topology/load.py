@@ -1,0 +1,267 @@
+"""Load and validate a topology file: every problem at once, each with file:line:col."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+
+import dns.exception
+import dns.name
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+
+from lab.errors import TopologyError
+from lab.schema import Problems, check_keys, get, one_of, suggest
+from lab.topology.model import PRIMARY_SOFTWARE, ROLE_SOFTWARE, Network, Node, Record, Topology, Zone
+from lab.yamlsrc import Map, Seq, YamlSyntaxError, load as load_yaml
+
+NODE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
+TOP_FIELDS = ("name", "description", "networks", "nodes", "zones")
+NODE_FIELDS = ("role", "software", "networks", "options")
+ZONE_FIELDS = ("servers", "primary", "ttl", "negative_ttl", "records")
+
+DEFAULT_TOPOLOGY = Path(__file__).resolve().parents[2] / "compose" / "default.yml"
+
+
+def load(path: str | Path) -> Topology:
+    """Read a topology file; raise TopologyError listing every problem found."""
+    try:
+        doc = load_yaml(path)
+    except YamlSyntaxError as exc:
+        raise TopologyError([exc.problem]) from None
+    return from_document(doc, str(path))
+
+
+def from_document(doc: object, file: str) -> Topology:
+    problems = Problems(file)
+    if not isinstance(doc, Map):
+        problems.at(doc, "a topology must be a mapping with networks, nodes and zones")
+        raise TopologyError(problems)
+    check_keys(problems, doc, TOP_FIELDS, "topology", required=("networks", "nodes", "zones"))
+    name = get(problems, doc, "name", str, "topology", Path(file).stem)
+    if not NODE_NAME.match(str(name)):
+        problems.at(doc, f"topology name {name!r} must be lower-case letters, digits and '-'", "name", value=True)
+    description = get(problems, doc, "description", str, "topology", "")
+    networks = _networks(problems, get(problems, doc, "networks", dict, "topology", Map()))
+    nodes = _nodes(problems, get(problems, doc, "nodes", dict, "topology", Map()), networks)
+    zones = _zones(problems, get(problems, doc, "zones", dict, "topology", Map()), nodes)
+    if problems:
+        raise TopologyError(problems)
+    return Topology(name=name, description=description, file=file, networks=networks, nodes=nodes, zones=zones)
+
+
+def _networks(problems: Problems, raw: Map) -> dict[str, Network]:
+    networks: dict[str, Network] = {}
+    for name, spec in raw.items():
+        if not isinstance(name, str) or not NODE_NAME.match(name):
+            problems.at(raw, f"network name {name!r} must be lower-case letters, digits and '-'", name)
+            continue
+        if not isinstance(spec, Map):
+            problems.at(raw, f"network {name!r} must be a mapping like {{subnet: 10.53.0.0/24}}", name, value=True)
+            continue
+        check_keys(problems, spec, ("subnet",), f"network {name!r}", required=("subnet",))
+        text = get(problems, spec, "subnet", str, f"network {name!r}")
+        if text is None:
+            continue
+        try:
+            subnet = ipaddress.IPv4Network(text)
+        except ValueError as exc:
+            problems.at(spec, f"network {name!r}: {exc}; write it like 10.53.0.0/24", "subnet", value=True)
+            continue
+        if not 16 <= subnet.prefixlen <= 28:
+            problems.at(spec, f"network {name!r}: prefix /{subnet.prefixlen} is out of range; use /16 to /28",
+                        "subnet", value=True)
+            continue
+        for other in networks.values():
+            if subnet.overlaps(other.subnet):
+                problems.at(spec, f"network {name!r} overlaps network {other.name!r} ({other.subnet})",
+                            "subnet", value=True)
+        networks[name] = Network(name, subnet)
+    if not raw:
+        problems.at(raw, "the topology needs at least one network")
+    return networks
+
+
+def _nodes(problems: Problems, raw: Map, networks: dict[str, Network]) -> dict[str, Node]:
+    nodes: dict[str, Node] = {}
+    used: dict[ipaddress.IPv4Address, str] = {}
+    for name, spec in raw.items():
+        if not isinstance(name, str) or not NODE_NAME.match(name):
+            problems.at(raw, f"node name {name!r} must be 1-40 lower-case letters, digits and '-'", name)
+            continue
+        what = f"node {name!r}"
+        if not isinstance(spec, Map):
+            problems.at(raw, f"{what} must be a mapping with role, software and networks", name, value=True)
+            continue
+        check_keys(problems, spec, NODE_FIELDS, what, required=("role", "networks"))
+        role = get(problems, spec, "role", str, what)
+        if role is not None and role not in ROLE_SOFTWARE:
+            problems.at(spec, f"{what}: unknown role {role!r}{suggest(role, ROLE_SOFTWARE)}; "
+                              f"roles: {one_of(ROLE_SOFTWARE)}", "role", value=True)
+            role = None
+        software = get(problems, spec, "software", str, what)
+        if role is not None:
+            allowed = ROLE_SOFTWARE[role]
+            if software is None:
+                software = allowed[0]
+            elif software not in allowed:
+                problems.at(spec, f"{what}: a {role} cannot run {software!r}{suggest(software, allowed)}; "
+                                  f"choose one of: {one_of(allowed)}", "software", value=True)
+        addresses = {}
+        nets = get(problems, spec, "networks", dict, what, Map())
+        for net, text in nets.items():
+            if net not in networks:
+                problems.at(nets, f"{what}: unknown network {net!r}{suggest(net, networks)}; "
+                                  f"networks: {one_of(networks) or 'none declared'}", net)
+                continue
+            try:
+                addr = ipaddress.IPv4Address(str(text))
+            except ValueError:
+                problems.at(nets, f"{what}: {text!r} is not an IPv4 address", net, value=True)
+                continue
+            subnet = networks[net].subnet
+            if addr not in subnet:
+                problems.at(nets, f"{what}: {addr} is outside network {net!r} ({subnet})", net, value=True)
+            elif addr in (subnet.network_address, subnet.broadcast_address, subnet.network_address + 1):
+                problems.at(nets, f"{what}: {addr} is reserved in {subnet} (network, broadcast or the "
+                                  f"Docker gateway {subnet.network_address + 1}); pick another host address",
+                            net, value=True)
+            elif addr in used:
+                problems.at(nets, f"{what}: {addr} is already the address of node {used[addr]!r}", net, value=True)
+            else:
+                used[addr] = name
+                addresses[net] = addr
+        if not nets and "networks" in spec:
+            problems.at(spec, f"{what} must be on at least one network", "networks", value=True)
+        options = get(problems, spec, "options", dict, what, {})
+        if role is not None and software is not None and addresses:
+            nodes[name] = Node(name, role, software, addresses, dict(options))
+    if not raw:
+        problems.at(raw, "the topology needs at least one node")
+    return nodes
+
+
+def _absolute(name: str) -> str:
+    return name if name.endswith(".") else name + "."
+
+
+def _zones(problems: Problems, raw: Map, nodes: dict[str, Node]) -> dict[str, Zone]:
+    zones: dict[str, Zone] = {}
+    for origin, spec in raw.items():
+        what = f"zone {origin!r}"
+        try:
+            origin_name = dns.name.from_text(str(origin))
+        except dns.exception.DNSException as exc:
+            problems.at(raw, f"{what} is not a valid DNS name: {exc}", origin)
+            continue
+        origin_text = origin_name.to_text()
+        if spec is None:
+            spec = Map()
+        if not isinstance(spec, Map):
+            problems.at(raw, f"{what} must be a mapping with servers (and optionally primary, ttl, records)",
+                        origin, value=True)
+            continue
+        check_keys(problems, spec, ZONE_FIELDS, what, required=("servers",))
+        servers = get(problems, spec, "servers", list, what, [])
+        for i, server in enumerate(servers):
+            _check_server(problems, servers, i, server, nodes, what, ("bind", "knot", "nsd"))
+        if "servers" in spec and not servers:
+            problems.at(spec, f"{what} needs at least one server", "servers", value=True)
+        primary = get(problems, spec, "primary", str, what)
+        if primary is not None:
+            _check_server(problems, spec, "primary", primary, nodes, what, PRIMARY_SOFTWARE)
+            if primary in servers:
+                problems.at(spec, f"{what}: the hidden primary {primary!r} must not also be a public server",
+                            "primary", value=True)
+        ttl = _ttl(problems, spec, "ttl", what, 300)
+        negative_ttl = _ttl(problems, spec, "negative_ttl", what, ttl)
+        records = _records(problems, get(problems, spec, "records", dict, what, Map()), origin_name, what)
+        zones[origin_text] = Zone(origin_text, tuple(str(s) for s in servers), primary, ttl, negative_ttl, records)
+    if raw and "." not in zones and not problems:
+        problems.at(raw, "the topology needs a root zone '.': resolvers know only the lab root")
+    for origin, zone in zones.items():
+        if origin != "." and _parent(origin, zones) is None and "." in zones:
+            problems.at(raw, f"zone {origin!r} has no parent zone in the topology to delegate it", origin)
+    return zones
+
+
+def _check_server(problems: Problems, container, key, server, nodes, what: str, software: tuple[str, ...]) -> None:
+    if server not in nodes:
+        problems.at(container, f"{what}: unknown node {server!r}{suggest(str(server), nodes)}", key, value=True)
+        return
+    node = nodes[server]
+    if node.role != "authoritative" or node.software not in software:
+        problems.at(container, f"{what}: node {server!r} is a {node.role} running {node.software}; "
+                               f"this needs an authoritative server running {' or '.join(software)}",
+                    key, value=True)
+
+
+def _ttl(problems: Problems, spec: Map, key: str, what: str, default: int) -> int:
+    value = get(problems, spec, key, int, what, default)
+    if not 0 <= value <= 604800:
+        problems.at(spec, f"{what}: {key} must be between 0 and 604800 seconds", key, value=True)
+        return default
+    return value
+
+
+def _records(problems: Problems, raw: Map, origin: dns.name.Name, what: str) -> tuple[Record, ...]:
+    records = []
+    for owner, rrsets in raw.items():
+        try:
+            name = dns.name.from_text(str(owner), origin=origin)
+        except dns.exception.DNSException as exc:
+            problems.at(raw, f"{what}: record name {owner!r} is invalid: {exc}", owner)
+            continue
+        if not name.is_subdomain(origin):
+            problems.at(raw, f"{what}: record {name} is outside the zone", owner)
+            continue
+        if not isinstance(rrsets, Map):
+            problems.at(raw, f"{what}: record {owner!r} must map types to values, like {{A: [192.0.2.1]}}",
+                        owner, value=True)
+            continue
+        for rtype, values in rrsets.items():
+            try:
+                rdtype = dns.rdatatype.from_text(str(rtype))
+            except dns.exception.DNSException:
+                problems.at(rrsets, f"{what}: {owner}: unknown record type {rtype!r}", rtype)
+                continue
+            if not isinstance(values, list):
+                values = Seq([values]) if isinstance(values, (str, int)) else values
+            if not isinstance(values, list) or not values:
+                problems.at(rrsets, f"{what}: {owner} {rtype} must be a value or a non-empty list", rtype, value=True)
+                continue
+            texts = []
+            for value in values:
+                text = _rdata_text(rdtype, str(value))
+                try:
+                    dns.rdata.from_text(dns.rdataclass.IN, rdtype, text, origin=origin)
+                except (dns.exception.DNSException, ValueError) as exc:
+                    problems.at(rrsets, f"{what}: {owner} {rtype} value {value!r} is invalid: {exc}", rtype,
+                                value=True)
+                    continue
+                texts.append(text)
+            records.append(Record(name.to_text(), dns.rdatatype.to_text(rdtype), tuple(texts)))
+    return tuple(records)
+
+
+def _rdata_text(rdtype: dns.rdatatype.RdataType, value: str) -> str:
+    """TXT values are written plainly in the topology; zone files need them quoted."""
+    if rdtype == dns.rdatatype.TXT and not value.startswith('"'):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return value
+
+
+def _parent(origin: str, zones: dict) -> str | None:
+    name = dns.name.from_text(origin).parent()
+    while True:
+        if name.to_text() in zones:
+            return name.to_text()
+        if name == dns.name.root:
+            return None
+        name = name.parent()
+
+
+def parent_zone(origin: str, zones: dict) -> str | None:
+    return _parent(origin, zones) if origin != "." else None

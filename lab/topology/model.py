@@ -1,0 +1,113 @@
+"""The topology model: plain data, built by `load.py`, read by rendering and the runtime."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field, replace
+
+# Which software each role can run; the first one is the default.
+ROLE_SOFTWARE: dict[str, tuple[str, ...]] = {
+    "authoritative": ("bind", "knot", "nsd"),
+    "resolver": ("unbound", "bind", "knot-resolver", "pdns-recursor"),
+    "client": ("tools",),
+    "agent": ("planner", "enactor"),
+}
+# Only BIND takes RFC 2136 updates in the lab (journal + NOTIFY/IXFR to the secondaries).
+PRIMARY_SOFTWARE = ("bind",)
+
+# Moving a lab to another slot shifts every subnet and node address by this many addresses (a /20).
+SLOT_SIZE = 4096
+
+
+@dataclass(frozen=True)
+class Network:
+    name: str
+    subnet: ipaddress.IPv4Network
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    role: str
+    software: str
+    addresses: dict[str, ipaddress.IPv4Address]  # network name -> address, in file order
+    options: dict = field(default_factory=dict)
+
+    @property
+    def address(self) -> ipaddress.IPv4Address:
+        """The node's first address: the one other nodes use when they share that network."""
+        return next(iter(self.addresses.values()))
+
+
+@dataclass(frozen=True)
+class Record:
+    name: str  # absolute
+    type: str
+    rdatas: tuple[str, ...]
+    ttl: int | None = None
+
+
+@dataclass(frozen=True)
+class Zone:
+    origin: str  # absolute, "." for the root
+    servers: tuple[str, ...]  # public name servers (NS)
+    primary: str | None = None  # hidden primary; None: every server loads the zone from its file
+    ttl: int = 300
+    negative_ttl: int = 300
+    records: tuple[Record, ...] = ()
+
+    def ns_name(self, node: str) -> str:
+        """The public NS name of a server: NODE.ns.ZONE."""
+        return f"{node}.ns.{self.origin}" if self.origin != "." else f"{node}.ns."
+
+
+@dataclass(frozen=True)
+class Topology:
+    name: str
+    description: str
+    file: str
+    networks: dict[str, Network]
+    nodes: dict[str, Node]
+    zones: dict[str, Zone]
+    slot: int = 0
+
+    def by_role(self, role: str) -> list[Node]:
+        return [n for n in self.nodes.values() if n.role == role]
+
+    def zones_of(self, node: str) -> list[Zone]:
+        return [z for z in self.zones.values() if node in z.servers or z.primary == node]
+
+    def address_towards(self, node: Node, peer: Node) -> ipaddress.IPv4Address:
+        """The address `peer` uses to reach `node`: node's address on the first network they share."""
+        for net, addr in node.addresses.items():
+            if net in peer.addresses:
+                return addr
+        return node.address
+
+    def describe_role(self, node: Node) -> str:
+        """Role as a person reads it: 'root', 'tld', 'primary (hidden)', 'secondary', 'resolver', ..."""
+        if node.role != "authoritative":
+            return node.role
+        for zone in self.zones.values():
+            if zone.primary == node.name:
+                return "primary (hidden)"
+            if node.name in zone.servers:
+                if zone.primary:
+                    return "secondary"
+                return "root" if zone.origin == "." else ("tld" if zone.origin.count(".") == 1 else "authoritative")
+        return "authoritative"
+
+    def at_slot(self, slot: int) -> Topology:
+        """The same topology with every subnet and node address moved by `slot` whole /20 blocks."""
+        shift = (slot - self.slot) * SLOT_SIZE
+        if shift == 0:
+            return self
+        networks = {
+            name: Network(name, ipaddress.IPv4Network((int(n.subnet.network_address) + shift, n.subnet.prefixlen)))
+            for name, n in self.networks.items()
+        }
+        nodes = {
+            name: replace(n, addresses={net: ipaddress.IPv4Address(int(a) + shift) for net, a in n.addresses.items()})
+            for name, n in self.nodes.items()
+        }
+        return replace(self, networks=networks, nodes=nodes, slot=slot)

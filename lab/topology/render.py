@@ -1,0 +1,117 @@
+"""Render a topology into per-node files (server configs, zone files, root hints): a pure function.
+
+Each node's files land in its own directory, mounted at /lab/node inside its container; nothing is ever
+edited inside a container by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jinja2
+
+from lab.topology.load import parent_zone
+from lab.topology.model import Node, Topology, Zone
+from lab.topology.software import software_of
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("lab.topology", "templates"),
+    undefined=jinja2.StrictUndefined,  # a missing variable is a bug, never an empty string in a config
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+INITIAL_SERIAL = 1
+
+
+@dataclass(frozen=True)
+class Tsig:
+    name: str
+    algorithm: str
+    secret: str
+
+
+def render(topology: Topology, tsig: Tsig) -> dict[str, dict[str, str]]:
+    """node name -> {path relative to the node directory: file content}."""
+    return {node.name: render_node(topology, node, tsig) for node in topology.nodes.values()}
+
+
+def render_node(topology: Topology, node: Node, tsig: Tsig) -> dict[str, str]:
+    files: dict[str, str] = {"resolv.conf": _resolv_conf(topology, node)}
+    soft = software_of(node.role, node.software)
+    zones = [_zone_context(topology, zone, node) for zone in topology.zones_of(node.name)]
+    if node.role == "authoritative":
+        for zone in topology.zones_of(node.name):
+            if zone.primary is None or zone.primary == node.name:
+                files[f"zones/{zone_file(zone)}"] = zone_text(topology, zone)
+    if node.role == "resolver":
+        files["root.hints"] = _ENV.get_template("root.hints.j2").render(root_hints=root_hints(topology))
+    if soft.template:
+        files[soft.config] = _ENV.get_template(soft.template).render(
+            node=node, zones=zones, tsig=tsig, root_hints=root_hints(topology), tlds=lab_tlds(topology))
+    return files
+
+
+def zone_file(zone: Zone) -> str:
+    return "root.zone" if zone.origin == "." else f"{zone.origin.rstrip('.')}.zone"
+
+
+def _zone_context(topology: Topology, zone: Zone, node: Node) -> dict:
+    primary = topology.nodes[zone.primary] if zone.primary else None
+    return {
+        "origin": zone.origin,
+        "file": zone_file(zone),
+        "id": zone_file(zone).removesuffix(".zone").replace(".", "-"),
+        "primary": zone.primary,
+        "primary_address": str(topology.address_towards(primary, node)) if primary else None,
+        "notify": [str(topology.address_towards(topology.nodes[s], primary)) for s in zone.servers] if primary else [],
+    }
+
+
+def root_hints(topology: Topology) -> list[dict[str, str]]:
+    root = topology.zones["."]
+    return [{"name": root.ns_name(s), "address": str(topology.nodes[s].address)} for s in root.servers]
+
+
+def lab_tlds(topology: Topology) -> list[str]:
+    """Top-level names the lab serves. Resolvers must not treat them as special-use names (RFC 6761):
+    Unbound and Knot Resolver answer NXDOMAIN for test. themselves unless told otherwise."""
+    return sorted({z.origin.split(".")[-2] + "." for z in topology.zones.values() if z.origin != "."})
+
+
+def zone_text(topology: Topology, zone: Zone) -> str:
+    """The zone file: SOA, NS and addresses of its servers, delegations with glue, then its records."""
+    origin = zone.origin
+    mailbox = f"hostmaster.{origin}" if origin != "." else "hostmaster.ns."
+    lines = [
+        f"; Zone {origin}: rendered by dnslab from {topology.file}; do not edit.",
+        f"$ORIGIN {origin}",
+        f"$TTL {zone.ttl}",
+        # refresh is long on purpose: secondaries learn of changes by NOTIFY, not by polling.
+        f"@ {zone.ttl} IN SOA {zone.ns_name(zone.servers[0])} {mailbox} "
+        f"{INITIAL_SERIAL} 3600 600 86400 {zone.negative_ttl}",
+    ]
+    lines += [f"@ IN NS {zone.ns_name(s)}" for s in zone.servers]
+    lines += [f"{zone.ns_name(s)} IN A {topology.nodes[s].address}" for s in zone.servers]
+    for child in topology.zones.values():
+        if child.origin != "." and parent_zone(child.origin, topology.zones) == origin:
+            lines.append(f"; delegation of {child.origin}")
+            lines += [f"{child.origin} IN NS {child.ns_name(s)}" for s in child.servers]
+            lines += [f"{child.ns_name(s)} IN A {topology.nodes[s].address}" for s in child.servers]
+    for record in zone.records:
+        ttl = f" {record.ttl}" if record.ttl is not None else ""
+        lines += [f"{record.name}{ttl} IN {record.type} {rdata}" for rdata in record.rdatas]
+    return "\n".join(lines) + "\n"
+
+
+def _resolv_conf(topology: Topology, node: Node) -> str:
+    """Clients look names up through the first lab resolver they can reach; everyone else through none.
+
+    Mounted over /etc/resolv.conf so nothing in the lab falls back to Docker's embedded DNS (which would
+    forward to the host's resolvers, outside the closed world)."""
+    if node.role == "client":
+        for resolver in topology.by_role("resolver"):
+            if set(resolver.addresses) & set(node.addresses):
+                return f"nameserver {topology.address_towards(resolver, node)}\n"
+    return "nameserver 127.0.0.1\n"

@@ -1,0 +1,54 @@
+"""What the lab knows about each server implementation: its config template, how it runs in the
+foreground inside a container, which directories it must be able to write, how it tells its version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# A client or agent container idles until we exec into it; the trap makes `docker stop` immediate.
+IDLE = ["sh", "-c", "trap 'exit 0' TERM INT; sleep infinity & wait"]
+
+
+@dataclass(frozen=True)
+class Software:
+    label: str  # what `status` shows
+    template: str | None  # template under templates/, rendered to /lab/node/<config>
+    config: str | None
+    command: tuple[str, ...]
+    writable: tuple[str, ...] = ()  # tmpfs directories the server writes (caches, journals, sockets)
+    version: str = "true"  # shell command that prints the version on its first line
+
+
+# Keyed by (role, software): BIND is both an authoritative server and a resolver.
+SOFTWARE: dict[tuple[str, str], Software] = {
+    ("authoritative", "bind"): Software(
+        "BIND", "named-auth.conf.j2", "named.conf",
+        ("named", "-g", "-4", "-c", "/lab/node/named.conf"), ("/var/cache/bind",), "named -v"),
+    ("authoritative", "knot"): Software(
+        "Knot DNS", "knot.conf.j2", "knot.conf",
+        ("knotd", "-c", "/lab/node/knot.conf"), ("/var/lib/knot", "/run/knot"), "knotd -V"),
+    ("authoritative", "nsd"): Software(
+        "NSD", "nsd.conf.j2", "nsd.conf",
+        ("nsd", "-d", "-c", "/lab/node/nsd.conf"), ("/var/lib/nsd",), "nsd -v 2>&1"),
+    ("resolver", "unbound"): Software(
+        "Unbound", "unbound.conf.j2", "unbound.conf",
+        ("unbound", "-d", "-c", "/lab/node/unbound.conf"), (), "unbound -V"),
+    ("resolver", "bind"): Software(
+        "BIND", "named-resolver.conf.j2", "named.conf",
+        ("named", "-g", "-4", "-c", "/lab/node/named.conf"), ("/var/cache/bind",), "named -v"),
+    ("resolver", "knot-resolver"): Software(
+        "Knot Resolver", "kresd.conf.j2", "kresd.conf",
+        ("kresd", "-n", "-c", "/lab/node/kresd.conf", "/var/cache/knot-resolver"),
+        ("/var/cache/knot-resolver",), "kresd -V"),
+    ("resolver", "pdns-recursor"): Software(
+        "PowerDNS Recursor", "recursor.conf.j2", "recursor.conf",
+        ("pdns_recursor", "--config-dir=/lab/node"), ("/run/pdns-recursor",),
+        "pdns_recursor --version 2>&1 | grep -o 'PowerDNS Recursor [0-9.]*'"),
+    ("client", "tools"): Software("dig, kdig, dnsperf", None, None, tuple(IDLE), (), "dig -v 2>&1"),
+    ("agent", "planner"): Software("dnslab planner", None, None, tuple(IDLE), (), "python3 --version"),
+    ("agent", "enactor"): Software("dnslab enactor", None, None, tuple(IDLE), (), "python3 --version"),
+}
+
+
+def software_of(role: str, software: str) -> Software:
+    return SOFTWARE[(role, software)]
