@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from lab import lifecycle
+from lab import image, lifecycle, runtime
 from lab.errors import ExitCode, LabError
 
 console = Console(stderr=True)
-out = Console()
+# Piped output (CI logs, `| less`) gets a wide table instead of rich's 80-column default.
+out = Console(width=None if Console().is_terminal else 140)
 
 DEFAULT_LAB = os.environ.get("DNSLAB_NAME", "")
 
@@ -54,6 +56,17 @@ def up(topology: str | None, name: str | None, timeout: float) -> None:
     console.print(f"[green]lab {description['lab']} is up[/] ({len(description['nodes'])} nodes, "
                   f"slot {description['slot']})")
     _print_status(lifecycle.status(description["lab"]))
+
+
+@cli.command("image")
+@click.option("--builder", type=click.Choice(["auto", "mmdebstrap", "dockerfile"]), default=None,
+              help="How to build it (default: $DNSLAB_IMAGE_BUILDER or auto).")
+def image_cmd(builder: str | None) -> None:
+    """Build the lab image if it is missing (tagged by the hash of compose/image/)."""
+    started = time.monotonic()
+    with console.status("checking the lab image") as status:
+        tag = image.ensure(runtime.connect(), _progress(status), builder)
+    console.print(f"image {tag} ready ({time.monotonic() - started:.1f}s)")
 
 
 @cli.command()

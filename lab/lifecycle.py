@@ -213,7 +213,7 @@ def status(lab: str, client: docker.DockerClient | None = None) -> list[dict]:
             "role": node.get("function", container.labels.get(runtime.ROLE) if container else "?"),
             "software": node.get("software", container.labels.get(runtime.SOFTWARE) if container else "?"),
             "version": versions.get((node.get("role"), node.get("software")), ""),
-            "address": ", ".join(f"{a} ({net})" for net, a in node.get("addresses", {}).items()),
+            "address": " ".join(node.get("addresses", {}).values()),
             "state": container.status if container else "missing",
         })
     return rows

@@ -127,7 +127,8 @@ def parallel(fn, items: Iterable, workers: int = 8) -> list:
 
 
 def containers(client: docker.DockerClient, lab: str | None) -> list:
-    return client.containers.list(all=True, filters=lab_filter(lab))
+    # ignore_removed: a container may vanish between listing and inspecting it (a half-made `up`).
+    return client.containers.list(all=True, filters=lab_filter(lab), ignore_removed=True)
 
 
 def networks(client: docker.DockerClient, lab: str | None) -> list:

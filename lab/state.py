@@ -2,7 +2,8 @@
 
     $DNSLAB_HOME (default ~/.local/state/dnslab)/labs/<lab>/
         lab.json        the resolved topology (after slot moves) that `status`, `dig` and runs read
-        tsig.key        the lab's update key, mode 0600, never printed
+        tsig.key        the lab's update key, mode 0600, never printed; copied (0600) as tsig.json into
+                        the directory of every node that sends or checks updates
         nodes/<node>/   mounted at /lab/node in that node's container
 """
 

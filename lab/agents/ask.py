@@ -4,7 +4,8 @@
                                "timeout": 2, "until": "answer", "deadline": 30}'
 
 `until` makes it a readiness probe: repeat every query until it gets an answer of that kind ("answer":
-any rcode but SERVFAIL/REFUSED, "noerror": NOERROR, "aa": an authoritative NOERROR) or the deadline passes.
+any rcode but SERVFAIL/REFUSED, "noerror": NOERROR, "aa": an authoritative NOERROR, "expect": exactly
+the query's `expect` list of answers, in any order) or the deadline passes.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ def ask(server: str, name: str, rdtype: str = "A", timeout: float = 2.0, rd: boo
     result["rcode"] = dns.rcode.to_text(response.rcode())
     result["aa"] = bool(response.flags & dns.flags.AA)
     result["tc"] = bool(response.flags & dns.flags.TC)
+    # Whose negative answer this is (the lab root's SOA for names outside the lab world).
+    for rrset in response.authority:
+        if rrset.rdtype == dns.rdatatype.SOA:
+            result["soa"] = rrset.name.to_text()
     wanted = dns.rdatatype.from_text(rdtype)
     for rrset in response.answer:
         if rrset.rdtype == wanted or wanted == dns.rdatatype.ANY:
@@ -57,13 +62,15 @@ def _text(rdata) -> str:
     return rdata.to_text()
 
 
-def _done(result: dict, until: str) -> bool:
+def _done(result: dict, until: str, query: dict) -> bool:
     if until == "answer":
         return result["rcode"] not in (None, "SERVFAIL", "REFUSED")
     if until == "noerror":
         return result["rcode"] == "NOERROR"
     if until == "aa":
         return result["rcode"] == "NOERROR" and result["aa"]
+    if until == "expect":
+        return sorted(result["answers"]) == sorted(query.get("expect", []))
     return True
 
 
@@ -78,7 +85,7 @@ def main(argv: list[str]) -> int:
         still = []
         for i, q in pending:
             results[i] = ask(q["server"], q["name"], q.get("type", "A"), timeout, q.get("rd", True), q.get("tcp", False))
-            if until and not _done(results[i], until):
+            if until and not _done(results[i], until, q):
                 still.append((i, q))
         pending = still
         if not pending or time.time() >= deadline:

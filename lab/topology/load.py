@@ -46,7 +46,8 @@ def from_document(doc: object, file: str) -> Topology:
     description = get(problems, doc, "description", str, "topology", "")
     networks = _networks(problems, get(problems, doc, "networks", dict, "topology", Map()))
     nodes = _nodes(problems, get(problems, doc, "nodes", dict, "topology", Map()), networks)
-    zones = _zones(problems, get(problems, doc, "zones", dict, "topology", Map()), nodes)
+    raw_nodes = get(problems, doc, "nodes", dict, "topology", Map())
+    zones = _zones(problems, get(problems, doc, "zones", dict, "topology", Map()), nodes, set(raw_nodes))
     if problems:
         raise TopologyError(problems)
     return Topology(name=name, description=description, file=file, networks=networks, nodes=nodes, zones=zones)
@@ -147,7 +148,9 @@ def _absolute(name: str) -> str:
     return name if name.endswith(".") else name + "."
 
 
-def _zones(problems: Problems, raw: Map, nodes: dict[str, Node]) -> dict[str, Zone]:
+def _zones(problems: Problems, raw: Map, nodes: dict[str, Node], declared: set) -> dict[str, Zone]:
+    """Zones; `declared` holds every node name in the file, so a node that was itself invalid (already
+    reported) is not reported again as unknown where a zone names it."""
     zones: dict[str, Zone] = {}
     for origin, spec in raw.items():
         what = f"zone {origin!r}"
@@ -166,12 +169,12 @@ def _zones(problems: Problems, raw: Map, nodes: dict[str, Node]) -> dict[str, Zo
         check_keys(problems, spec, ZONE_FIELDS, what, required=("servers",))
         servers = get(problems, spec, "servers", list, what, [])
         for i, server in enumerate(servers):
-            _check_server(problems, servers, i, server, nodes, what, ("bind", "knot", "nsd"))
+            _check_server(problems, servers, i, server, nodes, declared, what, ("bind", "knot", "nsd"))
         if "servers" in spec and not servers:
             problems.at(spec, f"{what} needs at least one server", "servers", value=True)
         primary = get(problems, spec, "primary", str, what)
         if primary is not None:
-            _check_server(problems, spec, "primary", primary, nodes, what, PRIMARY_SOFTWARE)
+            _check_server(problems, spec, "primary", primary, nodes, declared, what, PRIMARY_SOFTWARE)
             if primary in servers:
                 problems.at(spec, f"{what}: the hidden primary {primary!r} must not also be a public server",
                             "primary", value=True)
@@ -187,7 +190,10 @@ def _zones(problems: Problems, raw: Map, nodes: dict[str, Node]) -> dict[str, Zo
     return zones
 
 
-def _check_server(problems: Problems, container, key, server, nodes, what: str, software: tuple[str, ...]) -> None:
+def _check_server(problems: Problems, container, key, server, nodes, declared: set, what: str,
+                  software: tuple[str, ...]) -> None:
+    if server in declared and server not in nodes:
+        return
     if server not in nodes:
         problems.at(container, f"{what}: unknown node {server!r}{suggest(str(server), nodes)}", key, value=True)
         return

@@ -6,6 +6,7 @@ edited inside a container by hand.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import jinja2
@@ -45,6 +46,9 @@ def render_node(topology: Topology, node: Node, tsig: Tsig) -> dict[str, str]:
         for zone in topology.zones_of(node.name):
             if zone.primary is None or zone.primary == node.name:
                 files[f"zones/{zone_file(zone)}"] = zone_text(topology, zone)
+    if node.role == "agent" or any(z.primary == node.name for z in topology.zones.values()):
+        # The update key travels as a file (0600), so it is never on a command line or in a log.
+        files["tsig.json"] = json.dumps({"name": tsig.name, "algorithm": tsig.algorithm, "secret": tsig.secret})
     if node.role == "resolver":
         files["root.hints"] = _ENV.get_template("root.hints.j2").render(root_hints=root_hints(topology))
     if soft.template:

@@ -1,0 +1,47 @@
+# dnslab: the commands a user and CI run. Everything goes through .venv/bin/dnslab.
+PYTHON ?= python3
+VENV   := .venv
+DNSLAB := $(VENV)/bin/dnslab
+PYTEST := $(VENV)/bin/pytest
+
+.PHONY: help venv image lab-up lab-down lab-status test unit integration clean
+
+help:
+	@echo "make lab-up     create .venv, build the image if missing, start the default lab, print its status"
+	@echo "make test       unit + integration tests against real containers"
+	@echo "make lab-down   remove everything the lab created"
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+image: venv
+	$(DNSLAB) image
+
+lab-up: venv
+	$(DNSLAB) up
+
+lab-status: venv
+	$(DNSLAB) status
+
+lab-down: venv
+	$(DNSLAB) down
+
+# One pytest run, so its closing line counts unit and integration tests together. Integration tests
+# build the image first when it is missing (about 35 s) and never skip under CI=true.
+test: venv
+	$(PYTEST) tests
+
+unit: venv
+	$(PYTEST) tests/unit
+
+integration: venv
+	$(PYTEST) tests/integration
+
+clean:
+	-$(DNSLAB) down --all
+	rm -rf $(VENV) *.egg-info .pytest_cache

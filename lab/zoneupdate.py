@@ -1,0 +1,31 @@
+"""Dynamic updates from the orchestrator: RFC 2136 messages sent from inside the lab to a zone's primary."""
+
+from __future__ import annotations
+
+import docker
+
+from lab import runtime
+from lab.errors import InputError
+
+KEY_IN_CONTAINER = "/lab/node/tsig.json"
+
+
+def primary_of(description: dict, zone: str) -> str:
+    zone = zone if zone.endswith(".") else zone + "."
+    info = description["zones"].get(zone)
+    if info is None or not info["primary"]:
+        dynamic = [z for z, v in description["zones"].items() if v["primary"]]
+        raise InputError(f"zone {zone!r} has no primary that takes updates; zones with one: {', '.join(dynamic)}")
+    return info["primary"]
+
+
+def send(client: docker.DockerClient, description: dict, zone: str, ops: list, prereq: list = (),
+         signed: bool = True, timeout: float = 5) -> dict:
+    """Send one update for `zone` from the primary's own container to its own address; return
+    {"rcode", "error", "latency_ms"}. Unsigned updates exist to show that the primary refuses them."""
+    zone = zone if zone.endswith(".") else zone + "."
+    primary = primary_of(description, zone)
+    node = description["nodes"][primary]
+    spec = {"server": next(iter(node["addresses"].values())), "zone": zone, "ops": list(ops),
+            "prereq": list(prereq), "key": KEY_IN_CONTAINER if signed else None, "timeout": timeout}
+    return runtime.exec_json(client, node["container"], "lab.agents.update", spec, timeout=timeout + 10)

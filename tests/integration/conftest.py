@@ -1,0 +1,84 @@
+"""Integration fixtures: real Docker, real servers. Under CI=true a missing Docker daemon fails the run.
+
+Each test module shares one lab (module scope) and always takes it down, also when a test failed.
+Labs are named after the pytest process so parallel sessions and a developer's own labs never meet,
+and they keep their state under a private DNSLAB_HOME.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from lab import image, lifecycle, runtime
+from lab.errors import DockerUnavailable
+
+REPO = Path(__file__).resolve().parents[2]
+PREFIX = f"t{os.getpid()}"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    try:
+        client = runtime.connect()
+    except DockerUnavailable as exc:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI=true but Docker is unavailable: {exc}", pytrace=False)
+        pytest.skip(f"Docker is unavailable: {exc}")
+    return client
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dnslab_home():
+    """A private state directory for the whole session; swept with every lab it made at the end."""
+    home = tempfile.mkdtemp(prefix="dnslab-test-home-")
+    old = os.environ.get("DNSLAB_HOME")
+    os.environ["DNSLAB_HOME"] = home
+    yield Path(home)
+    try:
+        client = runtime.connect()
+        for lab in runtime.labs(client):
+            if lab.startswith(PREFIX):
+                runtime.remove_lab(client, lab)
+    except DockerUnavailable:
+        pass
+    if old is None:
+        os.environ.pop("DNSLAB_HOME", None)
+    else:
+        os.environ["DNSLAB_HOME"] = old
+
+
+@pytest.fixture(scope="session")
+def lab_image(docker_client):
+    """The lab image, built once if missing (progress goes to the test log)."""
+    return image.ensure(docker_client, progress=lambda line: print(f"[image] {line}", flush=True))
+
+
+def lab_name(suffix: str) -> str:
+    return f"{PREFIX}-{suffix}"
+
+
+@pytest.fixture(scope="module")
+def default_lab(request, docker_client, lab_image):
+    """The default topology, up for one test module; always removed afterwards."""
+    name = lab_name(Path(request.module.__file__).stem.removeprefix("test_").replace("_", "-"))
+    try:
+        description = lifecycle.up(REPO / "compose" / "default.yml", name, client=docker_client)
+        yield description
+    finally:
+        lifecycle.down(name, client=docker_client)
+
+
+def labelled(client, lab: str) -> dict[str, int]:
+    """How many containers, networks and volumes still carry the lab's label."""
+    return {"containers": len(runtime.containers(client, lab)), "networks": len(runtime.networks(client, lab)),
+            "volumes": len(runtime.volumes(client, lab))}
