@@ -1,0 +1,157 @@
+"""Read the records a run leaves in its directory, and classify probes.
+
+The file formats are the contract in docs/records.md. Reading is lenient only where a killed run leaves
+damage: a line that is not a complete JSON object (typically the last one, cut off mid-write) is skipped
+and counted, so the report can say how much evidence was lost instead of refusing to judge the rest.
+Everything else here is pure: checks, reports and plots build on these helpers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lab.errors import InputError
+
+PROBES_FILE = "probes.jsonl"
+EVENTS_FILE = "events.jsonl"
+
+Record = dict[str, Any]
+
+# What a probe saw, from a user's point of view. "empty" is NODATA only; is_empty() also counts NXDOMAIN.
+OUTCOMES = ("ok", "empty", "nxdomain", "servfail", "timeout", "other")
+
+
+@dataclass(frozen=True)
+class RunRecords:
+    """Everything a run recorded, each list sorted by time."""
+
+    probes: list[Record]
+    events: list[Record]
+    truncated_lines: int  # lines skipped because they were not a complete record
+
+
+def read_run(run_dir: str | Path) -> RunRecords:
+    """Read probes.jsonl and events.jsonl of RUN_DIR; a missing file reads as no records.
+
+    Raises InputError when RUN_DIR holds neither file: that is a wrong path, not a run without evidence.
+    """
+    run_dir = Path(run_dir)
+    probes_path, events_path = run_dir / PROBES_FILE, run_dir / EVENTS_FILE
+    if not probes_path.is_file() and not events_path.is_file():
+        raise InputError(
+            f"{run_dir} holds no run records (neither {PROBES_FILE} nor {EVENTS_FILE}); "
+            "pass the directory a run wrote"
+        )
+    probes, bad_probe_lines = read_jsonl(probes_path)
+    events, bad_event_lines = read_jsonl(events_path)
+    return RunRecords(probes, events, bad_probe_lines + bad_event_lines)
+
+
+def read_jsonl(path: str | Path) -> tuple[list[Record], int]:
+    """Read one records file: (records sorted by their time `t`, number of lines skipped).
+
+    A line is skipped when it is not a JSON object with a numeric `t`. Several writers append to the same
+    file, so a writer killed mid-line can leave the damaged line anywhere, not only at the end.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return [], 0
+    # errors="replace": a line cut inside a multi-byte character must not make the whole file unreadable.
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    found: list[Record] = []
+    skipped = 0
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        record = _parse_record(line)
+        if record is None:
+            skipped += 1
+        else:
+            found.append(record)
+    # Writers in several containers interleave their lines; checks reason in time order.
+    found.sort(key=lambda record: record["t"])
+    return found, skipped
+
+
+def _parse_record(line: str) -> Record | None:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(record, dict) or not _is_number(record.get("t")):
+        return None
+    return record
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def is_ok(probe: Record) -> bool:
+    """The probe got a non-empty answer: rcode NOERROR with at least one answer."""
+    return probe.get("rcode") == "NOERROR" and bool(probe.get("answers"))
+
+
+def is_empty(probe: Record) -> bool:
+    """The name resolved to nothing: NOERROR without answers (NODATA), or NXDOMAIN."""
+    rcode = probe.get("rcode")
+    return (rcode == "NOERROR" and not probe.get("answers")) or rcode == "NXDOMAIN"
+
+
+def outcome(probe: Record) -> str:
+    """One of OUTCOMES: ok, empty (NODATA), nxdomain, servfail, timeout, other (other rcodes and errors)."""
+    rcode = probe.get("rcode")
+    if rcode is None:
+        return "timeout" if probe.get("error") == "timeout" else "other"
+    if rcode == "NOERROR":
+        return "ok" if probe.get("answers") else "empty"
+    return {"NXDOMAIN": "nxdomain", "SERVFAIL": "servfail"}.get(rcode, "other")
+
+
+def run_start(probes: Iterable[Record], events: Iterable[Record]) -> float | None:
+    """Time zero of a run: the first `run_started` event, else the first probe, else the first event.
+
+    None when there are no records at all.
+    """
+    events = list(events)
+    started = [event["t"] for event in events if event.get("event") == "run_started"]
+    for times in (started, [probe["t"] for probe in probes], [event["t"] for event in events]):
+        if times:
+            return float(min(times))
+    return None
+
+
+def fault_windows(events: Iterable[Record]) -> list[Record]:
+    """Pair `fault_injected` with `fault_cleared` events: [{"id","kind","target","start","end"}], by start.
+
+    A clear ends the oldest open injection with the same id (or the same kind and target when the events
+    carry no id). `end` is None for a fault that was never cleared (the run was killed, or rollback failed).
+    """
+    windows: list[Record] = []
+    open_windows: dict[Any, list[Record]] = {}
+    for event in sorted(events, key=lambda event: event["t"]):
+        if event.get("event") == "fault_injected":
+            window = {
+                "id": event.get("id"),
+                "kind": event.get("kind"),
+                "target": event.get("target"),
+                "start": event["t"],
+                "end": None,
+            }
+            windows.append(window)
+            open_windows.setdefault(_fault_key(event), []).append(window)
+        elif event.get("event") == "fault_cleared":
+            pending = open_windows.get(_fault_key(event))
+            if pending:
+                pending.pop(0)["end"] = event["t"]
+    return windows
+
+
+def _fault_key(event: Record) -> Any:
+    if event.get("id") is not None:
+        return ("id", event["id"])
+    return ("kind-target", event.get("kind"), event.get("target"))

@@ -1,0 +1,64 @@
+"""Reports of a run: judge the records in RUN_DIR and write report.json, junit.xml and timeline.png.
+
+`write_all` is what `dnslab run` (after the run) and `dnslab report RUN_DIR` (any time later) call;
+`render_terminal` then shows the returned report. The parts are pure and usable on their own:
+summary (the report dict), junit, timeline (the plot), terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from lab import checks, records
+from lab.report.junit import write_junit
+from lab.report.summary import VERDICTS, build_report, verdict_for
+from lab.report.terminal import render_terminal
+
+__all__ = ["REPORT_FILES", "VERDICTS", "build_report", "render_terminal", "verdict_for", "write_all", "write_junit"]
+
+# label -> file name inside RUN_DIR
+REPORT_FILES = {"report": "report.json", "junit": "junit.xml", "timeline": "timeline.png"}
+
+
+def write_all(
+    run_dir: str | Path,
+    playbook_name: str,
+    seed: int | str | None,
+    verdict: str | None,
+    check_specs: Iterable[Mapping[str, Any]],
+    extra: dict[str, Any] | None = None,
+    interrupted: bool = False,
+) -> dict[str, Any]:
+    """Read RUN_DIR's records, judge them, write the report files into RUN_DIR; return the report.
+
+    `verdict` None derives it from the checks (verdict_for), "interrupted" when `interrupted` is true.
+    The report lists the files it was written to under "files" (names relative to RUN_DIR).
+    Raises InputError when RUN_DIR holds no records and ValueError when a check spec is invalid.
+    """
+    # Imported here: matplotlib takes half a second to import, and only this command needs it.
+    from lab.report.timeline import plot_timeline
+
+    run_dir = Path(run_dir)
+    found = records.read_run(run_dir)
+    results = checks.judge(check_specs, found.probes, found.events)
+    report = build_report(
+        playbook_name, seed, verdict or verdict_for(results, interrupted), results,
+        found.probes, found.events, extra, truncated_lines=found.truncated_lines,
+    )
+    report["files"] = dict(REPORT_FILES)
+    _write_atomically(run_dir / REPORT_FILES["report"], json.dumps(report, indent=2, allow_nan=False) + "\n")
+    write_junit(report, run_dir / REPORT_FILES["junit"])
+    plot_timeline(found.probes, found.events, run_dir / REPORT_FILES["timeline"],
+                  f"{playbook_name} (seed {seed}): {report['verdict']}")
+    return report
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    # A report half-written by a killed `dnslab report` would be worse than the previous one.
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)

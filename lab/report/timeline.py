@@ -1,0 +1,149 @@
+"""A picture of a run: what each resolver answered over time, with the fault windows shaded.
+
+One band per resolver (one lane per client inside it), x = seconds since the run started, one thin
+vertical mark per probe coloured by its outcome. Marks are drawn ok first, problems on top, so a single
+failed probe stays visible among ten minutes of green. Drawn with the Agg canvas directly: no pyplot, no
+global backend, no window.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from lab import records
+from lab.records import Record
+
+# outcome -> (colour, legend label); ordered as drawn, so problems paint over ok.
+OUTCOME_STYLE = {
+    "ok": ("#2ca02c", "ok"),
+    "other": ("#9e9e9e", "other error"),
+    "empty": ("#ff7f0e", "empty (NODATA)"),
+    "nxdomain": ("#d62728", "NXDOMAIN"),
+    "servfail": ("#9467bd", "SERVFAIL"),
+    "timeout": ("#000000", "timeout"),
+}
+FAULT_COLOUR = "#1f77b4"
+LANE_FILL = 0.8  # share of a resolver's band its client lanes use; the rest separates bands
+LABEL_ROWS = 3  # fault labels are staggered over this many rows so neighbours do not overlap
+# Probe marks in points: thin enough to separate probes, never so thin that one failed probe disappears.
+MARK_MIN_PT, MARK_MAX_PT, PROBLEM_MIN_PT = 0.6, 2.5, 1.6
+
+# Figure geometry in inches: fixed margins plus a band per resolver.
+WIDTH_IN, LEFT_IN, RIGHT_IN, TOP_IN, BOTTOM_IN = 14.0, 1.4, 0.9, 1.0, 0.95
+BAND_IN, LANE_IN = 0.55, 0.25
+
+
+def plot_timeline(probes: list[Record], events: list[Record], path: str | Path, title: str) -> None:
+    """Draw the timeline of a run into PATH (PNG); with no probes the chart says so."""
+    t0 = records.run_start(probes, events) or 0.0
+    lanes = _lanes(probes)
+    band_heights = [max(BAND_IN, LANE_IN * len(clients)) for clients in lanes.values()] or [BAND_IN * 2]
+    height = TOP_IN + BOTTOM_IN + sum(band_heights)
+    figure = Figure(figsize=(WIDTH_IN, height), dpi=100)
+    FigureCanvasAgg(figure)
+    figure.subplots_adjust(left=LEFT_IN / WIDTH_IN, right=1 - RIGHT_IN / WIDTH_IN,
+                           top=1 - TOP_IN / height, bottom=BOTTOM_IN / height)
+    axes = figure.add_subplot()
+    end = max([record["t"] - t0 for record in (*probes, *events)], default=0.0)
+    axes.set_xlim(0, max(end, 1.0) * 1.01)
+    axes.set_xlabel("seconds since the run started")
+    axes.grid(axis="x", color="#dddddd", linewidth=0.6)
+    axes.set_axisbelow(True)
+    figure.suptitle(title, x=LEFT_IN / WIDTH_IN, y=1 - 0.12 / height, ha="left", fontsize=12)
+
+    _draw_faults(axes, records.fault_windows(events), t0, axes.get_xlim()[1])
+    if lanes:
+        _draw_probes(axes, lanes, t0, _mark_width(lanes, axes.get_xlim()[1]))
+    else:
+        axes.set_yticks([])
+        axes.text(0.5, 0.5, "no probes recorded", transform=axes.transAxes, ha="center", va="center",
+                  fontsize=14, color="#666666")
+    _draw_legend(figure, probes)
+    figure.savefig(path, format="png")
+
+
+def _lanes(probes: list[Record]) -> dict[str, dict[str, list[Record]]]:
+    """resolver -> client -> probes: names sorted, each lane's probes in time order."""
+    lanes: dict[str, dict[str, list[Record]]] = defaultdict(lambda: defaultdict(list))
+    for probe in probes:
+        lanes[str(probe.get("resolver"))][str(probe.get("client"))].append(probe)
+    return {
+        resolver: {client: sorted(lane, key=lambda probe: probe["t"]) for client, lane in sorted(clients.items())}
+        for resolver, clients in sorted(lanes.items())
+    }
+
+
+def _mark_width(lanes: dict[str, dict[str, list[Record]]], x_end: float) -> float:
+    """Line width (points) that makes a lane's back-to-back probes touch: a solid band, not stripes."""
+    gaps = sorted(
+        later["t"] - earlier["t"]
+        for clients in lanes.values()
+        for probes in clients.values()
+        for earlier, later in itertools.pairwise(probes)
+    )
+    if not gaps:
+        return MARK_MAX_PT
+    axes_width_pt = (WIDTH_IN - LEFT_IN - RIGHT_IN) * 72
+    return float(min(MARK_MAX_PT, max(MARK_MIN_PT, gaps[len(gaps) // 2] / x_end * axes_width_pt)))
+
+
+def _draw_probes(axes: Axes, lanes: dict[str, dict[str, list[Record]]], t0: float, mark_width: float) -> None:
+    marks: dict[str, tuple[list[float], list[float], list[float]]] = {
+        kind: ([], [], []) for kind in OUTCOME_STYLE
+    }
+    many_clients = any(len(clients) > 1 for clients in lanes.values())
+    for band, clients in enumerate(lanes.values()):
+        lane_height = LANE_FILL / len(clients)
+        for index, (client, probes) in enumerate(clients.items()):
+            bottom = band - LANE_FILL / 2 + index * lane_height
+            if many_clients:
+                axes.text(1.004, bottom + lane_height / 2, client, transform=axes.get_yaxis_transform(),
+                          va="center", fontsize=7, color="#555555")
+            for probe in probes:
+                xs, lows, highs = marks[records.outcome(probe)]
+                xs.append(probe["t"] - t0)
+                # A hair of space between lanes keeps clients apart.
+                lows.append(bottom + lane_height * 0.06)
+                highs.append(bottom + lane_height * 0.94)
+        if band:
+            axes.axhline(band - 0.5, color="#bbbbbb", linewidth=0.6)
+    for kind, (xs, lows, highs) in marks.items():
+        if xs:
+            colour = OUTCOME_STYLE[kind][0]
+            width = mark_width if kind == "ok" else max(mark_width, PROBLEM_MIN_PT)
+            axes.vlines(xs, lows, highs, colors=colour, linewidth=width, zorder=2)
+    axes.set_yticks(range(len(lanes)), list(lanes))
+    axes.set_ylim(len(lanes) - 0.5, -0.5)  # first resolver on top
+
+
+def _draw_faults(axes: Axes, windows: list[Record], t0: float, x_end: float) -> None:
+    for index, window in enumerate(windows):
+        start = window["start"] - t0
+        end = x_end if window["end"] is None else window["end"] - t0
+        axes.axvspan(start, end, color=FAULT_COLOUR, alpha=0.12, zorder=0, linewidth=0)
+        axes.axvline(start, color=FAULT_COLOUR, linewidth=0.8, linestyle="--", zorder=1)
+        if window["end"] is not None:
+            axes.axvline(end, color=FAULT_COLOUR, linewidth=0.8, linestyle=":", zorder=1)
+        label = f"{window['kind']} → {window['target']}" + (" (never cleared)" if window["end"] is None else "")
+        # Near the right edge a label would run off the figure: end it at the window's end instead.
+        right_aligned = start > 0.7 * x_end
+        axes.annotate(label, xy=(end if right_aligned else start, 1.0), xycoords=("data", "axes fraction"),
+                      xytext=(-2 if right_aligned else 2, 4 + 13 * (index % LABEL_ROWS)), textcoords="offset points",
+                      ha="right" if right_aligned else "left", fontsize=8, color=FAULT_COLOUR, annotation_clip=False)
+
+
+def _draw_legend(figure: Figure, probes: list[Record]) -> None:
+    counts = Counter(records.outcome(probe) for probe in probes)
+    handles = [
+        Patch(color=colour, label=f"{label} ({counts[kind]})") for kind, (colour, label) in OUTCOME_STYLE.items()
+    ]
+    handles.append(Patch(color=FAULT_COLOUR, alpha=0.25, label="fault window"))
+    figure.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False, fontsize=9,
+                  bbox_to_anchor=(0.5, 0.0))
