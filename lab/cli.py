@@ -130,6 +130,21 @@ def down(name: str | None, all_labs: bool) -> None:
                       f"{counts['volumes']} volumes")
 
 
+def _register_command_modules() -> None:
+    import importlib
+    import pkgutil
+
+    import lab.commands
+
+    for info in sorted(pkgutil.iter_modules(lab.commands.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"lab.commands.{info.name}")
+        if hasattr(module, "register"):
+            module.register(cli)
+
+
+_register_command_modules()
+
+
 def main() -> None:
     debug = "--debug" in sys.argv[1:]
     try:
