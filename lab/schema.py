@@ -60,7 +60,7 @@ def get(problems: Problems, mapping: Map, key: str, kind: type | tuple[type, ...
         default: Any = None) -> Any:
     """mapping[key] if it has the right type; else record a problem and return `default`."""
     if key not in mapping or mapping[key] is None and default is not None:
-        return default
+        return _located(default, mapping, key)
     value = mapping[key]
     kinds = kind if isinstance(kind, tuple) else (kind,)
     # YAML booleans are ints to Python: never accept true/false where a number is asked for.
@@ -71,8 +71,23 @@ def get(problems: Problems, mapping: Map, key: str, kind: type | tuple[type, ...
     if not ok:
         wanted = " or ".join(TYPE_NAMES.get(k, k.__name__) for k in kinds)
         problems.at(mapping, f"{what} {key!r} must be {wanted}, not {describe(value)}", key, value=True)
-        return default
+        return _located(default, mapping, key)
     return value
+
+
+def _located(default: Any, mapping: Map, key: str) -> Any:
+    """An empty Map/Seq default placed where the missing value belongs, so later problems about it
+    still point into the file."""
+    if isinstance(default, (Map, Seq)) and not default:
+        line, col = mapping.where(key, value=True)
+        located = type(default)()
+        located.file, located.line, located.col = mapping.file, line, col
+        if isinstance(located, Map):
+            located.key_pos, located.value_pos = {}, {}
+        else:
+            located.item_pos = []
+        return located
+    return default
 
 
 def describe(value: Any) -> str:

@@ -20,8 +20,11 @@ class Map(dict):
     file: str = "<string>"
     line: int = 0
     col: int = 0
-    key_pos: dict
-    value_pos: dict
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.key_pos: dict = {}
+        self.value_pos: dict = {}
 
     def where(self, key: Any | None = None, *, value: bool = False) -> tuple[int, int]:
         if key is not None:
@@ -41,7 +44,10 @@ class Seq(list):
     file: str = "<string>"
     line: int = 0
     col: int = 0
-    item_pos: list
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.item_pos: list = []
 
     def where(self, index: int | None = None) -> tuple[int, int]:
         if index is not None and 0 <= index < len(self.item_pos):

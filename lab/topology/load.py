@@ -13,7 +13,7 @@ import dns.rdataclass
 import dns.rdatatype
 
 from lab.errors import TopologyError
-from lab.schema import Problems, check_keys, get, one_of, suggest
+from lab.schema import Problems, check_keys, describe, get, one_of, suggest
 from lab.topology.model import PRIMARY_SOFTWARE, ROLE_SOFTWARE, Network, Node, Record, Topology, Zone
 from lab.yamlsrc import Map, Seq, YamlSyntaxError, load as load_yaml
 
@@ -45,8 +45,8 @@ def from_document(doc: object, file: str) -> Topology:
         problems.at(doc, f"topology name {name!r} must be lower-case letters, digits and '-'", "name", value=True)
     description = get(problems, doc, "description", str, "topology", "")
     networks = _networks(problems, get(problems, doc, "networks", dict, "topology", Map()))
-    nodes = _nodes(problems, get(problems, doc, "nodes", dict, "topology", Map()), networks)
     raw_nodes = get(problems, doc, "nodes", dict, "topology", Map())
+    nodes = _nodes(problems, raw_nodes, networks)
     zones = _zones(problems, get(problems, doc, "zones", dict, "topology", Map()), nodes, set(raw_nodes))
     if problems:
         raise TopologyError(problems)
@@ -162,6 +162,7 @@ def _zones(problems: Problems, raw: Map, nodes: dict[str, Node], declared: set) 
         origin_text = origin_name.to_text()
         if spec is None:
             spec = Map()
+            spec.file, (spec.line, spec.col) = raw.file, raw.where(origin)
         if not isinstance(spec, Map):
             problems.at(raw, f"{what} must be a mapping with servers (and optionally primary, ttl, records)",
                         origin, value=True)
@@ -192,6 +193,9 @@ def _zones(problems: Problems, raw: Map, nodes: dict[str, Node], declared: set) 
 
 def _check_server(problems: Problems, container, key, server, nodes, declared: set, what: str,
                   software: tuple[str, ...]) -> None:
+    if not isinstance(server, str):
+        problems.at(container, f"{what}: a server must be a node name, not {describe(server)}", key, value=True)
+        return
     if server in declared and server not in nodes:
         return
     if server not in nodes:
