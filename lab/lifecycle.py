@@ -68,7 +68,7 @@ def up(topology_path: str | Path | None = None, name: str | None = None, progres
     progress(f"creating {len(topology.networks)} networks and {len(topology.nodes)} containers")
     for net in topology.networks.values():
         runtime.create_network(client, lab, net.name, str(net.subnet), labels)
-    specs = [_container_spec(lab, topology, node_name, tag, labels) for node_name in topology.nodes]
+    specs = container_specs(lab, topology, tag, labels)
     runtime.parallel(lambda spec: runtime.create_container(client, spec), specs)
     runtime.start(client, [runtime.container_name(lab, n) for n in topology.nodes])
     wait_ready(client, description, progress, ready_timeout)
@@ -110,6 +110,11 @@ def _container_spec(lab: str, topology: Topology, node_name: str, tag: str, labe
         labels={**labels, runtime.NODE: node.name, runtime.ROLE: node.role, runtime.SOFTWARE: node.software},
         binds=binds, tmpfs={d: "" for d in soft.writable}, environment=dict(image.ENVIRONMENT),
     )
+
+
+def container_specs(lab: str, topology: Topology, tag: str, labels: dict) -> list[runtime.ContainerSpec]:
+    """Every node's container spec, in topology order (also what `dnslab export compose` writes)."""
+    return [_container_spec(lab, topology, name, tag, labels) for name in topology.nodes]
 
 
 def describe(lab: str, topology: Topology, tag: str, path: Path) -> dict:

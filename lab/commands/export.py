@@ -1,0 +1,21 @@
+"""`dnslab export compose`: the lab as a docker-compose project."""
+
+from __future__ import annotations
+
+import click
+
+from lab import export
+
+
+def register(cli: click.Group) -> None:
+    @cli.group("export")
+    def export_group() -> None:
+        """Export a lab for other tools."""
+
+    @export_group.command("compose")
+    @click.option("--name", "-n", default="default", show_default=True, help="Lab name.")
+    @click.option("--out", "-o", "out_dir", default=None, help="Directory to write (default: compose-export/<lab>).")
+    def compose(name: str, out_dir: str | None) -> None:
+        """Write docker-compose.yml plus the rendered node configs for a lab that has been up."""
+        path = export.export_compose(name, out_dir or f"compose-export/{name}")
+        click.echo(f"wrote {path}  (docker-compose -f {path} up -d)")

@@ -1,0 +1,74 @@
+"""Export a lab as a docker-compose project: the same containers, networks, addresses, configs and labels,
+for people who want to run the world without dnslab (and as the baseline `make bench` measures `up` against).
+
+The export is self-contained: the rendered node directories are copied next to the compose file.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import yaml
+
+from lab import runtime, state
+from lab.errors import LabNotFound
+from lab.topology import load as topology_load
+
+COMPOSE_FILE = "docker-compose.yml"
+
+
+def compose_document(description: dict, nodes_dir: str = "./nodes") -> dict:
+    """The compose document (file format 2.4, which docker-compose 1.x and Compose v2 both read) for a
+    lab description as saved by `dnslab up`."""
+    lab = description["lab"]
+    topology = topology_load.load(description["topology"]).at_slot(description["slot"])
+    from lab.lifecycle import container_specs  # lifecycle imports this module's callers, not the reverse
+
+    services = {}
+    for spec in container_specs(lab, topology, description["image"], {runtime.LAB: lab}):
+        volumes = []
+        for host, mount in spec.binds.items():
+            node_root = str(state.node_dir(lab, spec.node))
+            if host.startswith(node_root):
+                host = nodes_dir + "/" + spec.node + host[len(node_root):]
+            volumes.append(f"{host}:{mount['bind']}:{mount['mode']}")
+        services[spec.node] = {
+            "image": spec.image,
+            "container_name": f"{runtime.container_name(lab, spec.node)}",
+            "hostname": spec.node,
+            "command": spec.command,
+            "labels": spec.labels,
+            "environment": spec.environment,
+            "volumes": volumes,
+            "tmpfs": list(spec.tmpfs),
+            "networks": {runtime.network_name(lab, net): {"ipv4_address": addr} for net, addr in spec.addresses.items()},
+            **({"cap_add": spec.cap_add} if spec.cap_add else {}),
+        }
+    networks = {
+        runtime.network_name(lab, net.name): {
+            "name": runtime.network_name(lab, net.name),
+            "internal": True,
+            "labels": {runtime.LAB: lab, runtime.NETWORK: net.name},
+            "ipam": {"config": [{"subnet": str(net.subnet)}]},
+        }
+        for net in topology.networks.values()
+    }
+    return {"version": "2.4", "services": services, "networks": networks}
+
+
+def export_compose(lab: str, out_dir: str | Path) -> Path:
+    """Write OUT_DIR/docker-compose.yml and OUT_DIR/nodes/ for a lab that is (or was) up."""
+    description = state.load_description(lab)
+    if description is None:
+        raise LabNotFound(f"no lab named {lab!r} has been rendered; run 'dnslab up --name {lab}' first")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if (out / "nodes").exists():
+        shutil.rmtree(out / "nodes")
+    shutil.copytree(state.lab_dir(lab) / "nodes", out / "nodes")
+    path = out / COMPOSE_FILE
+    header = (f"# Lab {lab!r} exported by `dnslab export compose` from {description['topology']}.\n"
+              f"# Run: docker-compose -f {path.name} up -d  ·  remove: docker-compose down (or dnslab down --name {lab})\n")
+    path.write_text(header + yaml.safe_dump(compose_document(description), sort_keys=False))
+    return path

@@ -1,0 +1,22 @@
+"""`dnslab export compose`: the compose document mirrors the lab (no Docker needed to build it)."""
+
+from __future__ import annotations
+
+from lab import export, lifecycle
+from lab.topology import load
+
+
+def test_compose_document_mirrors_the_lab(tmp_path, monkeypatch):
+    monkeypatch.setenv("DNSLAB_HOME", str(tmp_path))
+    topology = load.load(load.DEFAULT_TOPOLOGY).at_slot(1)
+    description = lifecycle.describe("demo", topology, "dnslab:abc", load.DEFAULT_TOPOLOGY)
+    doc = export.compose_document(description)
+    assert set(doc["services"]) == set(topology.nodes)
+    unbound = doc["services"]["unbound"]
+    assert unbound["networks"] == {"dnslab-demo-core": {"ipv4_address": "10.53.16.21"},
+                                   "dnslab-demo-edge": {"ipv4_address": "10.53.17.21"}}
+    assert unbound["labels"]["dnslab.lab"] == "demo"  # `dnslab down` finds compose-made containers too
+    assert "./nodes/unbound:/lab/node:rw" in unbound["volumes"]
+    core = doc["networks"]["dnslab-demo-core"]
+    assert core["internal"] is True and core["ipam"]["config"] == [{"subnet": "10.53.16.0/24"}]
+    assert not any("ports" in s for s in doc["services"].values())
