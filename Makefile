@@ -4,7 +4,7 @@ VENV   := .venv
 DNSLAB := $(VENV)/bin/dnslab
 PYTEST := $(VENV)/bin/pytest
 
-.PHONY: help venv image lab-up lab-down lab-status test unit integration clean
+.PHONY: help venv image lab-up lab-down lab-status test unit integration bench clean
 
 help:
 	@echo "make lab-up     create .venv, build the image if missing, start the default lab, print its status"
@@ -45,3 +45,7 @@ integration: venv
 clean:
 	-$(DNSLAB) down --all
 	rm -rf $(VENV) *.egg-info .pytest_cache
+
+# Benchmarks (not in CI): figures next to baselines measured in the same run; writes bench/results.json.
+bench: venv
+	$(VENV)/bin/python bench/run.py --runs $(or $(RUNS),5)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import shlex
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -163,7 +164,7 @@ def remove_lab(client: docker.DockerClient, lab: str) -> dict[str, int]:
     parallel(remove_container, containers(client, lab))
     for net in networks(client, lab):
         try:
-            net.remove()
+            _remove_network(net)
             gone["networks"] += 1
         except docker.errors.NotFound:
             pass
@@ -174,6 +175,25 @@ def remove_lab(client: docker.DockerClient, lab: str) -> dict[str, int]:
         except docker.errors.NotFound:
             pass
     return gone
+
+
+def _remove_network(net) -> None:
+    """Remove a network, first cutting off endpoints that outlived their containers (a container being
+    removed by someone else at the same moment, or a sidecar that joined a network late)."""
+    for attempt in range(5):
+        try:
+            net.remove()
+            return
+        except docker.errors.APIError as exc:
+            if isinstance(exc, docker.errors.NotFound) or "active endpoints" not in str(exc) or attempt == 4:
+                raise
+            net.reload()
+            for endpoint in (net.attrs.get("Containers") or {}):
+                try:
+                    net.disconnect(endpoint, force=True)
+                except docker.errors.APIError:
+                    pass
+            time.sleep(0.2 * (attempt + 1))
 
 
 @dataclass
