@@ -73,7 +73,7 @@ def image_cmd(builder: str | None) -> None:
 @click.option("--name", "-n", help="Lab name (default: default).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status(name: str | None, as_json: bool) -> None:
-    """List every node: name, role, software, version, address, state."""
+    """List every node: name, role, software, version, address, state, and whether it answers."""
     rows = lifecycle.status(_lab_name(name))
     if as_json:
         out.print_json(json.dumps(rows))
@@ -83,12 +83,14 @@ def status(name: str | None, as_json: bool) -> None:
 
 def _print_status(rows: list[dict]) -> None:
     table = Table(title=None)
-    for column in ("name", "role", "software", "version", "address", "state"):
+    for column in ("name", "role", "software", "version", "address", "state", "answers"):
         table.add_column(column)
     for row in rows:
         colour = "green" if row["state"] == "running" else "red"
+        said = row["answers"]
+        answer_colour = "green" if said == "yes" else "dim" if said == "-" else "red"
         table.add_row(*(str(row[c]) for c in ("name", "role", "software", "version", "address")),
-                      f"[{colour}]{row['state']}[/]")
+                      f"[{colour}]{row['state']}[/]", f"[{answer_colour}]{said}[/]")
     out.print(table)
 
 

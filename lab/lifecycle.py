@@ -158,7 +158,8 @@ def _ready_plan(description: dict) -> dict[str, dict]:
         for server in [*zone["servers"], *([zone["primary"]] if zone["primary"] else [])]:
             node = description["nodes"][server]
             auth.setdefault(node["container"], []).append(
-                {"server": next(iter(node["addresses"].values())), "name": origin, "type": "SOA", "rd": False})
+                {"server": next(iter(node["addresses"].values())), "name": origin, "type": "SOA", "rd": False,
+                 "node": server})
     clients = [n for n, v in description["nodes"].items() if v["role"] == "client"]
     for resolver, node in description["nodes"].items():
         if node["role"] != "resolver":
@@ -175,34 +176,41 @@ def _ready_plan(description: dict) -> dict[str, dict]:
     return {"aa": auth, "noerror": resolve}
 
 
-def wait_ready(client: docker.DockerClient, description: dict, progress: Progress,
-               timeout: float = READY_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
+def answers(client: docker.DockerClient, description: dict, deadline: float = 0,
+            running: set[str] | None = None) -> dict[str, str | None]:
+    """node -> None when the server answers as it should, else what it did instead. With a deadline,
+    keep asking until every server answers or the deadline (seconds) runs out. `running`: ask only from
+    these containers (a paused or stopped one cannot run the question)."""
+    problems: dict[str, str | None] = {}
     for until, plan in _ready_plan(description).items():
-        what = "authoritative servers" if until == "aa" else "resolvers"
-        progress(f"waiting for {sum(len(q) for q in plan.values())} {what} to answer")
-        remaining = max(1.0, deadline - time.monotonic())
-
+        if running is not None:
+            plan = {c: q for c, q in plan.items() if c in running}
         def run(item):
             container, queries = item
             return container, runtime.exec_json(
                 client, container, "lab.agents.ask",
-                {"queries": queries, "until": until, "deadline": remaining, "timeout": 1}, timeout=remaining + 15)
+                {"queries": queries, "until": until, "deadline": deadline, "timeout": 1}, timeout=deadline + 15)
 
-        failing = []
         for container, results in runtime.parallel(run, plan.items()):
             for query, result in zip(plan[container], results):
-                if result["rcode"] != "NOERROR" or (until == "aa" and not result["aa"]):
-                    node = query.get("node") or container.removeprefix(f"dnslab-{description['lab']}-")
-                    failing.append(f"{node} ({result['rcode'] or result['error']} for {query['name']} "
-                                   f"{query['type']})")
-        if failing:
-            raise Timeout(f"lab {description['lab']} not ready after {timeout:.0f}s: " + "; ".join(failing)
-                          + f". See 'docker logs dnslab-{description['lab']}-NODE'")
+                good = result["rcode"] == "NOERROR" and (until != "aa" or result["aa"])
+                problem = None if good else f"{result['rcode'] or result['error']} for {query['name']} {query['type']}"
+                problems[query["node"]] = problems.get(query["node"]) or problem
+    return problems
+
+
+def wait_ready(client: docker.DockerClient, description: dict, progress: Progress,
+               timeout: float = READY_TIMEOUT) -> None:
+    progress(f"waiting for every server of lab {description['lab']} to answer")
+    failing = {node: why for node, why in answers(client, description, timeout).items() if why}
+    if failing:
+        raise Timeout(f"lab {description['lab']} not ready after {timeout:.0f}s: "
+                      + "; ".join(f"{node} ({why})" for node, why in failing.items())
+                      + f". See 'docker logs dnslab-{description['lab']}-NODE'")
 
 
 def status(lab: str, client: docker.DockerClient | None = None) -> list[dict]:
-    """Every node of the lab: name, role, software, version, address, state."""
+    """Every node of the lab: name, role, software, version, address, state, and whether it answers."""
     client = client or runtime.connect()
     description = state.load_description(lab)
     found = {c.labels.get(runtime.NODE): c for c in runtime.containers(client, lab)}
@@ -210,6 +218,8 @@ def status(lab: str, client: docker.DockerClient | None = None) -> list[dict]:
         raise LabNotFound(f"no lab named {lab!r} is up; start it with 'dnslab up --name {lab}'")
     nodes = description["nodes"] if description else {n: {} for n in found}
     versions = software_versions(client, description, found) if description else {}
+    running = {c.name for c in found.values() if c.status == "running"}
+    health = answers(client, description, running=running) if description and running else {}
     rows = []
     for name, node in nodes.items():
         container = found.get(name)
@@ -220,6 +230,8 @@ def status(lab: str, client: docker.DockerClient | None = None) -> list[dict]:
             "version": versions.get((node.get("role"), node.get("software")), ""),
             "address": " ".join(node.get("addresses", {}).values()),
             "state": container.status if container else "missing",
+            # Servers: do they answer right now? Clients have nothing to ask.
+            "answers": ("yes" if health.get(name, "") is None else health.get(name) or "-"),
         })
     return rows
 

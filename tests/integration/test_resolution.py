@@ -54,6 +54,7 @@ def test_status_lists_every_node_running(default_lab, docker_client):
     rows = {r["name"]: r for r in lifecycle.status(default_lab["lab"], client=docker_client)}
     assert len(rows) == 11
     assert all(r["state"] == "running" for r in rows.values()), rows
+    assert all(r["answers"] == "yes" for r in rows.values() if r["role"] != "client"), rows
     assert rows["primary"]["role"] == "primary (hidden)"
     assert rows["sec-nsd"]["software"] == "nsd" and rows["sec-nsd"]["version"].startswith("4.")
     assert rows["unbound"]["version"].startswith("1.")
