@@ -1,0 +1,170 @@
+"""Probe resolvers from a client container: one JSON line per query on stdout, written the moment it is known.
+
+    python3 -m lab.agents.prober '{"client": "client1", "rate": 5, "timeout": 2,
+        "targets": [{"resolver": "unbound", "server": "10.53.1.21"}],
+        "queries": [["dynamodb.us-east-1.cloud.test.", "A"]],
+        "lease": "/lab/node/prober-RUN.lease", "lease_stale": 10}'
+
+Every 1/rate seconds a round starts: one query to every target, cycling through `queries`. Each query
+has its own socket and deadline in one selector loop, so a slow or lost answer never holds up the next
+round. Lines follow docs/records.md (probes.jsonl).
+
+It stops sending when the lease file is gone (the orchestrator's "stop") or has not been touched for
+`lease_stale` seconds (the orchestrator died), then waits for the queries in flight to be answered or time
+out, prints their lines and a last line `{"summary": {"client": ..., "sent": N, "printed": N}}`, and exits.
+Every query sent thus gets exactly one line. Runs with the image's python3 and dnspython 2.3 only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import socket
+import sys
+import time
+
+import dns.message
+import dns.rcode
+import dns.rdatatype
+
+from lab.agents.ask import _text as rdata_text  # one way to turn rdata into the text probes record
+
+MAX_WAIT = 0.05  # longest the loop sleeps: how late a round may start or a lease change be seen
+
+
+class Prober:
+    def __init__(self, spec: dict, out=sys.stdout):
+        self.client = spec["client"]
+        self.interval = 1.0 / float(spec["rate"])
+        self.timeout = float(spec.get("timeout", 2.0))
+        self.targets = spec["targets"]
+        self.queries = [tuple(q) for q in spec["queries"]]
+        self.lease = spec.get("lease")
+        self.lease_stale = float(spec.get("lease_stale", 10))
+        self.max_seconds = float(spec.get("max_seconds", 3600))
+        self.out = out
+        self.selector = selectors.DefaultSelector()
+        self.in_flight: dict[socket.socket, dict] = {}
+        self.sent = self.printed = 0
+        self.seq = 0
+        self.round = 0
+
+    def run(self) -> None:
+        started = time.monotonic()
+        next_round = started
+        while self._may_send(started):
+            now = time.monotonic()
+            if now >= next_round:
+                self._send_round()
+                # A starved loop does not burst to catch up: it keeps the rate, not the missed rounds.
+                next_round = max(next_round + self.interval, now)
+            self._poll(min(MAX_WAIT, max(0.0, next_round - time.monotonic())))
+        while self.in_flight:  # drain: every query sent gets its line
+            self._poll(MAX_WAIT)
+        self._emit({"summary": {"client": self.client, "sent": self.sent, "printed": self.printed}})
+
+    def _may_send(self, started: float) -> bool:
+        if time.monotonic() - started > self.max_seconds:
+            return False
+        if self.lease is None:
+            return True
+        try:
+            return time.time() - os.stat(self.lease).st_mtime < self.lease_stale
+        except OSError:
+            return False
+
+    def _send_round(self) -> None:
+        name, qtype = self.queries[self.round % len(self.queries)]
+        self.round += 1
+        for target in self.targets:
+            self._send(target, name, qtype)
+
+    def _send(self, target: dict, name: str, qtype: str) -> None:
+        self.seq += 1
+        query = dns.message.make_query(name, qtype)
+        record = {"t": time.time(), "client": self.client, "resolver": target["resolver"], "name": name,
+                  "type": qtype, "rcode": None, "answers": [], "ttl": None, "latency_ms": None, "error": None,
+                  "seq": self.seq}
+        self.sent += 1
+        sock = None
+        try:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.setblocking(False)
+            sock.sendto(query.to_wire(), (target["server"], int(target.get("port", 53))))
+        except OSError as exc:
+            if sock is not None:
+                sock.close()
+            record["error"] = f"send failed: {exc.strerror or exc}"
+            self._emit(record)
+            return
+        self.in_flight[sock] = {"record": record, "query": query, "deadline": time.monotonic() + self.timeout,
+                                "sent": time.monotonic(), "server": target["server"]}
+        self.selector.register(sock, selectors.EVENT_READ)
+
+    def _poll(self, wait: float) -> None:
+        if self.in_flight:
+            for key, _ in self.selector.select(wait):
+                self._receive(key.fileobj)
+        elif wait > 0:
+            time.sleep(wait)
+        now = time.monotonic()
+        for sock, pending in list(self.in_flight.items()):
+            if now >= pending["deadline"]:
+                pending["record"]["error"] = "timeout"
+                self._finish(sock)
+
+    def _receive(self, sock: socket.socket) -> None:
+        pending = self.in_flight.get(sock)
+        if pending is None:
+            return
+        try:
+            wire, source = sock.recvfrom(65535)
+        except BlockingIOError:
+            return
+        except OSError as exc:  # e.g. ICMP port unreachable reported on the socket
+            pending["record"]["error"] = f"receive failed: {exc.strerror or exc}"
+            self._finish(sock)
+            return
+        if source[0] != pending["server"]:
+            return  # not from the resolver we asked: keep waiting for the real answer
+        record = pending["record"]
+        try:
+            response = dns.message.from_wire(wire)
+        except Exception as exc:  # noqa: BLE001 - a malformed answer is an observation
+            record["error"] = f"bad answer: {type(exc).__name__}"
+            self._finish(sock)
+            return
+        if not pending["query"].is_response(response):
+            return  # a stray or spoofed datagram with another id: the real answer may still come
+        record["latency_ms"] = round((time.monotonic() - pending["sent"]) * 1000, 3)
+        record["rcode"] = dns.rcode.to_text(response.rcode())
+        wanted = dns.rdatatype.from_text(record["type"])
+        for rrset in response.answer:
+            if rrset.rdtype == wanted:
+                record["answers"] += [rdata_text(rdata) for rdata in rrset]
+                record["ttl"] = rrset.ttl
+        if response.flags & 0x0200:  # TC: a stub would retry over TCP; say so rather than look empty
+            record["error"] = "truncated"
+        self._finish(sock)
+
+    def _finish(self, sock: socket.socket) -> None:
+        pending = self.in_flight.pop(sock)
+        self.selector.unregister(sock)
+        sock.close()
+        self._emit(pending["record"])
+
+    def _emit(self, line: dict) -> None:
+        self.out.write(json.dumps(line) + "\n")
+        self.out.flush()
+        if "summary" not in line:
+            self.printed += 1
+
+
+def main(argv: list[str]) -> int:
+    Prober(json.loads(argv[1])).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,47 @@
+"""Wait conditions over recorded events and probes (pure)."""
+
+from __future__ import annotations
+
+from lab.playbook import conditions
+
+
+def probe(resolver, rcode="NOERROR", answers=("192.0.2.1",), client="client1", name="x.test.", error=None):
+    return {"t": 0, "resolver": resolver, "client": client, "name": name, "rcode": rcode,
+            "answers": list(answers), "error": error}
+
+
+def test_an_event_matches_on_every_given_field_numbers_and_text_alike():
+    event = {"event": "endpoint_applied", "source": "enactor-a", "generation": 7, "index": "1"}
+    assert conditions.event_matches({"event": "endpoint_applied", "source": "enactor-a", "generation": 7,
+                                     "index": 1}, event)
+    assert not conditions.event_matches({"event": "endpoint_applied", "generation": 8}, event)
+    assert not conditions.event_matches({"event": "endpoint_applied", "endpoint": "x"}, event)
+    assert not conditions.event_matches({"event": "stuck", "ok": True}, {"event": "stuck", "ok": 1})
+
+
+def test_find_event_starts_at_the_cursor():
+    events = [{"event": "retry"}, {"event": "stuck"}, {"event": "retry"}]
+    assert conditions.find_event({"event": "retry"}, events) == 0
+    assert conditions.find_event({"event": "retry"}, events, 1) == 2
+    assert conditions.find_event({"event": "retry"}, events, 3) is None
+
+
+def test_count_probes_with_an_outcome():
+    probes = [probe("a"), probe("b", "NXDOMAIN", ()), probe("a", "NOERROR", ())]
+    assert conditions.probes_met({"probes": "empty", "count": 2}, probes, ["a", "b"])
+    assert not conditions.probes_met({"probes": "empty", "count": 3}, probes, ["a", "b"])
+    assert conditions.probes_met({"probes": "nodata"}, probes, ["a", "b"])
+    assert not conditions.probes_met({"probes": "empty", "resolvers": ["a"], "count": 2}, probes, ["a", "b"])
+    assert not conditions.probes_met({"probes": "timeout"}, probes, ["a"])
+
+
+def test_every_resolver_needs_its_last_probes_to_have_the_outcome():
+    cond = {"probes": "ok", "count": 2, "every_resolver": True}
+    probes = [probe("a"), probe("a"), probe("b", "SERVFAIL", ()), probe("b")]
+    assert conditions.probe_progress(cond, probes, ["a", "b"]) == (False, "a 2/2, b 1/2")
+    assert conditions.probes_met(cond, probes + [probe("b")], ["a", "b"])
+    assert not conditions.probes_met(cond, probes + [probe("b"), probe("a", error="timeout", rcode=None)],
+                                     ["a", "b"])
+    # a resolver that never answered keeps the wait going
+    assert not conditions.probes_met(cond, [probe("a"), probe("a")], ["a", "b"])
+    assert conditions.probes_met({**cond, "resolvers": ["a"]}, [probe("a"), probe("a")], ["a", "b"])

@@ -1,0 +1,103 @@
+"""The prober (lab.agents.prober) against a tiny DNS responder on loopback: one line per query, also when
+answers are lost, and a clean stop when its lease goes away."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import threading
+import time
+
+import dns.message
+import dns.rrset
+
+from lab.agents.prober import Prober
+
+
+def responder(drop_every: int = 0, delay: float = 0.0):
+    """A UDP server on 127.0.0.1 answering A 192.0.2.1 (TTL 5); drops every `drop_every`-th query."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve():
+        count = 0
+        while not stop.is_set():
+            try:
+                wire, peer = sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            count += 1
+            if drop_every and count % drop_every == 0:
+                continue
+            query = dns.message.from_wire(wire)
+            response = dns.message.make_response(query)
+            response.answer.append(dns.rrset.from_text(query.question[0].name, 5, "IN", "A", "192.0.2.1"))
+            time.sleep(delay)
+            sock.sendto(response.to_wire(), peer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return sock.getsockname()[1], lambda: (stop.set(), thread.join(), sock.close())
+
+
+def run_prober(tmp_path, port, seconds=1.0, timeout=0.3, rate=20):
+    lease = tmp_path / "lease"
+    lease.touch()
+    out = io.StringIO()
+    spec = {"client": "client1", "rate": rate, "timeout": timeout, "lease": str(lease),
+            "targets": [{"resolver": "a", "server": "127.0.0.1", "port": port},
+                        {"resolver": "b", "server": "127.0.0.1", "port": port}],
+            "queries": [["x.test.", "A"], ["y.test.", "A"]]}
+    threading.Timer(seconds, lease.unlink).start()
+    started = time.monotonic()
+    Prober(spec, out).run()
+    return [json.loads(line) for line in out.getvalue().splitlines()], time.monotonic() - started
+
+
+def test_every_query_gets_exactly_one_line_and_a_summary_closes_the_output(tmp_path):
+    port, stop = responder(drop_every=3)
+    try:
+        lines, took = run_prober(tmp_path, port)
+    finally:
+        stop()
+    *probes, summary = lines
+    assert summary["summary"]["sent"] == len(probes) == summary["summary"]["printed"]
+    assert len(probes) >= 20  # 20 rounds/s x 2 resolvers for 1 s, minus a slow start
+    assert sorted(p["seq"] for p in probes) == list(range(1, len(probes) + 1))
+    timeouts = [p for p in probes if p["error"] == "timeout"]
+    answered = [p for p in probes if p["rcode"] == "NOERROR"]
+    assert timeouts and answered and len(timeouts) + len(answered) == len(probes)
+    assert all(p["answers"] == ["192.0.2.1"] and p["ttl"] == 5 and p["latency_ms"] < 300 for p in answered)
+    assert all(p["latency_ms"] is None and p["rcode"] is None for p in timeouts)
+    assert {p["resolver"] for p in probes} == {"a", "b"} and {p["name"] for p in probes} == {"x.test.", "y.test."}
+    assert took < 1.0 + 0.3 + 0.5  # stops sending at once, waits only for what is in flight
+
+
+def test_a_slow_answer_does_not_hold_up_the_next_rounds(tmp_path):
+    port, stop = responder(delay=0.25)  # the responder answers one query at a time, each 250 ms late
+    try:
+        lines, _ = run_prober(tmp_path, port, seconds=1.0, timeout=2.0, rate=10)
+    finally:
+        stop()
+    *probes, summary = lines
+    sent_times = sorted(p["t"] for p in probes)
+    # 10 rounds/s: sends stay on schedule although answers come back slower than queries go out
+    assert len(probes) >= 16 and summary["summary"]["sent"] == len(probes)
+    assert max(b - a for a, b in zip(sent_times, sent_times[1:])) < 0.2
+
+
+def test_a_stale_lease_stops_the_prober(tmp_path):
+    lease = tmp_path / "lease"
+    lease.touch()
+    old = time.time() - 60
+    import os
+    os.utime(lease, (old, old))
+    out = io.StringIO()
+    Prober({"client": "c", "rate": 5, "timeout": 0.2, "lease": str(lease), "lease_stale": 10,
+            "targets": [{"resolver": "a", "server": "127.0.0.1", "port": 9}], "queries": [["x.test.", "A"]]},
+           out).run()
+    assert [json.loads(line) for line in out.getvalue().splitlines()] == [
+        {"summary": {"client": "c", "sent": 0, "printed": 0}}]
