@@ -1,0 +1,134 @@
+"""`dnslab fault add | list | clear | kinds`: inject and undo faults by hand, also across processes."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+
+import click
+
+from lab import runtime, state
+from lab.errors import InputError, LabNotFound
+from lab.faults.duration import parse_duration
+
+
+def _context(name: str | None, seed: int | None = None):
+    from lab import cli as cli_module  # the lab name default lives with the other commands
+    import lab.faults as faults
+
+    lab = cli_module._lab_name(name)
+    description = state.load_description(lab)
+    if description is None:
+        raise LabNotFound(f"no lab named {lab!r} is up; start it with 'dnslab up --name {lab}'")
+    return faults.FaultContext(runtime.connect(), description, random.Random(seed))
+
+
+def _summary(record: dict) -> str:
+    params = " ".join(f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}"
+                      for k, v in record.get("params", {}).items())
+    nodes = ",".join(record.get("nodes", []))
+    where = record["target"] if nodes == record["target"] else f"{record['target']} ({nodes})"
+    chosen = " ".join(f"{k}={v}" for k, v in (record.get("chosen") or {}).items())
+    return " ".join(p for p in (record["id"], record["kind"], where, params, f"[chosen {chosen}]" if chosen else "") if p)
+
+
+def register(cli: click.Group) -> None:
+    import lab.faults as faults
+    from lab.faults.params import parse_cli
+
+    @cli.group("fault")
+    def fault_group() -> None:
+        """Inject, list and clear faults (process, network, dns-answer, zone-data)."""
+
+    @fault_group.command("kinds")
+    def kinds() -> None:
+        """List every fault kind with its parameters."""
+        for name, kind in faults.FAULTS.items():
+            params = " ".join(f"{p}={'<' + (str(v.default) if v.default is not None else '?') + '>'}"
+                              + ("" if v.required else "?") for p, v in kind.params.items())
+            click.echo(f"{kind.group:10} {name:18} {kind.help}" + (f"\n{'':29}{params}" if params else ""))
+
+    @fault_group.command("add")
+    @click.argument("kind")
+    @click.argument("target")
+    @click.argument("params", nargs=-1)
+    @click.option("--for", "duration", help="Clear the fault again after this long (10s, 500ms, 2m).")
+    @click.option("--name", "-n", help="Lab name (default: default).")
+    @click.option("--seed", type=int, help="Seed for random choices (random: targets, lame servers).")
+    def add(kind: str, target: str, params: tuple[str, ...], duration: str | None, name: str | None,
+            seed: int | None) -> None:
+        """Inject fault KIND on TARGET (a node, role:ROLE or random:role:ROLE) with KEY=VALUE parameters.
+
+        Lists take commas: `partition client1 from=unbound,bind-resolver`. See `dnslab fault kinds`."""
+        if kind not in faults.FAULTS:
+            raise InputError(f"unknown fault kind {kind!r} (known: {', '.join(faults.FAULTS)})")
+        seconds = None
+        if duration is not None:
+            try:
+                seconds = parse_duration(duration)
+            except ValueError as exc:
+                raise InputError(f"--for: {exc}") from None
+        typed, problems = parse_cli(kind, faults.FAULTS[kind].params, list(params))
+        if problems:
+            raise InputError(f"fault {kind}: " + "; ".join(m for _, m in problems))
+        ctx = _context(name, seed)
+        record = faults.inject(ctx, kind, target, typed)
+        click.echo(f"injected {_summary(record)}")
+        if seconds is None:
+            click.echo(f"clear it with: dnslab fault clear {record['id']}" + (f" --name {ctx.lab}" if name else ""))
+            return
+        try:
+            _wait(seconds, record["id"])
+        finally:
+            faults.clear(ctx, record["id"])
+            click.echo(f"cleared {record['id']}")
+
+    @fault_group.command("list")
+    @click.option("--name", "-n", help="Lab name (default: default).")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    def list_cmd(name: str | None, as_json: bool) -> None:
+        """Faults in force in the lab."""
+        ctx = _context(name)
+        records = faults.active(ctx)
+        if as_json:
+            click.echo(json.dumps(records, indent=2))
+            return
+        if not records:
+            click.echo(f"no active faults in lab {ctx.lab}")
+        for record in records:
+            click.echo(f"{_summary(record)}  since {time.strftime('%H:%M:%S', time.localtime(record['start']))}")
+
+    @fault_group.command("clear")
+    @click.argument("fault_id", required=False)
+    @click.option("--all", "all_faults", is_flag=True, help="Clear every fault and sweep leftovers.")
+    @click.option("--name", "-n", help="Lab name (default: default).")
+    def clear(fault_id: str | None, all_faults: bool, name: str | None) -> None:
+        """Undo one fault (by ID), or every fault plus anything left behind (--all)."""
+        if bool(fault_id) == all_faults:
+            raise InputError("give a fault ID (see 'dnslab fault list') or --all, not both")
+        ctx = _context(name)
+        if fault_id:
+            click.echo(f"cleared {_summary(faults.clear(ctx, fault_id))}")
+            return
+        cleared = faults.clear_all(ctx)
+        for record in cleared:
+            if record["kind"] == "sweep":
+                found = "; ".join(f"{k}: {', '.join(v)}" for k, v in record["swept"].items() if v)
+                click.echo(f"swept leftovers: {found}")
+            else:
+                click.echo(f"cleared {_summary(record)}")
+        if not cleared:
+            click.echo(f"nothing to clear in lab {ctx.lab}")
+
+
+def _wait(seconds: float, fault_id: str) -> None:
+    """Wait with a progress bar; Ctrl-C ends the wait early (the caller clears the fault either way)."""
+    end = time.monotonic() + seconds
+    with click.progressbar(length=int(seconds * 10), label=f"{fault_id} in force", file=None) as bar:
+        done = 0
+        while (left := end - time.monotonic()) > 0:
+            time.sleep(min(0.1, left))
+            now = int((seconds - max(0.0, end - time.monotonic())) * 10)
+            bar.update(now - done)
+            done = now

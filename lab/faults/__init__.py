@@ -1,0 +1,125 @@
+"""The fault catalogue: one table from fault kind to implementation, and the calls a runner or the CLI makes.
+
+    from lab.faults import FAULTS, FaultContext, inject, clear, clear_all, active, param_problems
+
+Groups: process (pause, kill, stop, restart), network (partition, loss, block-port, disconnect),
+dns-answer (delay, drop, servfail, refused, nxdomain, nodata, truncate, spoof: dnsdist in front of a
+server) and zone-data (empty-rrset, ttl, remove-glue, lame-delegation, serial-regression). Every fault
+records what its undo needs in a plain-JSON record persisted in $DNSLAB_HOME/labs/<lab>/faults.json, so
+`clear` works from any process; `clear_all` also sweeps what a killed orchestrator may have left behind.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Mapping
+
+from lab import runtime
+from lab.errors import InputError, LabError
+from lab.faults import dnsanswer, network, nftrules, process, sidecar, store, targets, zonedata
+from lab.faults.base import GROUP_ROLES, FaultContext, FaultKind, Param
+from lab.faults.params import table_problems, with_defaults
+
+__all__ = ["FAULTS", "FaultContext", "FaultKind", "Param", "inject", "clear", "clear_all", "active",
+           "param_problems"]
+
+FAULTS: dict[str, FaultKind] = {**process.KINDS, **network.KINDS, **dnsanswer.KINDS, **zonedata.KINDS}
+
+
+def param_problems(kind: str, target: str, params: Mapping[str, Any] | None,
+                   description: dict | None) -> list[tuple[str | None, str]]:
+    """Every problem with a fault before it runs: (parameter key, or None for the kind/target; message).
+    With description None only what needs no lab is checked."""
+    if kind not in FAULTS:
+        return [(None, f"unknown fault kind {kind!r} (known: {', '.join(FAULTS)})")]
+    fault = FAULTS[kind]
+    params = {} if params is None else params
+    problems = table_problems(kind, fault.params, params)
+    problems += [(None, m) for m in targets.problems(target, description, GROUP_ROLES[fault.group], fault.single)]
+    if problems:
+        return problems  # constraints assume well-typed parameters and a known target
+    return fault.constraints(target, params, description)
+
+
+def active(ctx: FaultContext) -> list[dict]:
+    """Faults in force in the lab (from faults.json), oldest first."""
+    return store.active(ctx.lab)
+
+
+def inject(ctx: FaultContext, kind: str, target: str, params: Mapping[str, Any] | None = None) -> dict:
+    """Apply a fault and return its record. Raises InputError (every problem, one line) before touching the lab;
+    if applying fails half-way, what was applied is undone before the error propagates."""
+    params = dict(params or {})
+    problems = param_problems(kind, target, params, ctx.description)
+    fault = FAULTS.get(kind)
+    nodes, chosen = ([], {}) if problems else targets.resolve(target, ctx.description, ctx.rng)
+    if not problems and target.startswith(targets.RANDOM) and fault.single:
+        problems = fault.constraints(nodes[0], params, ctx.description)
+    if problems:
+        raise InputError(f"fault {kind} on {target}: " + "; ".join(message for _, message in problems))
+    record = {"id": store.new_id(ctx.lab, kind), "kind": kind, "group": fault.group, "target": target,
+              "params": with_defaults(fault.params, params), "nodes": nodes, "chosen": chosen,
+              "start": time.time()}
+    store.put(ctx.lab, record)  # recorded before it acts: a crash half-way still leaves something to clear
+    try:
+        fault.apply(ctx, record)
+    except BaseException:
+        try:
+            fault.undo(ctx, record)
+        except Exception:  # noqa: BLE001 - the original error is the one worth reporting
+            pass
+        store.remove(ctx.lab, record["id"])
+        raise
+    record["applied"] = time.time()
+    store.put(ctx.lab, record)
+    return record
+
+
+def clear(ctx: FaultContext, fault_id: str) -> dict:
+    """Undo one fault; its record comes back with "end". A failed undo keeps the record so it can be retried."""
+    record = store.get(ctx.lab, fault_id)
+    if record is None:
+        known = ", ".join(r["id"] for r in store.active(ctx.lab)) or "none"
+        raise InputError(f"no active fault {fault_id!r} in lab {ctx.lab} (active: {known})")
+    FAULTS[record["kind"]].undo(ctx, record)
+    record["end"] = time.time()
+    store.remove(ctx.lab, fault_id)
+    return record
+
+
+def clear_all(ctx: FaultContext) -> list[dict]:
+    """Undo every recorded fault, newest first, then sweep what no record explains: paused or stopped nodes,
+    nodes off their networks, dnslab nftables tables, sidecars, edited zone files. The sweep, if it found
+    anything, is one more record (kind "sweep"). Raises LabError listing the undos that failed."""
+    cleared, failed = [], []
+    for record in reversed(store.active(ctx.lab)):
+        try:
+            cleared.append(clear(ctx, record["id"]))
+        except Exception as exc:  # noqa: BLE001 - keep undoing the rest; reported below
+            failed.append(f"{record['id']}: {exc}")
+    swept = sweep(ctx)
+    if any(swept.values()):
+        cleared.append({"id": "sweep", "kind": "sweep", "target": ctx.lab, "params": {}, "swept": swept,
+                        "end": time.time()})
+    if failed:
+        raise LabError("could not undo " + "; ".join(failed))
+    return cleared
+
+
+def sweep(ctx: FaultContext) -> dict[str, list[str]]:
+    """Put the lab back without any record: works after an orchestrator was killed and its records lost."""
+    found: dict[str, list[str]] = {"resumed": process.resume_all(ctx), "reconnected": network.reconnect_all(ctx)}
+    nodes = [c.labels[runtime.NODE] for c in runtime.containers(ctx.client, ctx.lab)
+             if runtime.NODE in c.labels and c.status == "running" and c.labels[runtime.NODE] in ctx.description["nodes"]]
+
+    def sweep_node(node: str) -> list[str]:
+        out = sidecar.run_in_namespace(ctx, node, nftrules.SWEEP_SCRIPT, "sweep")
+        return [f"{node}:{line.split()[-1]}" for line in out.splitlines() if line.strip()]
+
+    found["nft_tables"] = [t for tables in runtime.parallel(sweep_node, nodes) for t in tables]
+    found["sidecars"] = []
+    for container in sidecar.sidecars(ctx):
+        container.remove(force=True)
+        found["sidecars"].append(container.name)
+    found["zone_files"] = zonedata.restore_static_files(ctx)
+    return found

@@ -1,0 +1,71 @@
+"""nftables rule text for network faults, run inside a target's network namespace. Pure.
+
+Each fault gets a table of its own (`inet dnslab_<fault id>`), so faults come and go independently and
+undo is one `delete table`. Incoming packets are matched at prerouting before NAT (priority raw), so a
+port-53 rule still sees port 53 when dnsdist's redirect is in place too; loopback is always exempt
+(dnsdist talks to the real server over 127.0.0.1). Every table whose name starts with `dnslab` is ours:
+that is what a sweep removes.
+"""
+
+from __future__ import annotations
+
+PREFIX = "dnslab"
+REDIRECT_TABLE = f"{PREFIX}_dnsdist"
+
+
+def table_name(fault_id: str) -> str:
+    return f"{PREFIX}_" + "".join(c if c.isalnum() else "_" for c in fault_id)
+
+
+def _filter_table(name: str, incoming: list[str], outgoing: list[str]) -> str:
+    lines = [f"table inet {name} {{",
+             "  chain incoming {", "    type filter hook prerouting priority raw; policy accept;",
+             '    iifname "lo" accept']
+    lines += [f"    {rule}" for rule in incoming]
+    lines += ["  }", "  chain outgoing {", "    type filter hook output priority raw; policy accept;",
+              '    oifname "lo" accept']
+    lines += [f"    {rule}" for rule in outgoing]
+    lines += ["  }", "}"]
+    return "\n".join(lines) + "\n"
+
+
+def partition(fault_id: str, peers: list[str]) -> str:
+    """Drop every packet from and to the peers' addresses."""
+    peer_set = "{ " + ", ".join(peers) + " }"
+    return _filter_table(table_name(fault_id), [f"ip saddr {peer_set} drop"], [f"ip daddr {peer_set} drop"])
+
+
+def loss(fault_id: str, percent: float) -> str:
+    """Drop `percent` % of packets in each direction, independently per packet."""
+    # numgen draws 0..99, so "< N" drops N %; nft rejects 100 as out of range: 100 % is a plain drop.
+    threshold = round(percent)
+    rules = [] if threshold <= 0 else ["drop"] if threshold >= 100 else [f"numgen random mod 100 < {threshold} drop"]
+    return _filter_table(table_name(fault_id), rules, rules)
+
+
+def block_port(fault_id: str, proto: str, port: int) -> str:
+    """Drop packets to the port: queries coming in, and queries the node sends out (a resolver's upstream)."""
+    protos = ("udp", "tcp") if proto == "both" else (proto,)
+    rules = [f"{p} dport {port} drop" for p in protos]
+    return _filter_table(table_name(fault_id), rules, rules)
+
+
+def redirect(port: int) -> str:
+    """Send DNS arriving from outside to dnsdist on `port`; dnsdist's own queries to 127.0.0.1:53 are local
+    output, which prerouting never sees."""
+    return "\n".join([
+        f"table ip {REDIRECT_TABLE} {{",
+        "  chain incoming {", "    type nat hook prerouting priority dstnat; policy accept;",
+        f"    udp dport 53 redirect to :{port}", f"    tcp dport 53 redirect to :{port}", "  }", "}",
+    ]) + "\n"
+
+
+def delete(family: str, table: str) -> str:
+    return f"delete table {family} {table}\n"
+
+
+# Shell run by a sweep: delete every dnslab table in this namespace, print what went.
+SWEEP_SCRIPT = (
+    f"nft list tables | while read -r _ family name; do case \"$name\" in {PREFIX}*) "
+    "nft delete table \"$family\" \"$name\" && echo \"$family $name\";; esac; done"
+)

@@ -1,0 +1,335 @@
+"""Zone-data faults: change what a zone holds, remember the exact RRsets it held, put them back on undo.
+
+Where the data is changed depends on the zone:
+- a zone with a (BIND) primary takes TSIG-signed RFC 2136 updates (lab.zoneupdate) and its secondaries
+  follow by NOTIFY/IXFR; the previous RRsets are read by AXFR from the primary (lab.agents.zonedump);
+- a zone without one (e.g. the lab root or test., served from rendered files) is changed by editing the
+  target server's zone file in the lab directory and reloading that server. The rendered original is kept
+  next to it as `<file>.dnslab-orig` until undo, so a sweep can restore it with no record of the fault.
+
+The fault's target is the node that holds the data changed: the primary of a dynamic zone, or a server of
+a static one. remove-glue and lame-delegation change the *parent* of `zone`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from lab import runtime, state, zoneupdate
+from lab.errors import LabError
+from lab.faults import params as P, zonetext
+from lab.faults.base import FaultContext, FaultKind, Param
+from lab.faults.readiness import wait_answering
+from lab.topology.load import parent_zone
+from lab.topology.model import Zone
+from lab.topology.render import zone_file
+
+BACKUP_SUFFIX = ".dnslab-orig"
+PROPAGATION_TIMEOUT = 20.0
+
+
+# ---- where the data lives (pure) ---------------------------------------------------------------------------
+
+
+def holds(description: dict, node: str, zone: str) -> bool:
+    info = description["zones"].get(zone)
+    if info is None:
+        return False
+    return info["primary"] == node if info["primary"] else node in info["servers"]
+
+
+def holders(description: dict, zone: str) -> list[str]:
+    info = description["zones"][zone]
+    return [info["primary"]] if info["primary"] else list(info["servers"])
+
+
+def zone_of_name(description: dict, node: str, name: str) -> str | None:
+    """The deepest zone containing `name` whose data `node` holds."""
+    found = [z for z in description["zones"] if zonetext.in_zone(name, z) and holds(description, node, z)]
+    return max(found, key=lambda z: 0 if z == "." else z.count("."), default=None)
+
+
+def ns_name_of(description: dict, node: str) -> str | None:
+    """The node's public NS name (NODE.ns.ZONE) in the first zone it serves, None for a hidden server."""
+    zone = next((z for z, v in description["zones"].items() if node in v["servers"]), None)
+    if zone is None:
+        return None
+    return f"{node}.ns.{zone}" if zone != "." else f"{node}.ns."
+
+
+def lame_candidates(description: dict, zone: str) -> list[str]:
+    """Authoritative servers that do not serve `zone` (nor its parent, when there are others): a delegation
+    to one of them is lame."""
+    info = description["zones"][zone]
+    parent = parent_zone(zone, description["zones"])
+    parent_servers = set(description["zones"][parent]["servers"]) if parent else set()
+    outside = sorted(n for n, v in description["nodes"].items()
+                     if v["role"] == "authoritative" and n not in info["servers"] and n != info["primary"]
+                     and ns_name_of(description, n))
+    return [n for n in outside if n not in parent_servers] or outside
+
+
+# ---- reading and changing zone data (Docker and files at the edge) -----------------------------------------
+
+
+def _address(ctx: FaultContext, node: str) -> str:
+    return next(iter(ctx.description["nodes"][node]["addresses"].values()))
+
+
+def _static_path(ctx: FaultContext, node: str, zone: str) -> Path:
+    return state.node_dir(ctx.lab, node) / "zones" / zone_file(Zone(zone, ()))
+
+
+def read(ctx: FaultContext, node: str, zone: str) -> list[list]:
+    if ctx.description["zones"][zone]["primary"]:
+        return runtime.exec_json(ctx.client, ctx.container(node), "lab.agents.zonedump",
+                                 {"server": _address(ctx, node), "zone": zone}, timeout=30)
+    return zonetext.parse(_static_path(ctx, node, zone).read_text(), zone)
+
+
+def change(ctx: FaultContext, node: str, zone: str, ops: list[list]) -> None:
+    if ctx.description["zones"][zone]["primary"]:
+        result = zoneupdate.send(ctx.client, ctx.description, zone, ops)
+        if result["rcode"] != "NOERROR":
+            raise LabError(f"update of {zone} on {node} answered {result['rcode'] or result['error']}")
+        wait_propagated(ctx, zone)
+        return
+    path = _static_path(ctx, node, zone)
+    backup = path.with_name(path.name + BACKUP_SUFFIX)
+    if not backup.exists():
+        backup.write_text(path.read_text())
+    edited = zonetext.edit(path.read_text(), zone, ops)
+    if zonetext.parse(edited, zone) == zonetext.parse(backup.read_text(), zone):
+        # Back to what was rendered: the original file, byte for byte, and no backup left behind.
+        path.write_text(backup.read_text())
+        backup.unlink()
+    else:
+        path.write_text(edited)
+    reload(ctx, node, zone)
+
+
+def wait_propagated(ctx: FaultContext, zone: str, timeout: float = PROPAGATION_TIMEOUT) -> bool:
+    """Wait until every secondary serves the primary's SOA, so a change (or its undo) is what clients can get
+    once caches expire. Best effort: another fault may hold a secondary back, which must not fail this one."""
+    info = ctx.description["zones"][zone]
+    primary = info["primary"]
+    where = ctx.container(primary)
+    [soa] = runtime.exec_json(ctx.client, where, "lab.agents.ask", {"queries": [
+        {"server": _address(ctx, primary), "name": zone, "type": "SOA", "rd": False}], "timeout": 2})
+    queries = [{"server": _address(ctx, s), "name": zone, "type": "SOA", "rd": False, "expect": soa["answers"]}
+               for s in info["servers"]]
+    results = runtime.exec_json(ctx.client, where, "lab.agents.ask",
+                                {"queries": queries, "until": "expect", "deadline": timeout, "timeout": 1},
+                                timeout=timeout + 15)
+    return all(sorted(r["answers"]) == sorted(soa["answers"]) for r in results)
+
+
+def reload(ctx: FaultContext, node: str, zone: str) -> None:
+    """Make a server load its zone file again (Knot: knotc; BIND and NSD reload on SIGHUP)."""
+    if ctx.description["nodes"][node]["software"] == "knot":
+        argv = ["knotc", "-b", "zone-reload", zone]
+    else:
+        argv = ["kill", "-HUP", "1"]
+    result = runtime.exec_in(ctx.client, ctx.container(node), argv, timeout=20)
+    if result.exit_code != 0:
+        raise LabError(f"{node} did not reload {zone}: {result.output.strip()[:200]}")
+
+
+def restore_static_files(ctx: FaultContext) -> list[str]:
+    """Sweep: put back every rendered zone file a fault left edited; return 'node:zone' restored."""
+    restored = []
+    for node, info in ctx.description["nodes"].items():
+        for zone in [z for z in ctx.description["zones"] if holds(ctx.description, node, z)]:
+            if ctx.description["zones"][zone]["primary"]:
+                continue
+            path = _static_path(ctx, node, zone)
+            backup = path.with_name(path.name + BACKUP_SUFFIX)
+            if backup.exists():
+                path.write_text(backup.read_text())
+                backup.unlink()
+                reload(ctx, node, zone)
+                restored.append(f"{node}:{zone}")
+    return restored
+
+
+# ---- the kinds ---------------------------------------------------------------------------------------------
+
+
+def _node(record: dict) -> str:
+    return record["nodes"][0]
+
+
+def _undo_restore(ctx: FaultContext, record: dict) -> None:
+    if record.get("previous"):
+        change(ctx, _node(record), record["zone"], zonetext.restore_ops(record["previous"]))
+
+
+def _rrset_fault(ctx: FaultContext, record: dict, make_ops) -> None:
+    p = record["params"]
+    node, name, rdtype = _node(record), zonetext.absolute(p["name"]), p["type"].upper()
+    zone = zone_of_name(ctx.description, node, name)
+    previous = zonetext.find(read(ctx, node, zone), name, rdtype)
+    if previous is None:
+        raise LabError(f"{name} has no {rdtype} records in {zone} on {node}: nothing to change")
+    record.update(zone=zone, previous=[previous])
+    change(ctx, node, zone, make_ops(previous))
+
+
+def _empty_rrset(ctx: FaultContext, record: dict) -> None:
+    _rrset_fault(ctx, record, lambda prev: [["delete", prev[0], prev[1]]])
+
+
+def _ttl(ctx: FaultContext, record: dict) -> None:
+    ttl = record["params"]["ttl"]
+    _rrset_fault(ctx, record, lambda prev: [["replace", prev[0], ttl, prev[1], prev[3]]])
+
+
+def _delegation(ctx: FaultContext, record: dict) -> tuple[str, str, list[list], list]:
+    child = zonetext.absolute(record["params"]["zone"])
+    parent = parent_zone(child, ctx.description["zones"])
+    rrsets = read(ctx, _node(record), parent)
+    ns = zonetext.find(rrsets, child, "NS")
+    if ns is None:
+        raise LabError(f"{parent} on {_node(record)} does not delegate {child}")
+    return child, parent, rrsets, ns
+
+
+def _remove_glue(ctx: FaultContext, record: dict) -> None:
+    child, parent, rrsets, ns = _delegation(ctx, record)
+    glue = [r for target in ns[3] if zonetext.in_zone(target, child)
+            for r in (zonetext.find(rrsets, target, "A"), zonetext.find(rrsets, target, "AAAA")) if r]
+    if not glue:
+        raise LabError(f"the delegation of {child} in {parent} has no glue (its NS names are outside it)")
+    record.update(zone=parent, previous=glue)
+    change(ctx, _node(record), parent, [["delete", r[0], r[1]] for r in glue])
+
+
+def _lame_delegation(ctx: FaultContext, record: dict) -> None:
+    child, parent, _, ns = _delegation(ctx, record)
+    candidates = lame_candidates(ctx.description, child)
+    if not candidates:
+        raise LabError(f"every authoritative server of lab {ctx.lab} serves {child}: none to delegate lamely to")
+    lame = ctx.rng.choice(candidates)
+    lame_ns = ns_name_of(ctx.description, lame)
+    record["chosen"]["lame_server"] = lame
+    record["chosen"]["lame_ns"] = lame_ns
+    record.update(zone=parent, previous=[ns])
+    change(ctx, _node(record), parent, [["replace", child, ns[2], "NS", [lame_ns]]])
+
+
+def _serial_regression(ctx: FaultContext, record: dict) -> None:
+    zone, node = zonetext.absolute(record["params"]["zone"]), _node(record)
+    rrsets = read(ctx, node, zone)
+    original = zonetext.soa_serial(rrsets, zone)
+    lower = zonetext.regressed(original, record["params"]["by"])
+    record.update(zone=zone, original_serial=original, regressed_serial=lower)
+    # BIND ignores an update that lowers the serial (RFC 2136 3.4.2.2), so the primary is restarted on a zone
+    # file with the lower serial and no journal: what an operator restoring an old zone file does.
+    container = ctx.client.containers.get(ctx.container(node))
+    container.stop(timeout=10)
+    try:
+        path = state.node_dir(ctx.lab, node) / "zones" / zone_file(Zone(zone, ()))
+        path.write_text(zonetext.zone_file(zone, rrsets, serial=lower))
+        for journal in (path.with_name(path.name + ".jnl"), path.with_name(path.name + ".jbk")):
+            journal.unlink(missing_ok=True)
+    finally:
+        container.start()
+    wait_answering(ctx, node)
+
+
+def _serial_restore(ctx: FaultContext, record: dict) -> None:
+    zone, node = record["zone"], _node(record)
+    soa = zonetext.find(read(ctx, node, zone), zone, "SOA")
+    new = zonetext.serial_after(int(soa[3][0].split()[2]), record["original_serial"])
+    record["restored_serial"] = new
+    change(ctx, node, zone, [["replace", zone, soa[2], "SOA", [zonetext.with_serial(soa[3][0], new)]]])
+
+
+# ---- validation (pure) -------------------------------------------------------------------------------------
+
+
+def _holder_hint(description: dict, zone: str) -> str:
+    info = description["zones"][zone]
+    if info["primary"]:
+        return f"{zone} takes its changes on its primary: target {info['primary']}"
+    return f"{zone} is served from files by {', '.join(info['servers'])}: target one of them"
+
+
+def _rrset_constraints(target: str, params: Mapping[str, Any], description: dict | None) -> list:
+    problems = P.in_range("ttl", params, 0, 2**31 - 1)
+    if description is None or not params.get("name") or target not in description["nodes"]:
+        return problems
+    name = zonetext.absolute(params["name"])
+    if zone_of_name(description, target, name) is None:
+        zones = [z for z in description["zones"] if zonetext.in_zone(name, z)]
+        deepest = max(zones, key=lambda z: 0 if z == "." else z.count("."), default=None)
+        hint = _holder_hint(description, deepest) if deepest else "no zone of the lab contains it"
+        problems.append((None, f"node {target!r} holds no zone with {name}; {hint}"))
+    return problems
+
+
+def _zone_problems(params: Mapping[str, Any], description: dict | None) -> tuple[str | None, list]:
+    zone = params.get("zone")
+    if not zone or description is None:
+        return None, []
+    zone = zonetext.absolute(zone)
+    if zone not in description["zones"]:
+        return None, [("zone", f"no zone {zone} in lab {description['lab']}; zones: {', '.join(description['zones'])}")]
+    return zone, []
+
+
+def _parent_constraints(target: str, params: Mapping[str, Any], description: dict | None) -> list:
+    zone, problems = _zone_problems(params, description)
+    if zone is None or problems:
+        return problems
+    parent = parent_zone(zone, description["zones"])
+    if parent is None:
+        return [("zone", f"{zone} has no parent zone in the lab: nothing delegates it")]
+    if target in description["nodes"] and not holds(description, target, parent):
+        return [(None, f"this fault changes the delegation of {zone} in its parent {parent}; "
+                       + _holder_hint(description, parent))]
+    return []
+
+
+def _serial_constraints(target: str, params: Mapping[str, Any], description: dict | None) -> list:
+    problems = P.in_range("by", params, 1, 2**31 - 1)
+    zone, more = _zone_problems(params, description)
+    if zone is None or more:
+        return problems + more
+    info = description["zones"][zone]
+    if not info["primary"]:
+        return problems + [("zone", f"{zone} has no primary (it is served from files): no serial to regress on "
+                                    f"secondaries; zones with one: "
+                                    + ", ".join(z for z, v in description["zones"].items() if v["primary"]))]
+    if target in description["nodes"] and target != info["primary"]:
+        return problems + [(None, f"the serial of {zone} lives on its primary: target {info['primary']}")]
+    return problems
+
+
+_NAME = Param(str, True, None, "the owner name (absolute, the trailing dot is optional)")
+_TYPE = Param(str, True, None, "the record type, e.g. A, TXT, NS")
+_ZONE = Param(str, True, None, "the zone, e.g. cloud.test.")
+
+KINDS = {
+    "empty-rrset": FaultKind(
+        "empty-rrset", "zone-data", "delete every record of one RRset (clients get NODATA); undo puts them back",
+        {"name": _NAME, "type": _TYPE}, _empty_rrset, _undo_restore, _rrset_constraints, single=True),
+    "ttl": FaultKind(
+        "ttl", "zone-data", "change the TTL of one RRset; undo restores the old TTL",
+        {"name": _NAME, "type": _TYPE, "ttl": Param(int, True, None, "the new TTL in seconds")},
+        _ttl, _undo_restore, _rrset_constraints, single=True),
+    "remove-glue": FaultKind(
+        "remove-glue", "zone-data", "delete the glue addresses of the zone's name servers in its parent",
+        {"zone": _ZONE}, _remove_glue, _undo_restore, _parent_constraints, single=True),
+    "lame-delegation": FaultKind(
+        "lame-delegation", "zone-data",
+        "make the parent delegate the zone to a server that does not serve it (chosen at random)",
+        {"zone": _ZONE}, _lame_delegation, _undo_restore, _parent_constraints, single=True),
+    "serial-regression": FaultKind(
+        "serial-regression", "zone-data",
+        "restart the primary on its zone with a lower SOA serial: secondaries keep their newer copy and ignore "
+        "changes until the serial passes theirs; undo raises the serial above it",
+        {"zone": _ZONE, "by": Param(int, False, 1000, "how far the serial goes back (default 1000)")},
+        _serial_regression, _serial_restore, _serial_constraints, single=True),
+}

@@ -1,0 +1,278 @@
+"""The pure parts of lab.faults: targets, parameters, durations, nft rule text, dnsdist commands, zone edits."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+import lab.faults as faults
+from lab.faults import dnsdistcmd, nftrules, targets, zonetext
+from lab.faults.duration import parse_duration
+from lab.faults.params import parse_cli
+
+DESCRIPTION = {
+    "lab": "t",
+    "image": "dnslab:x",
+    "networks": {"core": "10.53.0.0/24", "edge": "10.53.1.0/24"},
+    "nodes": {
+        "root": {"role": "authoritative", "software": "bind", "addresses": {"core": "10.53.0.2"}, "container": "c-root"},
+        "tld": {"role": "authoritative", "software": "knot", "addresses": {"core": "10.53.0.3"}, "container": "c-tld"},
+        "primary": {"role": "authoritative", "software": "bind", "addresses": {"core": "10.53.0.10"}, "container": "c-p"},
+        "sec-knot": {"role": "authoritative", "software": "knot", "addresses": {"core": "10.53.0.11"}, "container": "c-sk"},
+        "unbound": {"role": "resolver", "software": "unbound",
+                    "addresses": {"core": "10.53.0.21", "edge": "10.53.1.21"}, "container": "c-u"},
+        "kresd": {"role": "resolver", "software": "knot-resolver",
+                  "addresses": {"core": "10.53.0.23", "edge": "10.53.1.23"}, "container": "c-k"},
+        "client1": {"role": "client", "software": "tools", "addresses": {"edge": "10.53.1.101"}, "container": "c-c"},
+    },
+    "zones": {
+        ".": {"servers": ["root"], "primary": None, "ttl": 300, "negative_ttl": 300},
+        "test.": {"servers": ["tld"], "primary": None, "ttl": 300, "negative_ttl": 300},
+        "cloud.test.": {"servers": ["sec-knot"], "primary": "primary", "ttl": 5, "negative_ttl": 5},
+    },
+    "probe_name": "api.cloud.test.",
+    "probe_type": "A",
+}
+
+
+def messages(kind, target, params, description=DESCRIPTION):
+    return [m for _, m in faults.param_problems(kind, target, params, description)]
+
+
+# ---- catalogue and validation ------------------------------------------------------------------------------
+
+
+def test_catalogue_has_every_kind_of_the_contract_in_its_group():
+    groups = {
+        "process": {"pause", "kill", "stop", "restart"},
+        "network": {"partition", "loss", "block-port", "disconnect"},
+        "dns-answer": {"delay", "drop", "servfail", "refused", "nxdomain", "nodata", "truncate", "spoof"},
+        "zone-data": {"empty-rrset", "ttl", "remove-glue", "lame-delegation", "serial-regression"},
+    }
+    assert {k for ks in groups.values() for k in ks} == set(faults.FAULTS)
+    for group, kinds in groups.items():
+        assert all(faults.FAULTS[k].group == group for k in kinds)
+    for kind in groups["dns-answer"]:
+        assert {"percent", "names"} <= set(faults.FAULTS[kind].params)
+
+
+def test_unknown_kind_lists_the_known_ones():
+    [message] = messages("frobnicate", "unbound", {})
+    assert "frobnicate" in message and "pause" in message and "serial-regression" in message
+
+
+@pytest.mark.parametrize("kind,target,params,expected", [
+    ("loss", "unbound", {}, "percent is required"),
+    ("loss", "unbound", {"percent": 150}, "between 0 and 100"),
+    ("loss", "unbound", {"percent": "x"}, "must be a number"),
+    ("loss", "unbound", {"percent": 5, "jitter": 1}, "unknown parameter 'jitter'"),
+    ("pause", "nosuch", {}, "no node 'nosuch'"),
+    ("pause", "role:printer", {}, "must be a node name"),
+    ("servfail", "client1", {}, "is a client"),
+    ("servfail", "role:client", {}, "needs role authoritative or resolver"),
+    ("spoof", "sec-knot", {"address": "300.1.1.1"}, "IPv4 address"),
+    ("block-port", "unbound", {"proto": "sctp"}, "udp, tcp or both"),
+    ("partition", "unbound", {"from": ["nobody"]}, "no node 'nobody'"),
+    ("partition", "unbound", {"from": ["unbound"]}, "the target 'unbound' itself"),
+    ("disconnect", "client1", {"network": "core"}, "not on network 'core'"),
+    ("disconnect", "client1", {"network": "wan"}, "no network 'wan'"),
+    ("empty-rrset", "sec-knot", {"name": "api.cloud.test", "type": "A"}, "target primary"),
+    ("empty-rrset", "role:authoritative", {"name": "api.cloud.test", "type": "A"}, "acts on one node"),
+    ("remove-glue", "primary", {"zone": "cloud.test."}, "parent test."),
+    ("lame-delegation", "root", {"zone": "."}, "no parent zone"),
+    ("serial-regression", "tld", {"zone": "test."}, "has no primary"),
+    ("serial-regression", "sec-knot", {"zone": "cloud.test."}, "target primary"),
+    ("delay", "sec-knot", {"ms": 10, "names": []}, "names is empty"),
+])
+def test_bad_faults_are_named_with_what_to_do(kind, target, params, expected):
+    found = messages(kind, target, params)
+    assert any(expected in m for m in found), found
+
+
+@pytest.mark.parametrize("kind,target,params", [
+    ("pause", "role:resolver", {}),
+    ("kill", "random:role:authoritative", {}),
+    ("partition", "client1", {"from": ["role:resolver", "tld"]}),
+    ("delay", "sec-knot", {"ms": 200, "percent": 50, "names": ["cloud.test."]}),
+    ("empty-rrset", "primary", {"name": "api.cloud.test", "type": "A"}),
+    ("remove-glue", "tld", {"zone": "cloud.test"}),
+    ("serial-regression", "primary", {"zone": "cloud.test."}),
+])
+def test_good_faults_have_no_problems(kind, target, params):
+    assert messages(kind, target, params) == []
+
+
+def test_validation_without_a_lab_checks_only_what_needs_none():
+    assert messages("pause", "whatever-node", {}, None) == []
+    assert messages("loss", "x", {"percent": -1}, None)
+
+
+def test_random_target_is_drawn_from_the_seeded_rng_and_recorded():
+    picks = {targets.resolve("random:role:resolver", DESCRIPTION, random.Random(seed))[0][0] for seed in range(20)}
+    assert picks == {"unbound", "kresd"}
+    nodes, chosen = targets.resolve("random:role:resolver", DESCRIPTION, random.Random(7))
+    assert chosen == {"node": nodes[0]}
+    assert targets.resolve("random:role:resolver", DESCRIPTION, random.Random(7))[0] == nodes
+    assert targets.resolve("role:resolver", DESCRIPTION, random.Random(7)) == (["unbound", "kresd"], {})
+
+
+def test_partition_peers_are_every_address_of_nodes_and_groups():
+    assert targets.addresses(DESCRIPTION, ["role:resolver", "tld"]) == [
+        "10.53.0.21", "10.53.1.21", "10.53.0.23", "10.53.1.23", "10.53.0.3"]
+
+
+def test_cli_parameters_are_typed_from_text():
+    params, problems = parse_cli("partition", faults.FAULTS["partition"].params, ["from=unbound,tld"])
+    assert params == {"from": ["unbound", "tld"]} and problems == []
+    params, problems = parse_cli("delay", faults.FAULTS["delay"].params, ["ms=250", "percent=12.5"])
+    assert params == {"ms": 250, "percent": 12.5}
+    _, problems = parse_cli("delay", faults.FAULTS["delay"].params, ["ms=fast", "bogus=1", "novalue"])
+    text = " ".join(m for _, m in problems)
+    assert "ms must be an integer" in text and "unknown parameter 'bogus'" in text and "KEY=VALUE" in text
+
+
+@pytest.mark.parametrize("text,seconds", [("10s", 10), ("500ms", 0.5), ("2m", 120), ("1m30s", 90), ("2.5", 2.5),
+                                          ("1h", 3600)])
+def test_durations(text, seconds):
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "ten", "10x", "-1s", "0s", "5s junk"])
+def test_bad_durations_say_what_is_accepted(text):
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+# ---- rule text ---------------------------------------------------------------------------------------------
+
+
+def test_nft_tables_are_named_after_the_fault_and_spare_loopback():
+    text = nftrules.partition("partition-3", ["10.53.0.21", "10.53.1.21"])
+    assert text.startswith("table inet dnslab_partition_3 {")
+    assert "ip saddr { 10.53.0.21, 10.53.1.21 } drop" in text and "ip daddr { 10.53.0.21, 10.53.1.21 } drop" in text
+    assert 'iifname "lo" accept' in text and 'oifname "lo" accept' in text
+    assert "priority raw" in text  # before the dnsdist redirect rewrites port 53
+
+
+def test_nft_loss_thresholds():
+    assert "numgen random mod 100 < 30 drop" in nftrules.loss("loss-1", 30)
+    full = nftrules.loss("loss-1", 100)
+    assert "numgen" not in full and full.count("    drop") == 2
+    assert "drop" not in nftrules.loss("loss-1", 0)
+
+
+def test_nft_block_port_both_protocols_both_directions():
+    text = nftrules.block_port("block-port-2", "both", 53)
+    assert text.count("udp dport 53 drop") == 2 and text.count("tcp dport 53 drop") == 2
+    assert "tcp" not in nftrules.block_port("b", "udp", 53)
+
+
+def test_nft_redirect_and_sweep_touch_only_dnslab_tables():
+    assert "redirect to :5300" in nftrules.redirect(5300) and nftrules.REDIRECT_TABLE.startswith(nftrules.PREFIX)
+    assert "dnslab*)" in nftrules.SWEEP_SCRIPT
+
+
+def test_dnsdist_rules_match_only_queries_and_carry_the_fault_id():
+    commands, names = dnsdistcmd.add_commands("servfail-4", "servfail", {"percent": 100}, {})
+    assert names == ["servfail-4.0"]
+    assert commands == ['addAction(AndRule{OpcodeRule(DNSOpcode.Query), NotRule(QTypeRule(DNSQType.AXFR)), '
+                        'NotRule(QTypeRule(DNSQType.IXFR))}, RCodeAction(DNSRCode.SERVFAIL), {name="servfail-4.0"})']
+    assert dnsdistcmd.remove_commands(names) == ['rmRule("servfail-4.0")']
+
+
+def test_dnsdist_percent_names_and_spoof():
+    [command], _ = dnsdistcmd.add_commands("spoof-1", "spoof", {"address": "192.0.2.99", "percent": 25,
+                                                                "names": ["api.cloud.test."], "ttl": 5}, {})
+    assert 'makeRule({"api.cloud.test."})' in command and "ProbaRule(0.25)" in command
+    assert 'QTypeRule(DNSQType.A)' in command and 'SpoofAction({"192.0.2.99"}, {aa=true, ttl=5})' in command
+
+
+def test_dnsdist_negative_answers_carry_the_deepest_zone_soa_first():
+    zones = {z: DESCRIPTION["zones"][z] for z in ("test.", "cloud.test.")}
+    commands, names = dnsdistcmd.add_commands("nodata-1", "nodata", {"percent": 100}, zones)
+    assert len(commands) == 3 and names[-1] == "nodata-1.2"
+    assert 'NegativeAndSOAAction(false, "cloud.test.", 5, "sec-knot.ns.cloud.test."' in commands[0]
+    assert '"test."' in commands[1]
+    nxd, _ = dnsdistcmd.add_commands("nxdomain-1", "nxdomain", {}, zones)
+    assert "NegativeAndSOAAction(true" in nxd[0] and "RCodeAction(DNSRCode.NXDOMAIN)" in nxd[-1]
+
+
+def test_dnsdist_config_is_closed_world_and_keyless():
+    config = dnsdistcmd.config()
+    assert 'setSecurityPollSuffix("")' in config and "setKey" not in config
+    assert 'newServer({address="127.0.0.1:53"})' in config
+
+
+# ---- zone data ---------------------------------------------------------------------------------------------
+
+TEST_ZONE = """$ORIGIN test.
+$TTL 300
+@ 300 IN SOA tld.ns.test. hostmaster.test. 1 3600 600 86400 300
+@ IN NS tld.ns.test.
+tld.ns.test. IN A 10.53.0.3
+cloud.test. IN NS sec-knot.ns.cloud.test.
+sec-knot.ns.cloud.test. IN A 10.53.0.11
+"""
+
+
+def test_zone_edit_and_exact_restore():
+    before = zonetext.parse(TEST_ZONE, "test.")
+    glue = zonetext.find(before, "sec-knot.ns.cloud.test.", "A")
+    assert glue == ["sec-knot.ns.cloud.test.", "A", 300, ["10.53.0.11"]]
+    edited = zonetext.edit(TEST_ZONE, "test.", [["delete", glue[0], "A"]])
+    assert zonetext.find(zonetext.parse(edited, "test."), glue[0], "A") is None
+    restored = zonetext.edit(edited, "test.", zonetext.restore_ops([glue]))
+    assert zonetext.parse(restored, "test.") == before
+    lame = zonetext.edit(TEST_ZONE, "test.", [["replace", "cloud.test.", 300, "NS", ["root.ns."]]])
+    assert zonetext.find(zonetext.parse(lame, "test."), "cloud.test.", "NS")[3] == ["root.ns."]
+
+
+def test_zone_file_with_a_lower_serial_keeps_every_record():
+    rrsets = zonetext.parse(TEST_ZONE, "test.")
+    lower = zonetext.regressed(zonetext.soa_serial(rrsets, "test."), 1000)
+    text = zonetext.zone_file("test.", rrsets, serial=lower)
+    again = zonetext.parse(text, "test.")
+    assert zonetext.soa_serial(again, "test.") == lower == 2**32 - 999
+    assert [r for r in again if r[1] != "SOA"] == [r for r in rrsets if r[1] != "SOA"]
+
+
+def test_serial_arithmetic_rfc1982():
+    assert zonetext.serial_gt(2, 1) and not zonetext.serial_gt(1, 2)
+    assert zonetext.serial_gt(1, 2**32 - 1)  # wrapped
+    lower = zonetext.regressed(7, 1000)
+    assert zonetext.serial_gt(7, lower)
+    assert zonetext.serial_after(lower, 7) == 8
+    assert zonetext.serial_after(lower + 1, 7) == 8
+    assert zonetext.serial_after(20, 7) == 21
+
+
+def test_names_are_absolute_and_zone_membership():
+    assert zonetext.absolute("API.cloud.test") == "api.cloud.test."
+    assert zonetext.in_zone("a.cloud.test.", "cloud.test.") and not zonetext.in_zone("xcloud.test.", "cloud.test.")
+    assert zonetext.in_zone("cloud.test.", ".")
+
+
+def test_lame_delegation_goes_to_a_server_outside_the_zone_and_its_parent():
+    from lab.faults import zonedata
+
+    assert zonedata.lame_candidates(DESCRIPTION, "cloud.test.") == ["root"]
+    assert zonedata.ns_name_of(DESCRIPTION, "root") == "root.ns."
+    assert zonedata.ns_name_of(DESCRIPTION, "primary") is None  # hidden: no NS name to delegate to
+    assert zonedata.zone_of_name(DESCRIPTION, "primary", "api.cloud.test.") == "cloud.test."
+    assert zonedata.zone_of_name(DESCRIPTION, "tld", "sec-knot.ns.cloud.test.") == "test."
+
+
+def test_store_keeps_faults_across_calls_and_numbers_them(tmp_path, monkeypatch):
+    from lab.faults import store
+
+    monkeypatch.setenv("DNSLAB_HOME", str(tmp_path))
+    first, second = store.new_id("t", "pause"), store.new_id("t", "loss")
+    assert (first, second) == ("pause-1", "loss-2")
+    store.put("t", {"id": first, "kind": "pause"})
+    store.put("t", {"id": second, "kind": "loss"})
+    store.put("t", {"id": first, "kind": "pause", "nodes": ["x"]})
+    assert [r["id"] for r in store.active("t")] == ["loss-2", "pause-1"]
+    store.remove("t", second)
+    assert store.get("t", first)["nodes"] == ["x"] and store.get("t", second) is None
+    assert not list(tmp_path.glob("labs/t/*.tmp"))
