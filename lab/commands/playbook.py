@@ -1,0 +1,123 @@
+"""`dnslab validate`, `dnslab run` and `dnslab report`: playbooks from the command line.
+
+Exit codes (lab.errors.ExitCode): 0 every check held, 1 a check (or a step) failed, 2 invalid input,
+3 environment problem (incl. a node lost under the run, a fault that could not be rolled back),
+130 interrupted. `report` exits with the code its verdict stands for, so CI can re-judge a run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from lab import records
+from lab.errors import ExitCode, InputError, PlaybookError
+from lab.playbook import schema
+
+console = Console(stderr=True)
+VERDICT_CODES = {"pass": ExitCode.OK, "fail": ExitCode.CHECK_FAILED, "interrupted": ExitCode.INTERRUPTED}
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(validate)
+    cli.add_command(run)
+    cli.add_command(report)
+
+
+@click.command()
+@click.argument("playbook", type=click.Path(dir_okay=False))
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a value by dotted path.")
+def validate(playbook: str, sets: tuple[str, ...]) -> None:
+    """Check a playbook and the topology it names; list every problem with file:line:col."""
+    loaded = schema.load(playbook, list(sets))
+    console.print(f"[green]{playbook}: ok[/] — {len(loaded.steps)} steps, {len(loaded.checks)} checks, "
+                  f"probing {len(loaded.probes.resolvers)} resolvers from {len(loaded.probes.clients)} clients "
+                  f"(topology {loaded.topology.name})", highlight=False)
+
+
+@click.command()
+@click.argument("playbook", type=click.Path(dir_okay=False))
+@click.option("--seed", type=int, help="Seed for every random choice (default: the playbook's).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Override a value by dotted path, e.g. --set probes.rate=20 --set steps.2.fault.params.ms=300 "
+                   "(list items count from 1).")
+@click.option("--out", type=click.Path(file_okay=False), help="Run directory (default runs/<time>-<playbook>/).")
+@click.option("--keep/--no-keep", default=None,
+              help="Keep the lab up afterwards / take it down. Default: leave it as it was before the run.")
+@click.option("--name", "-n", help="Lab name (default: $DNSLAB_NAME, else the topology's name).")
+def run(playbook: str, seed: int | None, sets: tuple[str, ...], out: str | None, keep: bool | None,
+        name: str | None) -> None:
+    """Run a playbook: probe, inject faults, roll them back, judge the checks, write RUN_DIR."""
+    from lab.playbook import runner  # noqa: PLC0415 - docker and matplotlib only when running
+
+    loaded = schema.load(playbook, list(sets), seed)  # every problem before anything starts
+    lab = name or os.environ.get("DNSLAB_NAME") or loaded.topology.name
+    run_dir = Path(out) if out else Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{loaded.name}"
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise InputError(f"--out {run_dir} is not empty; give a new directory so runs do not mix their records")
+    if run_dir.exists():
+        run_dir.rmdir()
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with console.status(f"[bold]{loaded.name}") as status:
+            def progress(text: str) -> None:
+                console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {text}", highlight=False)
+
+            def update(text: str) -> None:
+                status.update(text)
+
+            result = runner.run(loaded, lab, run_dir, keep, status=update, progress=progress)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    from lab.report import render_terminal  # noqa: PLC0415
+
+    render_terminal(result.report, result.run_dir, Console())
+    if result.error:
+        console.print(f"[red]Error:[/] {result.error}", highlight=False, soft_wrap=True)
+    sys.exit(result.exit_code)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+def report(run_dir: str) -> None:
+    """Judge a finished (or killed) run again from RUN_DIR and rewrite its report files."""
+    from lab.report import render_terminal, write_all  # noqa: PLC0415
+
+    path = Path(run_dir)
+    found = records.read_run(path)
+    copy = path / "playbook.yml"
+    if not copy.is_file():
+        raise InputError(f"{copy} is missing: RUN_DIR must be a directory `dnslab run` wrote")
+    try:
+        name, checks = schema.checks_of(copy)
+    except PlaybookError as exc:
+        raise InputError(f"cannot re-judge {run_dir}: {exc}") from None
+    started = next((e for e in found.events if e.get("event") == "run_started"), {})
+    finished = next((e for e in reversed(found.events) if e.get("event") == "run_finished"), None)
+    # A run without run_finished was killed: what it recorded is judged as an interrupted run.
+    interrupted = finished is None or finished.get("verdict") == "interrupted"
+    verdict = "interrupted" if interrupted else "fail" if finished.get("aborted") else None
+    extra = _previous_extra(path) | {"rejudged": True}
+    result = write_all(path, started.get("playbook") or name, started.get("seed"), verdict, checks,
+                       extra=extra, interrupted=interrupted)
+    render_terminal(result, path, Console())
+    sys.exit(VERDICT_CODES[result["verdict"]])
+
+
+def _previous_extra(run_dir: Path) -> dict:
+    """What the run itself kept in its report (lab, seed choices, prober counts): a re-judge keeps it."""
+    try:
+        return dict(json.loads((run_dir / "report.json").read_text()).get("extra") or {})
+    except (OSError, ValueError, AttributeError):
+        return {}
