@@ -22,6 +22,7 @@ from lab.topology.software import software_of
 Progress = Callable[[str], None]
 SOURCE_DIR = Path(__file__).resolve().parent
 READY_TIMEOUT = 90.0
+PLAN_STORE_MOUNT = "/plans"  # where pipeline agents see the plan store (lab/agents/plans.py)
 
 
 def topology_hash(path: str | Path) -> str:
@@ -68,6 +69,10 @@ def up(topology_path: str | Path | None = None, name: str | None = None, progres
     progress(f"creating {len(topology.networks)} networks and {len(topology.nodes)} containers")
     for net in topology.networks.values():
         runtime.create_network(client, lab, net.name, str(net.subnet), labels)
+    if topology.pipeline is not None:
+        # Created here with the lab's labels (Docker would make it unlabelled on first mount), so
+        # `dnslab down` finds and removes it with everything else.
+        client.volumes.create(name=plan_volume(lab), labels=labels)
     specs = container_specs(lab, topology, tag, labels)
     runtime.parallel(lambda spec: runtime.create_container(client, spec), specs)
     runtime.start(client, [runtime.container_name(lab, n) for n in topology.nodes])
@@ -104,12 +109,18 @@ def _container_spec(lab: str, topology: Topology, node_name: str, tag: str, labe
         str(node_dir): {"bind": runtime.NODE_MOUNT, "mode": "rw"},
         str(node_dir / "resolv.conf"): {"bind": "/etc/resolv.conf", "mode": "ro"},
     }
+    # Pipeline agents share the plan store, a named volume of the lab.
+    volumes = {plan_volume(lab): {"bind": PLAN_STORE_MOUNT, "mode": "rw"}} if node.role == "agent" else {}
     return runtime.ContainerSpec(
         lab=lab, node=node.name, image=tag, command=list(soft.command),
         addresses={net: str(addr) for net, addr in node.addresses.items()},
         labels={**labels, runtime.NODE: node.name, runtime.ROLE: node.role, runtime.SOFTWARE: node.software},
-        binds=binds, tmpfs={d: "" for d in soft.writable}, environment=dict(image.ENVIRONMENT),
+        binds=binds, tmpfs={d: "" for d in soft.writable}, environment=dict(image.ENVIRONMENT), volumes=volumes,
     )
+
+
+def plan_volume(lab: str) -> str:
+    return f"dnslab-{lab}-plans"
 
 
 def container_specs(lab: str, topology: Topology, tag: str, labels: dict) -> list[runtime.ContainerSpec]:
@@ -137,7 +148,15 @@ def describe(lab: str, topology: Topology, tag: str, path: Path) -> dict:
                              "negative_ttl": z.negative_ttl} for z in topology.zones.values()},
         "probe_name": service.records[0].name if service else ".",
         "probe_type": service.records[0].type if service else "SOA",
+        **({"pipeline": _describe_pipeline(lab, topology)} if topology.pipeline else {}),
     }
+
+
+def _describe_pipeline(lab: str, topology: Topology) -> dict:
+    agents = topology.by_role("agent")
+    return {**topology.pipeline.plain(), "volume": plan_volume(lab),
+            "planner": next(a.name for a in agents if a.software == "planner"),
+            "enactors": [a.name for a in agents if a.software == "enactor"]}
 
 
 def resolver_address(description: dict, resolver: str, client_node: str) -> str:

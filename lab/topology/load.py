@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from pathlib import Path
+from typing import Any
 
 import dns.exception
 import dns.name
@@ -12,13 +13,17 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 
-from lab.errors import TopologyError
+from lab.agents import settings as pipeline_settings
+from lab.errors import Problem, TopologyError
 from lab.schema import Problems, check_keys, describe, get, one_of, suggest
-from lab.topology.model import PRIMARY_SOFTWARE, ROLE_SOFTWARE, Network, Node, Record, Topology, Zone
+from lab.topology.model import (PRIMARY_SOFTWARE, ROLE_SOFTWARE, Network, Node, Pipeline, Record, Region, Topology,
+                                Zone)
 from lab.yamlsrc import Map, Seq, YamlSyntaxError, load as load_yaml
 
 NODE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
-TOP_FIELDS = ("name", "description", "networks", "nodes", "zones")
+TOP_FIELDS = ("name", "description", "extends", "networks", "nodes", "zones", "pipeline")
+PIPELINE_FIELDS = ("zone", "regions")
+REGION_FIELDS = ("endpoints", "addresses")
 NODE_FIELDS = ("role", "software", "networks", "options")
 ZONE_FIELDS = ("servers", "primary", "ttl", "negative_ttl", "records")
 
@@ -39,6 +44,7 @@ def from_document(doc: object, file: str) -> Topology:
     if not isinstance(doc, Map):
         problems.at(doc, "a topology must be a mapping with networks, nodes and zones")
         raise TopologyError(problems)
+    doc = resolve_extends(doc, file)
     check_keys(problems, doc, TOP_FIELDS, "topology", required=("networks", "nodes", "zones"))
     name = get(problems, doc, "name", str, "topology", Path(file).stem)
     if not NODE_NAME.match(str(name)):
@@ -48,9 +54,82 @@ def from_document(doc: object, file: str) -> Topology:
     raw_nodes = get(problems, doc, "nodes", dict, "topology", Map())
     nodes = _nodes(problems, raw_nodes, networks)
     zones = _zones(problems, get(problems, doc, "zones", dict, "topology", Map()), nodes, set(raw_nodes))
+    pipeline = _pipeline(problems, doc, nodes, zones)
     if problems:
         raise TopologyError(problems)
-    return Topology(name=name, description=description, file=file, networks=networks, nodes=nodes, zones=zones)
+    return Topology(name=name, description=description, file=file, networks=networks, nodes=nodes, zones=zones,
+                    pipeline=pipeline)
+
+
+# ---- extends: a topology built on another one -------------------------------------------------------------
+
+
+class MergedMap(Map):
+    """A mapping merged from a base file and the file that extends it: each key remembers the mapping it
+    came from, so a problem about it names the right file:line."""
+
+    sources: dict
+
+    def problem(self, message: str, key: Any | None = None, *, value: bool = False) -> Problem:
+        if key is not None and key in self.sources and self.sources[key] is not self:
+            return self.sources[key].problem(message, key, value=value)
+        return super().problem(message, key, value=value)
+
+
+def merge(base: Map, over: Map) -> MergedMap:
+    """`over` laid on `base`: mappings merge key by key (recursively), anything else in `over` replaces."""
+    merged = MergedMap()
+    merged.file, merged.line, merged.col = over.file, over.line, over.col
+    merged.key_pos, merged.value_pos, merged.sources = {}, {}, {}
+    for source in (base, over):
+        for key, value in source.items():
+            if source is over and isinstance(merged.get(key), Map) and isinstance(value, Map):
+                value = merge(merged[key], value)
+            merged[key] = value
+            merged.key_pos[key], merged.value_pos[key] = source.key_pos[key], source.value_pos[key]
+            merged.sources[key] = source
+    return merged
+
+
+def resolve_extends(doc: Map, file: str, seen: tuple[str, ...] = ()) -> Map:
+    """The document with its `extends: BASE.yml` chain merged in (paths relative to the extending file).
+    A base's own name never carries over: an extending topology is named by itself or its file."""
+    if "extends" not in doc:
+        return doc
+    problems = Problems(file)
+    base_name = get(problems, doc, "extends", str, "topology")
+    if problems:
+        raise TopologyError(problems)
+    path = (Path(file).parent / base_name).resolve()
+    if str(path) in seen or str(path) == str(Path(file).resolve()):
+        raise TopologyError([doc.problem(f"extends {base_name!r} forms a cycle: a topology cannot extend itself",
+                                         "extends", value=True)])
+    try:
+        base = load_yaml(path)
+    except YamlSyntaxError as exc:
+        if exc.problem.line:
+            raise TopologyError([exc.problem]) from None
+        raise TopologyError([doc.problem(f"extends {base_name!r}: {exc.problem.message} (paths are relative to "
+                                         f"{Path(file).name})", "extends", value=True)]) from None
+    if not isinstance(base, Map):
+        raise TopologyError([doc.problem(f"extends {base_name!r}: that file is not a topology mapping",
+                                         "extends", value=True)])
+    base = resolve_extends(base, str(path), (*seen, str(Path(file).resolve())))
+    base = _without(base, ("name", "extends"))
+    return _without(merge(base, doc), ("extends",))
+
+
+def _without(mapping: Map, keys: tuple[str, ...]) -> Map:
+    """A copy of `mapping` (positions kept) without `keys`."""
+    if not any(key in mapping for key in keys):
+        return mapping
+    empty = Map()
+    empty.file, empty.line, empty.col = mapping.file, mapping.line, mapping.col
+    empty.key_pos, empty.value_pos = {}, {}
+    result = merge(empty, mapping)
+    for key in keys:
+        result.pop(key, None)
+    return result
 
 
 def _networks(problems: Problems, raw: Map) -> dict[str, Network]:
@@ -142,6 +221,99 @@ def _nodes(problems: Problems, raw: Map, networks: dict[str, Network]) -> dict[s
     if not raw:
         problems.at(raw, "the topology needs at least one node")
     return nodes
+
+
+def _pipeline(problems: Problems, doc: Map, nodes: dict[str, Node], zones: dict[str, Zone]) -> Pipeline | None:
+    """The `pipeline:` section: the zone the enactors update, regional plans with their endpoints and
+    address pools, and default settings (lab.agents.settings, by their short names)."""
+    agents = [n for n in nodes.values() if n.role == "agent"]
+    if doc.get("pipeline") is None:
+        if agents:
+            problems.at(doc, f"agent nodes ({', '.join(a.name for a in agents)}) need a `pipeline:` section with "
+                             f"zone and regions (see compose/enactors.yml)")
+        return None
+    raw = get(problems, doc, "pipeline", dict, "topology", Map())
+    short = {key.split(".", 1)[1]: key for key in pipeline_settings.SETTINGS}
+    check_keys(problems, raw, PIPELINE_FIELDS + tuple(short), "pipeline", required=PIPELINE_FIELDS)
+    settings = {}
+    for key, value in raw.items():
+        if key in short:
+            message = pipeline_settings.problem(short[key], value)
+            if message:
+                problems.at(raw, f"pipeline: {message}", key, value=True)
+            else:
+                settings[key] = value
+    zone = _pipeline_zone(problems, raw, zones)
+    regions = _regions(problems, get(problems, raw, "regions", dict, "pipeline", Map()), zone)
+    planners = [a.name for a in agents if a.software == "planner"]
+    if len(planners) != 1 or not any(a.software == "enactor" for a in agents):
+        problems.at(raw, f"the pipeline needs exactly one planner node and at least one enactor node "
+                         f"(role: agent, software: planner / enactor); planners: {', '.join(planners) or 'none'}")
+    primary = nodes.get(zones[zone].primary) if zone in zones and zones[zone].primary else None
+    for agent in agents:
+        if primary is not None and not set(agent.addresses) & set(primary.addresses):
+            problems.at(raw, f"agent {agent.name!r} shares no network with the primary {primary.name!r}: "
+                             f"it could not send updates", "zone", value=True)
+    return Pipeline(zone or ".", regions, settings)
+
+
+def _pipeline_zone(problems: Problems, raw: Map, zones: dict[str, Zone]) -> str | None:
+    text = get(problems, raw, "zone", str, "pipeline")
+    if text is None:
+        return None
+    try:
+        zone = dns.name.from_text(text).to_text()
+    except dns.exception.DNSException as exc:
+        problems.at(raw, f"pipeline zone {text!r} is not a valid DNS name: {exc}", "zone", value=True)
+        return None
+    if zone not in zones or not zones[zone].primary:
+        dynamic = [z.origin for z in zones.values() if z.primary]
+        problems.at(raw, f"pipeline zone {zone!r} must be a zone of this topology with a primary that takes "
+                         f"updates; such zones: {one_of(dynamic) or 'none'}", "zone", value=True)
+        return None
+    return zone
+
+
+def _regions(problems: Problems, raw: Map, zone: str | None) -> dict[str, Region]:
+    regions: dict[str, Region] = {}
+    owner: dict[str, str] = {}
+    origin = dns.name.from_text(zone) if zone else None
+    for region, spec in raw.items():
+        what = f"pipeline region {region!r}"
+        if not isinstance(spec, Map):
+            problems.at(raw, f"{what} must be a mapping with endpoints and addresses", region, value=True)
+            continue
+        check_keys(problems, spec, REGION_FIELDS, what, required=REGION_FIELDS)
+        endpoints = []
+        names = get(problems, spec, "endpoints", list, what, Seq())
+        for i, text in enumerate(names):
+            try:
+                name = dns.name.from_text(str(text), origin=origin)
+            except dns.exception.DNSException as exc:
+                problems.at(names, f"{what}: endpoint {text!r} is not a valid DNS name: {exc}", i)
+                continue
+            if origin is not None and not name.is_subdomain(origin):
+                problems.at(names, f"{what}: endpoint {name} is outside the zone {zone}", i)
+            elif name.to_text() in owner:
+                problems.at(names, f"{what}: endpoint {name} already belongs to region {owner[name.to_text()]!r}", i)
+            else:
+                owner[name.to_text()] = str(region)
+                endpoints.append(name.to_text())
+        addresses = []
+        pool = get(problems, spec, "addresses", list, what, Seq())
+        for i, text in enumerate(pool):
+            try:
+                addresses.append(str(ipaddress.IPv4Address(str(text))))
+            except ValueError:
+                problems.at(pool, f"{what}: {text!r} is not an IPv4 address", i)
+        if "endpoints" in spec and not names:
+            problems.at(spec, f"{what} needs at least one endpoint", "endpoints", value=True)
+        if "addresses" in spec and not pool:
+            problems.at(spec, f"{what} needs at least one address", "addresses", value=True)
+        regions[str(region)] = Region(tuple(endpoints), tuple(addresses))
+    if not raw:
+        problems.at(raw, "the pipeline needs at least one region")
+    return regions
 
 
 def _absolute(name: str) -> str:

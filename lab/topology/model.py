@@ -62,6 +62,28 @@ class Zone:
 
 
 @dataclass(frozen=True)
+class Region:
+    """One regional plan: the endpoints that share it and the load-balancer addresses it draws from."""
+
+    endpoints: tuple[str, ...]  # absolute names, in apply order
+    addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """The DNS automation pipeline (planner + enactors) of a topology; see lab/agents/enactor.py."""
+
+    zone: str  # absolute; the zone whose primary takes the enactors' updates
+    regions: dict[str, Region]
+    settings: dict  # flat tunables from the topology (lab.agents.settings), over their defaults
+
+    def plain(self) -> dict:
+        return {"zone": self.zone, "settings": dict(self.settings),
+                "regions": {name: {"endpoints": list(r.endpoints), "addresses": list(r.addresses)}
+                            for name, r in self.regions.items()}}
+
+
+@dataclass(frozen=True)
 class Topology:
     name: str
     description: str
@@ -70,6 +92,7 @@ class Topology:
     nodes: dict[str, Node]
     zones: dict[str, Zone]
     slot: int = 0
+    pipeline: Pipeline | None = None
 
     def by_role(self, role: str) -> list[Node]:
         return [n for n in self.nodes.values() if n.role == role]

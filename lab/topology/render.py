@@ -49,12 +49,28 @@ def render_node(topology: Topology, node: Node, tsig: Tsig) -> dict[str, str]:
     if node.role == "agent" or any(z.primary == node.name for z in topology.zones.values()):
         # The update key travels as a file (0600), so it is never on a command line or in a log.
         files["tsig.json"] = json.dumps({"name": tsig.name, "algorithm": tsig.algorithm, "secret": tsig.secret})
+    if node.role == "agent" and topology.pipeline is not None:
+        files["pipeline.json"] = json.dumps(pipeline_config(topology, node), indent=2)
     if node.role == "resolver":
         files["root.hints"] = _ENV.get_template("root.hints.j2").render(root_hints=root_hints(topology))
     if soft.template:
         files[soft.config] = _ENV.get_template(soft.template).render(
             node=node, zones=zones, tsig=tsig, root_hints=root_hints(topology), tlds=lab_tlds(topology))
     return files
+
+
+def pipeline_config(topology: Topology, node: Node) -> dict:
+    """What a pipeline agent reads at /lab/node/pipeline.json (lab.agents.agent): its name, the zone and
+    the address of its primary as seen from the agent, the regional plans, the agents, default settings."""
+    pipeline = topology.pipeline
+    primary = topology.nodes[topology.zones[pipeline.zone].primary]
+    return {
+        "node": node.name,
+        "zone": pipeline.zone,
+        "primary": str(topology.address_towards(primary, node)),
+        "agents": [n.name for n in topology.by_role("agent")],
+        **{key: value for key, value in pipeline.plain().items() if key != "zone"},
+    }
 
 
 def zone_file(zone: Zone) -> str:

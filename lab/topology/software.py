@@ -45,8 +45,11 @@ SOFTWARE: dict[tuple[str, str], Software] = {
         ("pdns_recursor", "--config-dir=/lab/node"), ("/run/pdns-recursor",),
         "pdns_recursor --version 2>&1 | grep -o 'PowerDNS Recursor [0-9.]*'"),
     ("client", "tools"): Software("dig, kdig, dnsperf", None, None, tuple(IDLE), (), "dig -v 2>&1"),
-    ("agent", "planner"): Software("dnslab planner", None, None, tuple(IDLE), (), "python3 --version"),
-    ("agent", "enactor"): Software("dnslab enactor", None, None, tuple(IDLE), (), "python3 --version"),
+    # Pipeline agents run from the source tree mounted at /opt/dnslab (lab/agents/planner.py, enactor.py).
+    ("agent", "planner"): Software("dnslab planner", None, None, ("python3", "-m", "lab.agents.planner"), (),
+                                   "python3 --version"),
+    ("agent", "enactor"): Software("dnslab enactor", None, None, ("python3", "-m", "lab.agents.enactor"), (),
+                                   "python3 --version"),
 }
 
 

@@ -1,0 +1,219 @@
+"""A DNS enactor: takes the newest plan, checks it is fresh, applies it endpoint by endpoint through
+TSIG-signed RFC 2136 updates to the hidden primary, then runs clean-up. Three of them run, one per
+simulated availability zone, fully independently: they race for real.
+
+    python3 -m lab.agents.enactor      (an enactor container's command; config in /lab/node/pipeline.json)
+
+What the strategies decide is in lab.agents.strategy; this module does the reading, writing, waiting
+and telling (events on stdout, status in the plan store). Each endpoint's update takes
+`enactor.apply_pace` seconds before it is sent: the window in which a delayed enactor's plan goes stale.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+
+from lab.agents import agent as agent_mod
+from lab.agents import plans, strategy
+
+
+@dataclass
+class Memory:
+    """What one enactor remembers between cycles (forgotten when a reset starts a new epoch)."""
+
+    epoch: object = None
+    handled: int | None = None  # newest generation it has looked at (applied, or found not fresh)
+    applied: int | None = None  # last generation it applied
+    stuck: str | None = None  # why it is stuck, while it is
+
+
+class Abandon(Exception):
+    """The settings' epoch changed (a reset): drop the plan in hand without writing another record."""
+
+
+class Enactor:
+    def __init__(self, agent: agent_mod.Agent, rng: random.Random | None = None):
+        self.agent = agent
+        self.rng = rng or random.Random(agent.node)
+        self.memory = Memory()
+
+    # -- one cycle --
+
+    def cycle(self, settings: dict) -> None:
+        store = self.agent.store
+        newest = store.newest()
+        if newest is None or (newest == self.memory.handled and not self.memory.stuck):
+            self._status("idle", settings)
+            return
+        try:
+            view = self.agent.read_endpoints()
+        except agent_mod.DnsError as exc:
+            self._status("idle", settings, error=str(exc))
+            return
+        markers = {e: v["marker"] for e, v in view.items()}
+        gone = strategy.orphaned(markers, store.generations())
+        if gone:
+            self._stuck(settings, strategy.stuck_reason(gone))
+            return
+        self.memory.stuck = None
+        if not strategy.is_fresh(newest, markers):
+            self.memory.handled = newest
+            self._status("idle", settings)
+            return
+        plan = store.read(newest)
+        if plan is None:  # deleted between listing and reading
+            return
+        self.memory.handled = newest
+        self.apply(plan, view, settings)
+
+    def apply(self, plan: dict, view: dict, settings: dict) -> None:
+        generation = plan["generation"]
+        addresses = plans.endpoint_addresses(plan)
+        self.agent.emit("apply_started", generation=generation, strategy=settings["strategy"])
+        outcomes = {}
+        try:
+            for index, endpoint in enumerate(self.agent.endpoints, 1):
+                self._status("applying", settings, generation=generation, endpoint=endpoint, index=index)
+                self._pace(settings)
+                outcome = self.apply_endpoint(generation, endpoint, index, addresses[endpoint], view[endpoint],
+                                              settings)
+                outcomes[endpoint] = outcome
+                if outcome == "stuck":
+                    return
+        except Abandon:
+            self._status("held", settings)
+            return
+        self.memory.applied = generation
+        self.agent.emit("apply_finished", generation=generation,
+                        applied=sum(1 for o in outcomes.values() if o == "applied"),
+                        refused=sum(1 for o in outcomes.values() if o == "refused"))
+        self.cleanup(generation, settings)
+        self._status("idle", settings)
+
+    def apply_endpoint(self, generation: int, endpoint: str, index: int, new: list[str], seen: dict,
+                       settings: dict) -> str:
+        """applied | refused | done | stuck | failed"""
+        ttl = int(settings["ttl"])
+        naive = settings["strategy"] == "naive"
+        for attempt in range(1, int(settings["max_attempts"]) + 1):
+            self._check_epoch(settings)
+            if naive:
+                try:
+                    now = self.agent.read_endpoint(endpoint)
+                except agent_mod.DnsError as exc:
+                    self._retry(generation, endpoint, attempt, str(exc))
+                    continue
+                active = now["addresses"]
+                if now["marker"] is not None:
+                    active_plan = self.agent.store.read(now["marker"])
+                    if active_plan is None:
+                        self._stuck(settings, strategy.stuck_reason({endpoint: now["marker"]}))
+                        return "stuck"
+                    active = plans.endpoint_addresses(active_plan).get(endpoint, [])
+                prereq, ops = [], strategy.naive_ops(endpoint, generation, new, active, ttl)
+            else:
+                if seen["marker"] is not None and seen["marker"] >= generation:
+                    return self._refuse_stale(generation, endpoint, seen["marker"], None)
+                if strategy.velocity_refused(seen["addresses"], new, float(settings["max_removal"])):
+                    self.agent.emit("refused", generation=generation, endpoint=endpoint, reason="velocity",
+                                    removed=round(strategy.removed_share(seen["addresses"], new), 3),
+                                    max_removal=float(settings["max_removal"]))
+                    return "refused"
+                prereq, ops = strategy.guarded_update(endpoint, generation, new, seen["marker"], ttl)
+            result = self.agent.send(ops, prereq)
+            if result["rcode"] == "NOERROR":
+                self.agent.emit("endpoint_applied", generation=generation, endpoint=endpoint, index=index,
+                                addresses=new)
+                return "applied"
+            if not naive and result["rcode"] in strategy.PREREQ_FAILED:
+                try:
+                    seen = self.agent.read_endpoint(endpoint)
+                except agent_mod.DnsError as exc:
+                    self._retry(generation, endpoint, attempt, str(exc))
+                    continue
+                verdict = strategy.after_prereq_failure(generation, seen["marker"])
+                if verdict == "stale":
+                    return self._refuse_stale(generation, endpoint, seen["marker"], result["rcode"])
+                if verdict == "done":
+                    return "done"
+            self._retry(generation, endpoint, attempt, result["rcode"] or result["error"])
+        return "failed"
+
+    def cleanup(self, applied: int, settings: dict) -> None:
+        """Delete plans older than applied - keep, then remove the addresses of endpoints whose active plan
+        is gone (naive). What may be deleted is decided by lab.agents.strategy."""
+        store = self.agent.store
+        try:
+            markers = {e: v["marker"] for e, v in self.agent.read_endpoints().items()}
+        except agent_mod.DnsError:
+            return
+        deleted = [g for g in strategy.plans_to_delete(store.generations(), applied, int(settings["keep"]), markers,
+                                                       settings["strategy"]) if store.delete(g)]
+        removed, endpoints = 0, []
+        for endpoint in strategy.records_to_remove(markers, store.generations(), settings["strategy"]):
+            try:
+                count = len(self.agent.read_endpoint(endpoint)["addresses"])
+            except agent_mod.DnsError:
+                continue
+            if self.agent.send([["delete", endpoint, "A"]])["rcode"] == "NOERROR" and count:
+                removed += count
+                endpoints.append(endpoint)
+        if deleted or removed:
+            self.agent.emit("cleanup_deleted", generations=deleted, records=removed, endpoints=endpoints,
+                            applied=applied)
+
+    # -- helpers --
+
+    def _refuse_stale(self, generation: int, endpoint: str, active: int, rcode: str | None) -> str:
+        self.agent.emit("refused", generation=generation, endpoint=endpoint, reason="stale", active=active,
+                        rcode=rcode)
+        return "refused"
+
+    def _retry(self, generation: int, endpoint: str, attempt: int, error: str) -> None:
+        self.agent.emit("retry", generation=generation, endpoint=endpoint, attempt=attempt, error=error)
+        time.sleep(strategy.backoff(attempt, self.rng))
+
+    def _stuck(self, settings: dict, reason: str) -> None:
+        if self.memory.stuck is None:
+            self.agent.emit("stuck", reason=reason)
+        self.memory.stuck = reason
+        self._status("stuck", settings, reason=reason)
+
+    def _pace(self, settings: dict) -> None:
+        deadline = time.monotonic() + float(settings["apply_pace"])
+        while (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, 0.05))
+
+    def _check_epoch(self, settings: dict) -> None:
+        now = self.agent.settings()
+        if now.get("epoch") != settings.get("epoch") or not now["running"]:
+            raise Abandon()
+
+    def _status(self, state: str, settings: dict, **fields) -> None:
+        self.agent.status(state, epoch=settings.get("epoch"), strategy=settings["strategy"],
+                          applied=self.memory.applied, stuck=self.memory.stuck, **fields)
+
+    # -- the loop --
+
+    def run(self) -> None:
+        while True:
+            settings = self.agent.settings()
+            if settings.get("epoch") != self.memory.epoch:
+                self.memory = Memory(epoch=settings.get("epoch"))
+            if not settings["running"]:
+                self._status("held", settings)
+            else:
+                self.cycle(settings)
+            poll = float(settings["poll"]) * (2.5 if self.memory.stuck else 1.0)
+            time.sleep(poll * (0.5 + self.rng.random()))
+
+
+def main() -> None:
+    agent_mod.exit_on_sigterm()
+    Enactor(agent_mod.Agent()).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""Operator commands on a running pipeline, run inside an agent container (it has the plan store and the
+update key) by `lab.pipeline` through `runtime.exec_json`:
+
+    python3 -m lab.agents.pipectl '{"command": "configure", "settings": {"strategy": "guarded"}}'
+    python3 -m lab.agents.pipectl '{"command": "reset", "settings": {...}, "timeout": 10}'
+    python3 -m lab.agents.pipectl '{"command": "repair"}'
+    python3 -m lab.agents.pipectl '{"command": "status"}'
+
+Prints one JSON document. `reset` holds every agent (they acknowledge in their status files), clears the
+store, writes the baseline plan (generation 0) to the store and to DNS, then lets the agents go again.
+`repair` is the operator's manual fix of the naive design's stuck state: it writes the newest plan to
+every endpoint (compare-and-set on what it read, so it never undoes a newer write) and notes it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from lab.agents import agent as agent_mod
+from lab.agents import plans, strategy
+
+
+def configure(agent: agent_mod.Agent, settings: dict) -> dict:
+    merged = {**agent.store.settings(), **settings}
+    agent.store.write_json("settings.json", merged)
+    return agent.settings()
+
+
+def reset(agent: agent_mod.Agent, settings: dict, timeout: float) -> dict:
+    store = agent.store
+    epoch = int(store.settings().get("epoch") or 0) + 1
+    configure(agent, {**settings, "running": False, "epoch": epoch})
+    agents = agent.config.get("agents", [])
+    deadline = time.monotonic() + timeout
+    held: list[str] = []
+    while time.monotonic() < deadline:
+        statuses = store.statuses()
+        held = [a for a in agents if statuses.get(a, {}).get("state") == "held"
+                and statuses.get(a, {}).get("epoch") == epoch]
+        if len(held) == len(agents):
+            break
+        time.sleep(0.1)
+    store.clear_plans()
+    store.remove("repaired.json")
+    baseline = plans.make_plan(0, int(agent.settings()["seed"]), agent.regions)
+    store.write(baseline)
+    store.set_counter(0)
+    ttl = int(agent.settings()["ttl"])
+    errors = {}
+    for endpoint, addresses in plans.endpoint_addresses(baseline).items():
+        result = agent.send([["replace", endpoint, ttl, "A", addresses],
+                             ["replace", endpoint, ttl, "TXT", [strategy.marker_text(0)]]])
+        if result["rcode"] != "NOERROR":
+            errors[endpoint] = result["rcode"] or result["error"]
+    configure(agent, {"running": True})
+    return {"epoch": epoch, "held": held, "not_held": sorted(set(agents) - set(held)), "errors": errors,
+            "baseline": plans.endpoint_addresses(baseline)}
+
+
+def repair(agent: agent_mod.Agent, attempts: int = 10) -> dict:
+    store = agent.store
+    newest = store.newest()
+    if newest is None:
+        return {"error": "the plan store holds no plan to restore; wait for the planner or reset"}
+    plan = store.read(newest)
+    if plan is None:
+        return {"error": f"plan {newest} vanished while repairing; try again"}
+    ttl = int(agent.settings()["ttl"])
+    written, skipped, errors = [], [], {}
+    for endpoint, addresses in plans.endpoint_addresses(plan).items():
+        for _ in range(attempts):
+            try:
+                seen = agent.read_endpoint(endpoint)
+            except agent_mod.DnsError as exc:
+                errors[endpoint] = str(exc)
+                time.sleep(0.2)
+                continue
+            if seen["marker"] is not None and seen["marker"] >= newest and seen["addresses"]:
+                skipped.append(endpoint)  # an enactor got there first with this plan or a newer one
+                break
+            prereq, ops = strategy.guarded_update(endpoint, newest, addresses, seen["marker"], ttl)
+            result = agent.send(ops, prereq)
+            if result["rcode"] == "NOERROR":
+                written.append(endpoint)
+                errors.pop(endpoint, None)
+                break
+            errors[endpoint] = result["rcode"] or result["error"]
+    store.write_json("repaired.json", {"t": time.time(), "generation": newest, "endpoints": written})
+    return {"generation": newest, "written": written, "skipped": skipped, "errors": errors}
+
+
+def status(agent: agent_mod.Agent) -> dict:
+    store = agent.store
+    generations = store.generations()
+    dns, error = {}, None
+    try:
+        dns = agent.read_endpoints()
+    except agent_mod.DnsError as exc:
+        error = str(exc)
+    markers = {e: v["marker"] for e, v in dns.items()}
+    return {
+        "newest": generations[-1] if generations else None,
+        "generations": generations,
+        "counter": store.counter(),
+        "settings": agent.settings(),
+        "agents": store.statuses(),
+        "dns": dns,
+        "dns_error": error,
+        "orphaned": strategy.orphaned(markers, generations),
+        "repaired": store.read_json("repaired.json"),
+        "now": time.time(),
+    }
+
+
+def main(argv: list[str]) -> int:
+    spec = json.loads(argv[1])
+    agent = agent_mod.Agent()
+    command = spec["command"]
+    if command == "configure":
+        result = configure(agent, spec.get("settings", {}))
+    elif command == "reset":
+        result = reset(agent, spec.get("settings", {}), float(spec.get("timeout", 10)))
+    elif command == "repair":
+        result = repair(agent)
+    elif command == "status":
+        result = status(agent)
+    else:
+        raise SystemExit(f"unknown command {command!r}")
+    json.dump(result, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,166 @@
+"""Plans and the plan store shared by the planner and the enactors (a Docker volume mounted at /plans).
+
+A plan generation says, for every endpoint, which load-balancer addresses serve it and with what weight.
+Several endpoints share one regional plan (regional, IPv6, FIPS and account-specific names of one
+service), as in the DynamoDB DNS automation. `make_plan` is pure and deterministic in (seed, generation):
+a seeded run produces the same generations every time.
+
+Store layout (every write is a temporary file + rename, so a reader never sees half a file):
+
+    /plans/gen-000042.json   one plan generation
+    /plans/counter.json      the last generation the planner produced (deleting plans never lowers it)
+    /plans/settings.json     tunables written by `dnslab` (strategy, interval, keep, ...); agents re-read it
+    /plans/status/NODE.json  what each agent is doing, for `dnslab pipeline status`
+    /plans/repaired.json     when the operator last repaired the pipeline, and with which generation
+
+Runs inside containers: Debian's python3 and the standard library only (no imports from `lab` outside
+`lab.agents`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import time
+from pathlib import Path
+
+PLAN_FILE = re.compile(r"^gen-(\d+)\.json$")
+MIN_IN_SERVICE = 3  # a region never drops below this many load balancers in a plan
+MAX_DRAINED = 2  # at most this many load balancers are drained (out of the plan) in one generation
+
+
+# ---- the plan model (pure) --------------------------------------------------------------------------------
+
+
+def make_plan(generation: int, seed: int, regions: dict, created: float | None = None) -> dict:
+    """Generation `generation` of every regional plan: per region, weighted targets drawn from its pool.
+
+    `regions` maps a region name to {"endpoints": [names], "addresses": [pool]}. Capacity changes from one
+    generation to the next (weights always, membership when a load balancer is drained); generation 0 is
+    the baseline: the whole pool in service with equal weights.
+    """
+    plans = {}
+    for region, spec in sorted(regions.items()):
+        pool = list(spec["addresses"])
+        if generation == 0:
+            targets = [{"address": a, "weight": 100} for a in pool]
+        else:
+            rng = random.Random(f"{seed}/{region}/{generation}")
+            drainable = max(0, min(MAX_DRAINED, len(pool) - MIN_IN_SERVICE))
+            drained = set(rng.sample(pool, rng.randint(0, drainable))) if drainable else set()
+            targets = [{"address": a, "weight": rng.randint(10, 100)} for a in pool if a not in drained]
+        plans[region] = {"endpoints": list(spec["endpoints"]), "targets": targets}
+    return {"generation": generation, "created": time.time() if created is None else created, "plans": plans}
+
+
+def endpoint_addresses(plan: dict) -> dict[str, list[str]]:
+    """endpoint name -> the addresses the plan gives it (every endpoint of a region gets the region's)."""
+    found = {}
+    for regional in plan["plans"].values():
+        addresses = sorted((t["address"] for t in regional["targets"] if t["weight"] > 0), key=_address_key)
+        for endpoint in regional["endpoints"]:
+            found[endpoint] = addresses
+    return found
+
+
+def endpoints_of(regions: dict) -> list[str]:
+    """Every endpoint in apply order: regions by name, endpoints in the order the topology lists them."""
+    return [e for _, spec in sorted(regions.items()) for e in spec["endpoints"]]
+
+
+def _address_key(address: str) -> tuple:
+    return tuple(int(p) for p in address.split(".")) if address.count(".") == 3 else (address,)
+
+
+# ---- the store (files on the shared volume) ----------------------------------------------------------------
+
+
+class PlanStore:
+    """The plan store on a shared directory. Every method tolerates files vanishing under it: another
+    agent's clean-up may delete a plan between listing and reading."""
+
+    def __init__(self, root: str | Path = "/plans"):
+        self.root = Path(root)
+
+    def path(self, generation: int) -> Path:
+        return self.root / f"gen-{generation:06d}.json"
+
+    def generations(self) -> list[int]:
+        try:
+            names = os.listdir(self.root)
+        except FileNotFoundError:
+            return []
+        return sorted(int(m.group(1)) for m in map(PLAN_FILE.match, names) if m)
+
+    def newest(self) -> int | None:
+        found = self.generations()
+        return found[-1] if found else None
+
+    def exists(self, generation: int) -> bool:
+        return self.path(generation).exists()
+
+    def read(self, generation: int) -> dict | None:
+        return self.read_json(self.path(generation).name)
+
+    def write(self, plan: dict) -> None:
+        self.write_json(self.path(plan["generation"]).name, plan)
+
+    def delete(self, generation: int) -> bool:
+        try:
+            self.path(generation).unlink()
+            return True
+        except FileNotFoundError:
+            return False
+
+    def read_json(self, name: str, default=None):
+        try:
+            return json.loads((self.root / name).read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return default
+
+    def write_json(self, name: str, data) -> None:
+        """Atomic: readers see the old file or the new one, never a torn one."""
+        path = self.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, sort_keys=True))
+        os.replace(tmp, path)
+
+    def remove(self, name: str) -> None:
+        try:
+            (self.root / name).unlink()
+        except FileNotFoundError:
+            pass
+
+    # -- bookkeeping --
+
+    def counter(self) -> int:
+        return int(self.read_json("counter.json", {}).get("generation", -1))
+
+    def set_counter(self, generation: int) -> None:
+        self.write_json("counter.json", {"generation": generation})
+
+    def settings(self) -> dict:
+        return self.read_json("settings.json", {}) or {}
+
+    def write_status(self, node: str, status: dict) -> None:
+        self.write_json(f"status/{node}.json", {**status, "node": node, "t": time.time()})
+
+    def statuses(self) -> dict[str, dict]:
+        found = {}
+        try:
+            names = sorted(os.listdir(self.root / "status"))
+        except FileNotFoundError:
+            return found
+        for name in names:
+            if name.endswith(".json") and not name.startswith("."):
+                data = self.read_json(f"status/{name}")
+                if data:
+                    found[name.removesuffix(".json")] = data
+        return found
+
+    def clear_plans(self) -> None:
+        for generation in self.generations():
+            self.delete(generation)
