@@ -1,0 +1,172 @@
+"""`dnslab run/validate/report` through the real CLI against a real lab: verdicts, files, rollback, Ctrl-C.
+
+One default lab is shared by the module (the runs leave it as they found it: that is one of the things
+asserted). The node-lost test gets its own minimal lab, since it removes a container.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lab import faults, lifecycle, runtime, state
+from tests.integration.conftest import REPO, labelled, lab_name
+
+PLAYBOOK = REPO / "playbooks" / "freeze-primary-partition-secondary.yml"
+THREE_MISTAKES = REPO / "tests" / "data" / "three-mistakes.yml"
+PROBE_FIELDS = {"t", "client", "resolver", "name", "type", "rcode", "answers", "ttl", "latency_ms", "error", "seq"}
+REPORT_FILES = ("probes.jsonl", "events.jsonl", "report.json", "junit.xml", "timeline.png")
+
+
+def dnslab(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lab", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def assert_lab_clean(docker_client, description: dict) -> None:
+    """No fault left in the store, no paused or stopped container: the lab is as a run found it."""
+    ctx = faults.FaultContext(docker_client, state.load_description(description["lab"]))
+    assert faults.active(ctx) == []
+    states = {c.labels[runtime.NODE]: c.status for c in runtime.containers(docker_client, description["lab"])}
+    assert states == {node: "running" for node in description["nodes"]}
+
+
+def assert_every_probe_recorded(run_dir: Path) -> list[dict]:
+    probes = read_jsonl(run_dir / "probes.jsonl")  # every line is JSON
+    assert probes and all(set(p) == PROBE_FIELDS for p in probes)
+    summaries = [e for e in read_jsonl(run_dir / "events.jsonl") if e["event"] == "prober_summary"]
+    assert {s["client"] for s in summaries} == {"client1", "client2"}
+    for summary in summaries:  # every query a prober sent has its line in probes.jsonl
+        assert summary["sent"] == summary["written"] == sum(p["client"] == summary["client"] for p in probes)
+    return probes
+
+
+def test_the_shipped_playbook_holds_availability_and_breaks_the_latency_bound(default_lab, docker_client, tmp_path):
+    run_dir = tmp_path / "run"
+    result = dnslab("run", str(PLAYBOOK), "--name", default_lab["lab"], "--out", str(run_dir))
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert all((run_dir / name).is_file() for name in REPORT_FILES)
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["verdict"] == "fail" and report["seed"] == 7
+    verdicts = {check["name"]: check["ok"] for check in report["checks"]}
+    assert verdicts == {
+        "the name stays resolvable": True,
+        "the name never goes empty": True,
+        "the service comes back within 10 s of the clear": True,
+        "expected failure: p99 latency stays under 50 ms": False,
+    }
+    probes = assert_every_probe_recorded(run_dir)
+    assert {p["resolver"] for p in probes} == {"unbound", "bind-resolver", "knot-resolver", "pdns-recursor"}
+    events = read_jsonl(run_dir / "events.jsonl")
+    injected = [(e["kind"], e["target"]) for e in events if e["event"] == "fault_injected"]
+    cleared = [(e["kind"], e["target"]) for e in events if e["event"] == "fault_cleared"]
+    assert injected == [("pause", "primary"), ("partition", "sec-knot")]
+    assert sorted(cleared) == sorted(injected)
+    assert events[0]["event"] == "run_started" and events[-1] == {**events[-1], "event": "run_finished",
+                                                                  "verdict": "fail"}
+    assert "FAIL" in result.stdout and "expected failure" in result.stdout
+    assert_lab_clean(docker_client, default_lab)
+
+    # `dnslab report` re-judges the same records to the same verdicts, from the run's copy of the playbook
+    again = dnslab("report", str(run_dir))
+    assert again.returncode == 1, again.stderr
+    rejudged = json.loads((run_dir / "report.json").read_text())
+    assert {c["name"]: c["ok"] for c in rejudged["checks"]} == verdicts
+    assert rejudged["extra"]["rejudged"] is True and rejudged["extra"]["lab"] == default_lab["lab"]
+
+
+def test_validate_reports_all_three_mistakes_and_run_starts_nothing(docker_client, tmp_path):
+    result = dnslab("validate", str(THREE_MISTAKES))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 3, result.stderr
+    for line, (where, words) in zip(lines, [(":8:24:", "bind-resolvr"), (":13:19:", "pasue"),
+                                            (":14:11:", "10 seconds")]):
+        assert f"{THREE_MISTAKES}{where}" in line and words in line, line
+
+    lab = lab_name("never-started")
+    run = dnslab("run", str(THREE_MISTAKES), "--name", lab, "--out", str(tmp_path / "run"))
+    assert run.returncode == 2 and run.stderr.strip().splitlines() == lines
+    assert labelled(docker_client, lab) == {"containers": 0, "networks": 0, "volumes": 0}
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_bad_set_path_is_one_line_naming_the_option():
+    result = dnslab("validate", str(PLAYBOOK), "--set", "probes.rat.x=3")
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("Error: --set probes.rat.x=3: probes has no 'rat' (did you mean \"rate\"?); "
+                                     "it has: names, types, rate, timeout")
+
+
+def test_ctrl_c_rolls_every_fault_back_and_reports_an_interrupted_run(default_lab, docker_client, tmp_path):
+    run_dir = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lab", "run", str(PLAYBOOK), "--name", default_lab["lab"], "--out", str(run_dir),
+         "--set", "steps.4.wait=60s"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        events = run_dir / "events.jsonl"
+        while time.monotonic() < deadline:  # interrupt while both faults are in force
+            if events.exists() and sum(e["event"] == "fault_injected" for e in read_jsonl(events)) == 2:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the faults were never injected")
+        time.sleep(2)
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, process.stderr.read()[-3000:]
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["verdict"] == "interrupted" and report["probes"]["total"] > 0
+    assert all(fault["end"] is not None for fault in report["faults"]) and len(report["faults"]) == 2
+    assert_every_probe_recorded(run_dir)
+    assert_lab_clean(docker_client, default_lab)
+
+
+def test_a_node_removed_under_the_run_ends_it_with_node_lost(docker_client, lab_image, tmp_path):
+    playbook = tmp_path / "minimal.yml"
+    playbook.write_text(f"""\
+name: lose-a-node
+topology: {REPO / 'compose' / 'minimal.yml'}
+probes: {{rate: 2}}
+steps:
+  - wait: 60s
+checks:
+  - check: never_empty
+""")
+    lab = lab_name("node-lost")
+    run_dir = tmp_path / "run"
+    try:
+        lifecycle.up(REPO / "compose" / "minimal.yml", lab, client=docker_client)
+        process = subprocess.Popen([sys.executable, "-m", "lab", "run", str(playbook), "--name", lab,
+                                    "--out", str(run_dir)], cwd=REPO, stderr=subprocess.PIPE, text=True,
+                                   stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while not (run_dir / "probes.jsonl").exists() or not (run_dir / "probes.jsonl").read_text():
+            assert time.monotonic() < deadline, "no probe recorded"
+            time.sleep(0.2)
+        started = time.monotonic()
+        docker_client.containers.get(runtime.container_name(lab, "sec-nsd")).remove(force=True)
+        _, stderr = process.communicate(timeout=60)
+        assert time.monotonic() - started < 20  # no hang: the 60 s wait was cut short
+        assert process.returncode == 3, stderr
+        assert "node sec-nsd was lost" in stderr
+        lost = [e for e in read_jsonl(run_dir / "events.jsonl") if e["event"] == "node_lost"]
+        assert lost == [{**lost[0], "node": "sec-nsd", "state": "removed"}]
+        report = json.loads((run_dir / "report.json").read_text())
+        assert report["verdict"] == "fail" and "sec-nsd" in report["extra"]["aborted"]["error"]
+    finally:
+        lifecycle.down(lab, client=docker_client)
