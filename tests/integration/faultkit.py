@@ -1,0 +1,103 @@
+"""Helpers for the fault integration tests: ask like a client, make fresh names, time the first observation
+of a fault's effect, and list what a fault could have left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+import uuid
+from pathlib import Path
+
+from lab import lifecycle, runtime, zoneupdate
+from lab.faults import FaultContext, sidecar
+from lab.faults.zonedata import wait_propagated
+
+LATENCY_FILE = Path(os.environ.get("DNSLAB_FAULT_LATENCY", "/tmp/dnslab-fault-latency.jsonl"))
+
+
+def context(client, description) -> FaultContext:
+    return FaultContext(client, description, random.Random(42))
+
+
+def ask(client, description, from_node: str, server: str, name: str, rdtype: str = "A", rd: bool = True,
+        tcp: bool = False, timeout: float = 2.0) -> dict:
+    [result] = runtime.exec_json(client, description["nodes"][from_node]["container"], "lab.agents.ask",
+                                 {"queries": [{"server": server, "name": name, "type": rdtype, "rd": rd, "tcp": tcp}],
+                                  "timeout": timeout}, timeout=timeout + 20)
+    return result
+
+
+def via(client, description, resolver: str, name: str, rdtype: str = "A", tcp: bool = False,
+        timeout: float = 3.0) -> dict:
+    """What client1 gets when it asks `resolver`."""
+    server = lifecycle.resolver_address(description, resolver, "client1")
+    return ask(client, description, "client1", server, name, rdtype, tcp=tcp, timeout=timeout)
+
+
+def direct(client, description, server_node: str, name: str, rdtype: str = "A", tcp: bool = False) -> dict:
+    """What a resolver container gets when it asks an authoritative server itself (no recursion, no cache)."""
+    address = next(iter(description["nodes"][server_node]["addresses"].values()))
+    return ask(client, description, "unbound", address, name, rdtype, rd=False, tcp=tcp)
+
+
+def fresh_name(client, description, value: str = "192.0.2.77", ttl: int = 5) -> str:
+    """A name no resolver has seen, with one A record, on every secondary already."""
+    name = f"f{uuid.uuid4().hex[:8]}.cloud.test."
+    result = zoneupdate.send(client, description, "cloud.test.", [["replace", name, ttl, "A", [value]]])
+    assert result["rcode"] == "NOERROR", result
+    assert wait_propagated(context(client, description), "cloud.test.")
+    return name
+
+
+def unused_name() -> str:
+    return f"nx{uuid.uuid4().hex[:8]}.cloud.test."
+
+
+def until(observe, predicate, timeout: float = 30.0, started: float | None = None) -> tuple[float, dict]:
+    """Observe until the predicate holds; (seconds since `started`, last observation). Fails on timeout."""
+    started = time.monotonic() if started is None else started
+    deadline = started + timeout
+    while True:
+        seen = observe()
+        if predicate(seen):
+            return time.monotonic() - started, seen
+        assert time.monotonic() < deadline, f"not observed within {timeout:.0f}s; last: {seen}"
+        time.sleep(0.2)
+
+
+def inject_and_observe(ctx, kind: str, target: str, params: dict, observe, predicate,
+                       timeout: float = 30.0) -> tuple[dict, dict]:
+    """Inject, then wait for the first client observation of the effect; log the apply latency."""
+    from lab.faults import inject
+
+    started = time.monotonic()
+    record = inject(ctx, kind, target, params)
+    injected = time.monotonic() - started
+    latency, seen = until(observe, predicate, timeout, started)
+    with LATENCY_FILE.open("a") as out:
+        out.write(json.dumps({"kind": kind, "target": target, "inject_s": round(injected, 3),
+                              "observed_s": round(latency, 3)}) + "\n")
+    return record, seen
+
+
+def leftovers(ctx, nodes: list[str] | None = None) -> dict:
+    """What faults must not leave behind: dnslab nft tables in node namespaces, sidecars, paused or stopped
+    nodes."""
+    nodes = nodes or list(ctx.description["nodes"])
+    tables = {}
+    for node in nodes:
+        out = sidecar.run_in_namespace(ctx, node, "nft list tables", "check")
+        found = [line for line in out.splitlines() if "dnslab" in line]
+        if found:
+            tables[node] = found
+    containers = runtime.containers(ctx.client, ctx.lab)
+    return {
+        "nft": tables,
+        "sidecars": [c.name for c in containers if sidecar.SIDECAR in c.labels],
+        "not_running": [c.name for c in containers if runtime.NODE in c.labels and c.status != "running"],
+    }
+
+
+CLEAN = {"nft": {}, "sidecars": [], "not_running": []}

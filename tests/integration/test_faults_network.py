@@ -1,0 +1,103 @@
+"""Network faults seen by a client (nftables in the target's namespace, Docker disconnect), the clean undo,
+the sweep after a lost fault store, and the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from lab.faults import clear, clear_all, inject, store
+from tests.integration.faultkit import CLEAN, context, direct, inject_and_observe, leftovers, unused_name, via
+
+TIMEOUT = lambda r: r["error"] == "timeout"  # noqa: E731
+
+
+@pytest.fixture(scope="module")
+def ctx(docker_client, default_lab):
+    context_ = context(docker_client, default_lab)
+    yield context_
+    clear_all(context_)
+
+
+def test_partition_cuts_one_resolver_off_the_authoritative_servers(ctx):
+    client, description = ctx.client, ctx.description
+    record, seen = inject_and_observe(
+        ctx, "partition", "unbound", {"from": ["role:authoritative"]},
+        lambda: via(client, description, "unbound", unused_name()), lambda r: r["rcode"] in ("SERVFAIL", None))
+    try:
+        # Only that resolver: the others still reach the servers, and clients still reach it.
+        assert via(client, description, "bind-resolver", unused_name())["rcode"] == "NXDOMAIN"
+    finally:
+        clear(ctx, record["id"])
+    assert via(client, description, "unbound", unused_name())["rcode"] == "NXDOMAIN"
+    assert leftovers(ctx, ["unbound"]) == CLEAN
+
+
+def test_loss_100_is_a_partition(ctx):
+    client, description = ctx.client, ctx.description
+    record, _ = inject_and_observe(ctx, "loss", "knot-resolver", {"percent": 100},
+                                   lambda: via(client, description, "knot-resolver", "api.cloud.test.", timeout=1),
+                                   TIMEOUT)
+    clear(ctx, record["id"])
+    assert via(client, description, "knot-resolver", "api.cloud.test.")["answers"] == ["198.51.100.1"]
+    assert leftovers(ctx, ["knot-resolver"]) == CLEAN
+
+
+def test_block_udp_port_53_leaves_tcp_working(ctx):
+    client, description = ctx.client, ctx.description
+    record, _ = inject_and_observe(ctx, "block-port", "sec-knot", {"proto": "udp"},
+                                   lambda: direct(client, description, "sec-knot", "api.cloud.test."), TIMEOUT)
+    try:
+        over_tcp = direct(client, description, "sec-knot", "api.cloud.test.", tcp=True)
+        assert over_tcp["aa"] and over_tcp["answers"] == ["198.51.100.1"]
+    finally:
+        clear(ctx, record["id"])
+    assert direct(client, description, "sec-knot", "api.cloud.test.")["answers"] == ["198.51.100.1"]
+    assert leftovers(ctx, ["sec-knot"]) == CLEAN
+
+
+def test_disconnect_and_reconnect_with_the_same_address(ctx):
+    client, description = ctx.client, ctx.description
+    record, _ = inject_and_observe(ctx, "disconnect", "pdns-recursor", {"network": "edge"},
+                                   lambda: via(client, description, "pdns-recursor", "api.cloud.test.", timeout=1),
+                                   TIMEOUT)
+    assert record["disconnected"] == {"pdns-recursor": description["nodes"]["pdns-recursor"]["addresses"]["edge"]}
+    clear(ctx, record["id"])
+    assert via(client, description, "pdns-recursor", "api.cloud.test.")["answers"] == ["198.51.100.1"]
+
+
+def test_clear_all_sweeps_leftovers_when_the_fault_store_is_lost(ctx):
+    client, description = ctx.client, ctx.description
+    inject(ctx, "pause", "sec-nsd", {})
+    inject(ctx, "loss", "unbound", {"percent": 100})
+    inject(ctx, "servfail", "sec-knot", {})
+    inject(ctx, "disconnect", "client2", {"network": "edge"})
+    store.path(ctx.lab).unlink()  # an orchestrator killed with its records gone
+    assert store.active(ctx.lab) == []
+    [sweep] = clear_all(ctx)
+    swept = sweep["swept"]
+    assert swept["resumed"] == ["sec-nsd"] and swept["reconnected"] == ["client2/edge"]
+    assert "unbound:dnslab_loss_" in " ".join(swept["nft_tables"]) and "sec-knot:dnslab_dnsdist" in swept["nft_tables"]
+    assert len(swept["sidecars"]) == 1
+    assert leftovers(ctx) == CLEAN
+    assert via(client, description, "unbound", unused_name())["rcode"] == "NXDOMAIN"
+    assert clear_all(ctx) == []  # nothing left the second time
+
+
+def test_cli_fault_for_a_duration_clears_itself(ctx):
+    env = {**os.environ}
+    run = [sys.executable, "-m", "lab", "fault"]
+    added = subprocess.run(run + ["add", "servfail", "sec-knot", "--name", ctx.lab, "--for", "500ms"],
+                           env=env, capture_output=True, text=True, timeout=120)
+    assert added.returncode == 0, added.stderr
+    assert "cleared servfail-" in added.stdout
+    listed = subprocess.run(run + ["list", "--name", ctx.lab, "--json"], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert listed.returncode == 0 and listed.stdout.strip() == "[]"
+    bad = subprocess.run(run + ["add", "loss", "unbound", "--name", ctx.lab, "percent=lots"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "percent must be a number" in bad.stderr
+    assert leftovers(ctx, ["sec-knot"]) == CLEAN
