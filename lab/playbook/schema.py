@@ -8,7 +8,6 @@ actions from lab.playbook.actions, node names from the topology — each table v
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ import yaml
 
 from lab import checks, lifecycle
 from lab.errors import PlaybookError, Problem, TopologyError
+from lab.faults import duration as fault_duration
 from lab.playbook import actions, conditions, overrides
 from lab.schema import Problems, check_keys, describe, get, one_of, suggest
 from lab.topology import load as topology_load
@@ -36,8 +36,6 @@ PROBE_WAIT_FIELDS = ("probes", "count", "every_resolver") + conditions.PROBE_FIL
 
 MAX_RATE = 50.0  # query rounds per second per client: load stays bounded (a round asks every resolver once)
 DEFAULT_WAIT_TIMEOUT = 60.0
-DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$")
-UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}
 
 # Other parts of the lab may add top-level sections (e.g. the enactor pipeline's settings):
 # name -> validator(problems, value, topology) returning the plain value the runner gets in Playbook.sections.
@@ -84,13 +82,14 @@ class Playbook:
 
 
 def parse_duration(value: Any) -> float | None:
-    """Seconds from `5`, `2.5`, `500ms`, `10s`, `2m`; None when it is not a duration."""
-    if isinstance(value, bool):
+    """Seconds from `5`, `2.5`, `500ms`, `10s`, `2m`, `1m30s` (lab.faults' notation); None when it is no
+    positive duration."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    match = DURATION.match(str(value))
-    return float(match.group(1)) * UNITS[match.group(2)] if match else None
+    try:
+        return fault_duration.parse_duration(str(value))
+    except ValueError:
+        return None
 
 
 def load(path: str | Path, sets: list[str] = (), seed: int | None = None,
@@ -269,7 +268,7 @@ def _duration(problems: Problems, spec: Map, key: str, what: str, default: float
     if key not in spec:
         return default
     seconds = parse_duration(spec[key])
-    if seconds is None or seconds <= 0:
+    if seconds is None:
         problems.at(spec, f"{what} {key} must be a duration such as 500ms, 10s or 2m, not {describe(spec[key])}",
                     key, value=True)
         return default
@@ -317,7 +316,7 @@ def _wait_step(problems, item, number, topology, lab_description, faults, fault_
     what = f"step {number} wait"
     if not isinstance(value, Map):
         seconds = parse_duration(value)
-        if seconds is None or seconds < 0:
+        if seconds is None:
             problems.at(item, f"{what} must be a duration such as 500ms, 10s or 2m, or a mapping with `event` "
                               f"or `probes`, not {describe(value)}", "wait", value=True)
             return None

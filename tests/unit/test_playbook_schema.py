@@ -168,5 +168,10 @@ def test_a_bad_path_in_set_names_the_option(tmp_path):
 
 
 def test_durations():
-    assert [schema.parse_duration(v) for v in (5, 2.5, "500ms", "10s", "2m", "10 s")] == [5, 2.5, 0.5, 10, 120, 10]
-    assert [schema.parse_duration(v) for v in ("soon", True, "1h", None)] == [None, None, None, None]
+    assert [schema.parse_duration(v) for v in (5, 2.5, "500ms", "10s", "2m", "1m30s")] == [5, 2.5, 0.5, 10, 120, 90]
+    assert [schema.parse_duration(v) for v in ("soon", True, "10 s", None, 0, -1, [1])] == [None] * 7
+
+
+def test_the_shipped_playbook_is_valid_against_the_real_fault_table():
+    playbook = schema.load(SHIPPED)
+    assert [s.spec.get("kind") for s in playbook.steps if s.kind == "fault"] == ["pause", "partition"]
