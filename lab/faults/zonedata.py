@@ -26,7 +26,7 @@ from lab.topology.model import Zone
 from lab.topology.render import zone_file
 
 BACKUP_SUFFIX = ".dnslab-orig"
-PROPAGATION_TIMEOUT = 20.0
+PROPAGATION_TIMEOUT = 10.0
 
 
 # ---- where the data lives (pure) ---------------------------------------------------------------------------
