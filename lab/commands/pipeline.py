@@ -1,0 +1,121 @@
+"""`dnslab repair` and `dnslab pipeline status | set | reset`: the operator's view of a lab's planner and
+enactors (lab.pipeline)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import click
+
+from lab import runtime, state
+from lab.errors import InputError, LabNotFound
+
+
+def _lab(name: str | None):
+    from lab import cli as cli_module  # the lab name default lives with the other commands
+
+    lab = cli_module._lab_name(name)
+    description = state.load_description(lab)
+    if description is None:
+        raise LabNotFound(f"no lab named {lab!r} is up; start it with 'dnslab up -t compose/enactors.yml "
+                          f"--name {lab}'")
+    return runtime.connect(), description
+
+
+def _parse_sets(pairs: tuple[str, ...]) -> dict:
+    import yaml
+
+    settings = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep:
+            raise InputError(f"--set {pair!r}: write it as KEY=VALUE, e.g. enactor.strategy=guarded")
+        settings[key.strip()] = yaml.safe_load(text)
+    return settings
+
+
+def register(cli: click.Group) -> None:
+    from lab import pipeline
+    from lab.pipeline import playbook as pipeline_playbook
+
+    pipeline_playbook.register()  # playbook sections `pipeline:`/`enactor:` and the `repair` action
+
+    @cli.command("repair")
+    @click.option("--name", "-n", help="Lab name (default: $DNSLAB_NAME, else default).")
+    def repair(name: str | None) -> None:
+        """Restore the newest plan on every endpoint: the manual fix for stuck (naive) enactors."""
+        client, description = _lab(name)
+        result = pipeline.repair(client, description)
+        click.echo(f"repaired: generation {result['generation']} written to {len(result['written'])} endpoints"
+                   + (f", {len(result['skipped'])} already newer" if result["skipped"] else "")
+                   + "; enactors resume on their next cycle, clients once cached answers expire")
+
+    @cli.group("pipeline")
+    def group() -> None:
+        """The DNS automation pipeline of a lab (planner, enactors, plan store)."""
+
+    @group.command("status")
+    @click.option("--name", "-n", help="Lab name (default: $DNSLAB_NAME, else default).")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    def status(name: str | None, as_json: bool) -> None:
+        """Newest generation, what each enactor is doing, what DNS says is applied, stuck or not."""
+        client, description = _lab(name)
+        result = pipeline.status(client, description)
+        if as_json:
+            click.echo(json.dumps(result, indent=2))
+            return
+        click.echo(render_status(result))
+
+    @group.command("set")
+    @click.argument("pairs", nargs=-1, required=True, metavar="KEY=VALUE...")
+    @click.option("--name", "-n", help="Lab name (default: $DNSLAB_NAME, else default).")
+    def set_(pairs: tuple[str, ...], name: str | None) -> None:
+        """Retune running agents, e.g. `enactor.strategy=guarded pipeline.interval=0.5`."""
+        client, description = _lab(name)
+        now = pipeline.configure(client, description, _parse_sets(pairs))
+        click.echo(" ".join(f"{k}={now[k]}" for k in sorted(now) if k != "epoch"))
+
+    @group.command("reset")
+    @click.argument("pairs", nargs=-1, metavar="[KEY=VALUE...]")
+    @click.option("--name", "-n", help="Lab name (default: $DNSLAB_NAME, else default).")
+    def reset(pairs: tuple[str, ...], name: str | None) -> None:
+        """Start afresh: no plans, generation counter and DNS back to the baseline (generation 0)."""
+        client, description = _lab(name)
+        result = pipeline.reset(client, description, _parse_sets(pairs))
+        held = "" if not result["not_held"] else f" (did not answer the hold: {', '.join(result['not_held'])})"
+        click.echo(f"pipeline reset to generation 0, epoch {result['epoch']}{held}")
+
+
+def render_status(result: dict) -> str:
+    """The status as a few lines of text: the store, the agents, the endpoints."""
+    settings = result["settings"]
+    lines = [f"plans: newest generation {result['newest']}, {len(result['generations'])} in the store "
+             f"(strategy {settings['strategy']}, interval {settings['interval']}s, keep {settings['keep']}, "
+             f"{'running' if settings['running'] else 'held'})"]
+    now = result["now"]
+    for node, agent in sorted(result["agents"].items()):
+        doing = agent.get("state", "?")
+        if doing == "applying":
+            doing += f" gen {agent.get('generation')} endpoint {agent.get('index')} ({agent.get('endpoint')})"
+        elif doing == "producing":
+            doing = f"produced gen {agent.get('generation')}"
+        if agent.get("applied") is not None:
+            doing += f", last applied gen {agent['applied']}"
+        if agent.get("state") == "stuck":
+            doing += f": {agent.get('reason')}"
+        age = f" ({now - agent['t']:.0f}s ago)" if agent.get("t") and now - agent["t"] > 3 else ""
+        lines.append(f"  {node:<10} [{agent.get('container', '?')}] {doing}{age}")
+    lines.append("endpoints (as the primary serves them):")
+    for endpoint, seen in result["dns"].items():
+        orphan = "  <- its plan is deleted" if endpoint in result["orphaned"] else ""
+        addresses = ", ".join(seen["addresses"]) or "NO ADDRESSES"
+        lines.append(f"  {endpoint:<42} gen={seen['marker']}  {addresses}{orphan}")
+    if result.get("dns_error"):
+        lines.append(f"  (cannot read DNS: {result['dns_error']})")
+    if result["stuck"]:
+        lines.append(f"STUCK: {', '.join(result['stuck'])} — run 'dnslab repair'")
+    if result.get("repaired"):
+        ago = time.time() - result["repaired"]["t"]
+        lines.append(f"last repair {ago:.0f}s ago with generation {result['repaired']['generation']}")
+    return "\n".join(lines)

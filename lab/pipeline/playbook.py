@@ -1,0 +1,89 @@
+"""What playbooks get from the pipeline: the `pipeline:` and `enactor:` sections and two actions.
+
+    pipeline: {interval: 0.5, keep: 3}            planner and clean-up settings (lab.agents.settings)
+    enactor:  {strategy: naive, apply_pace: 0.5}  enactor settings; `--set enactor.strategy=guarded`
+    steps:
+      - action: {name: pipeline_reset}            a clean start with the sections' settings and the run's seed
+      - action: {name: repair}                    the operator's fix (`dnslab repair`)
+
+`register()` adds both to the playbook tables (lab.playbook.schema.SECTIONS, lab.playbook.actions.ACTIONS);
+`dnslab` calls it when it loads its commands.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from lab import records
+from lab.agents import settings as table
+from lab.checks import Param
+from lab.pipeline import control
+from lab.schema import Problems, one_of, suggest
+from lab.yamlsrc import Map
+
+
+def section_validator(section: str):
+    """A validator for the playbook section `section` (`pipeline` or `enactor`): {name: value} settings."""
+    known = {table.flat_name(key): key for key in table.SETTINGS if key.startswith(section + ".")}
+
+    def validate(problems: Problems, value: Any, topology) -> dict:
+        if not isinstance(value, Map):
+            problems.at(value, f"`{section}:` must be a mapping of settings ({one_of(known)})")
+            return {}
+        if topology.pipeline is None:
+            problems.at(value, f"`{section}:` needs a topology with a pipeline (e.g. compose/enactors.yml); "
+                               f"{topology.file} has none")
+        found = {}
+        for key, setting in value.items():
+            if key not in known:
+                problems.at(value, f"unknown {section} setting {key!r}{suggest(str(key), known)}; "
+                                   f"settings: {one_of(known)}", key)
+                continue
+            message = table.problem(known[key], setting)
+            if message:
+                problems.at(value, message, key, value=True)
+            else:
+                found[key] = setting
+        return found
+
+    return validate
+
+
+def _run_settings(run_dir) -> tuple[dict, int | None]:
+    """The playbook's pipeline/enactor sections (after --set, as the runner saved them) and the run's seed."""
+    document = yaml.safe_load((run_dir / "playbook.yml").read_text()) or {}
+    settings = {f"{section}.{k}": v for section in table.SECTIONS for k, v in (document.get(section) or {}).items()}
+    events, _ = records.read_jsonl(run_dir / records.EVENTS_FILE)
+    seed = next((e.get("seed") for e in events if e.get("event") == "run_started"), None)
+    return settings, seed
+
+
+def pipeline_reset(ctx, params: dict) -> dict:
+    """A clean start: plans, generation counter and DNS back to the baseline; the playbook's settings and
+    the run's seed (so a seed replays the same plan generations)."""
+    settings, seed = _run_settings(ctx.run_dir)
+    if seed is not None and "pipeline.seed" not in settings:
+        settings["pipeline.seed"] = int(seed)
+    settings.update(params.get("settings") or {})
+    result = control.reset(ctx.client, ctx.description, settings)
+    return {"epoch": result["epoch"], "not_held": result["not_held"], "settings": control.flatten(settings)}
+
+
+def repair(ctx, params: dict) -> dict:
+    result = control.repair(ctx.client, ctx.description)
+    return {"generation": result["generation"], "written": len(result["written"]), "skipped": len(result["skipped"])}
+
+
+def register() -> None:
+    """Add the sections and actions to the playbook tables (idempotent)."""
+    from lab.playbook import actions, schema
+
+    for section in table.SECTIONS:
+        schema.SECTIONS.setdefault(section, section_validator(section))
+    actions.ACTIONS.setdefault("pipeline_reset", actions.Action(pipeline_reset, {
+        "settings": Param(dict, False, None, "settings over the playbook's, e.g. {enactor.strategy: guarded}"),
+    }, "start the pipeline afresh (generation 0) with the playbook's pipeline/enactor settings"))
+    actions.ACTIONS.setdefault("repair", actions.Action(repair, {}, "the operator's repair: the newest plan "
+                                                                    "on every endpoint (dnslab repair)"))
