@@ -313,7 +313,7 @@ _ZONE = Param(str, True, None, "the zone, e.g. cloud.test.")
 
 KINDS = {
     "empty-rrset": FaultKind(
-        "empty-rrset", "zone-data", "delete every record of one RRset (clients get NODATA); undo puts them back",
+        "empty-rrset", "zone-data", "delete every record of one RRset (NODATA; NXDOMAIN if the name has nothing else); undo puts them back",
         {"name": _NAME, "type": _TYPE}, _empty_rrset, _undo_restore, _rrset_constraints, single=True),
     "ttl": FaultKind(
         "ttl", "zone-data", "change the TTL of one RRset; undo restores the old TTL",
