@@ -7,7 +7,8 @@ update key) by `lab.pipeline` through `runtime.exec_json`:
     python3 -m lab.agents.pipectl '{"command": "status"}'
 
 Prints one JSON document. `reset` holds every agent (they acknowledge in their status files), clears the
-store, writes the baseline plan (generation 0) to the store and to DNS, then lets the agents go again.
+store, writes a baseline plan (a new generation, the whole pool in service) to the store and to DNS,
+then lets the agents go again.
 `repair` is the operator's manual fix of the naive design's stuck state: it writes the newest plan to
 every endpoint (compare-and-set on what it read, so it never undoes a newer write) and notes it.
 """
@@ -42,21 +43,29 @@ def reset(agent: agent_mod.Agent, settings: dict, timeout: float) -> dict:
         if len(held) == len(agents):
             break
         time.sleep(0.1)
+    # The baseline is a new generation above every one ever produced or served: numbers never go back,
+    # or clients probing across the reset would see a regression that no enactor caused.
+    served = []
+    try:
+        served = [v["marker"] for v in agent.read_endpoints().values() if v["marker"] is not None]
+    except agent_mod.DnsError:
+        pass
+    generation = max([store.counter(), store.newest() or -1, *served]) + 1
     store.clear_plans()
     store.remove("repaired.json")
-    baseline = plans.make_plan(0, int(agent.settings()["seed"]), agent.regions)
+    baseline = plans.make_plan(generation, int(agent.settings()["seed"]), agent.regions, baseline=True)
     store.write(baseline)
-    store.set_counter(0)
+    store.set_counter(generation)
     ttl = int(agent.settings()["ttl"])
     errors = {}
     for endpoint, addresses in plans.endpoint_addresses(baseline).items():
         result = agent.send([["replace", endpoint, ttl, "A", addresses],
-                             ["replace", endpoint, ttl, "TXT", [strategy.marker_text(0)]]])
+                             ["replace", endpoint, ttl, "TXT", [strategy.marker_text(generation)]]])
         if result["rcode"] != "NOERROR":
             errors[endpoint] = result["rcode"] or result["error"]
     configure(agent, {"running": True})
-    return {"epoch": epoch, "held": held, "not_held": sorted(set(agents) - set(held)), "errors": errors,
-            "baseline": plans.endpoint_addresses(baseline)}
+    return {"epoch": epoch, "generation": generation, "held": held, "not_held": sorted(set(agents) - set(held)),
+            "errors": errors, "baseline": plans.endpoint_addresses(baseline)}
 
 
 def repair(agent: agent_mod.Agent, attempts: int = 10) -> dict:

@@ -34,17 +34,18 @@ MAX_DRAINED = 2  # at most this many load balancers are drained (out of the plan
 # ---- the plan model (pure) --------------------------------------------------------------------------------
 
 
-def make_plan(generation: int, seed: int, regions: dict, created: float | None = None) -> dict:
+def make_plan(generation: int, seed: int, regions: dict, created: float | None = None,
+              baseline: bool = False) -> dict:
     """Generation `generation` of every regional plan: per region, weighted targets drawn from its pool.
 
     `regions` maps a region name to {"endpoints": [names], "addresses": [pool]}. Capacity changes from one
-    generation to the next (weights always, membership when a load balancer is drained); generation 0 is
-    the baseline: the whole pool in service with equal weights.
+    generation to the next (weights always, membership when a load balancer is drained). A baseline plan
+    (what a reset starts from) has the whole pool in service with equal weights.
     """
     plans = {}
     for region, spec in sorted(regions.items()):
         pool = list(spec["addresses"])
-        if generation == 0:
+        if baseline:
             targets = [{"address": a, "weight": 100} for a in pool]
         else:
             rng = random.Random(f"{seed}/{region}/{generation}")
@@ -52,7 +53,8 @@ def make_plan(generation: int, seed: int, regions: dict, created: float | None =
             drained = set(rng.sample(pool, rng.randint(0, drainable))) if drainable else set()
             targets = [{"address": a, "weight": rng.randint(10, 100)} for a in pool if a not in drained]
         plans[region] = {"endpoints": list(spec["endpoints"]), "targets": targets}
-    return {"generation": generation, "created": time.time() if created is None else created, "plans": plans}
+    return {"generation": generation, "created": time.time() if created is None else created, "plans": plans,
+            "baseline": baseline}
 
 
 def endpoint_addresses(plan: dict) -> dict[str, list[str]]:

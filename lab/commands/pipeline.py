@@ -80,11 +80,11 @@ def register(cli: click.Group) -> None:
     @click.argument("pairs", nargs=-1, metavar="[KEY=VALUE...]")
     @click.option("--name", "-n", help="Lab name (default: $DNSLAB_NAME, else default).")
     def reset(pairs: tuple[str, ...], name: str | None) -> None:
-        """Start afresh: no plans, generation counter and DNS back to the baseline (generation 0)."""
+        """Start afresh: no plans but a baseline generation (the whole pool) in the store and in DNS."""
         client, description = _lab(name)
         result = pipeline.reset(client, description, _parse_sets(pairs))
         held = "" if not result["not_held"] else f" (did not answer the hold: {', '.join(result['not_held'])})"
-        click.echo(f"pipeline reset to generation 0, epoch {result['epoch']}{held}")
+        click.echo(f"pipeline reset: baseline generation {result['generation']}, epoch {result['epoch']}{held}")
 
 
 def render_status(result: dict) -> str:

@@ -3,7 +3,7 @@ container (it mounts the plan store and holds the update key), so nothing here t
 sends DNS itself.
 
     configure(client, description, {"enactor.strategy": "guarded", "pipeline.interval": 0.5})
-    reset(client, description, settings)     # a clean start: plans, counter and DNS back to generation 0
+    reset(client, description, settings)     # a clean start: no plans, a baseline generation in the store and DNS
     repair(client, description)              # the operator's fix: the newest plan on every endpoint
     status(client, description)              # newest plan, what each enactor does, what DNS says
 """
@@ -63,8 +63,12 @@ def configure(client: docker.DockerClient, description: dict, settings: Mapping[
 
 def reset(client: docker.DockerClient, description: dict, settings: Mapping[str, Any] | None = None,
           hold_timeout: float = 10) -> dict:
-    """Start from a clean state: hold the agents, delete every plan, set the generation counter back,
-    write the baseline plan (generation 0) to the store and to DNS, apply `settings`, let the agents go."""
+    """Start from a clean state: hold the agents, delete every plan, write a baseline plan (the whole pool
+    in service) as a new generation to the store and to DNS, apply `settings`, let the agents go.
+
+    Generation numbers go on from the highest ever produced or served instead of starting at 0 again:
+    clients probing across a reset would otherwise see the generation go back, a regression no enactor
+    caused."""
     return _pipectl(client, description, {"command": "reset", "settings": flatten(settings or {}),
                                           "timeout": hold_timeout}, timeout=hold_timeout + 30)
 

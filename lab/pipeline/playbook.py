@@ -84,6 +84,6 @@ def register() -> None:
         schema.SECTIONS.setdefault(section, section_validator(section))
     actions.ACTIONS.setdefault("pipeline_reset", actions.Action(pipeline_reset, {
         "settings": Param(dict, False, None, "settings over the playbook's, e.g. {enactor.strategy: guarded}"),
-    }, "start the pipeline afresh (generation 0) with the playbook's pipeline/enactor settings"))
+    }, "start the pipeline afresh (a baseline generation) with the playbook's pipeline/enactor settings"))
     actions.ACTIONS.setdefault("repair", actions.Action(repair, {}, "the operator's repair: the newest plan "
                                                                     "on every endpoint (dnslab repair)"))
