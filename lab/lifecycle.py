@@ -39,7 +39,8 @@ def up(topology_path: str | Path | None = None, name: str | None = None, progres
         raise InputError(f"lab name {lab!r} must be lower-case letters, digits and '-' (at most 40)")
     client = client or runtime.connect()
     digest = topology_hash(path)
-    existing = runtime.containers(client, lab)
+    # Node containers only: fault sidecars (dnsdist, nft) carry the lab's label but are no nodes.
+    existing = [c for c in runtime.containers(client, lab) if runtime.NODE in c.labels]
     if existing:
         other = {c.labels.get(runtime.TOPOLOGY) for c in existing} - {digest}
         if other:
