@@ -8,15 +8,13 @@ import sys
 import time
 
 import click
-from rich.console import Console
 from rich.table import Table
 
-from lab import image, lifecycle, runtime
+from lab import console as consoles, image, lifecycle, runtime
 from lab.errors import ExitCode, LabError
 
-console = Console(stderr=True)
-# Piped output (CI logs, `| less`) gets a wide table instead of rich's 80-column default.
-out = Console(width=None if Console().is_terminal else 140)
+console = consoles.stderr()
+out = consoles.stdout()
 
 DEFAULT_LAB = os.environ.get("DNSLAB_NAME", "")
 

@@ -15,13 +15,12 @@ import time
 from pathlib import Path
 
 import click
-from rich.console import Console
 
-from lab import records
+from lab import console as consoles, records
 from lab.errors import ExitCode, InputError, PlaybookError
 from lab.playbook import schema
 
-console = Console(stderr=True)
+console = consoles.stderr()
 VERDICT_CODES = {"pass": ExitCode.OK, "fail": ExitCode.CHECK_FAILED, "interrupted": ExitCode.INTERRUPTED}
 
 
@@ -78,7 +77,7 @@ def run(playbook: str, seed: int | None, sets: tuple[str, ...], out: str | None,
         signal.signal(signal.SIGTERM, previous)
     from lab.report import render_terminal  # noqa: PLC0415
 
-    render_terminal(result.report, result.run_dir, Console())
+    render_terminal(result.report, result.run_dir, consoles.stdout())
     if result.error:
         console.print(f"[red]Error:[/] {result.error}", highlight=False, soft_wrap=True)
     sys.exit(result.exit_code)
@@ -111,7 +110,7 @@ def report(run_dir: str) -> None:
     extra = _previous_extra(path) | {"rejudged": True}
     result = write_all(path, started.get("playbook") or name, started.get("seed"), verdict, checks,
                        extra=extra, interrupted=interrupted)
-    render_terminal(result, path, Console())
+    render_terminal(result, path, consoles.stdout())
     sys.exit(VERDICT_CODES[result["verdict"]])
 
 

@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from lab import console as consoles
+
 from lab.checks import share_text
 
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "interrupted": "bold yellow"}
@@ -18,7 +20,7 @@ CHECK_NAME_WIDTH = 32
 
 def render_terminal(report: Mapping[str, Any], run_dir: str | Path, console: Console | None = None) -> None:
     """Print the report: checks (✓/✗, name, detail), key figures, the files written into RUN_DIR."""
-    console = console or Console()
+    console = console or consoles.stdout()
     verdict = report["verdict"]
     console.print(Text.assemble(
         (f"{report['playbook']}", "bold"), f"  seed {report['seed']}  ",
