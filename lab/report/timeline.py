@@ -20,9 +20,13 @@ from matplotlib.patches import Patch
 from lab import records
 from lab.records import Record
 
+# An ok answer slower than this is drawn apart: a latency failure must be visible in the picture too.
+SLOW_MS = 250.0
+
 # outcome -> (colour, legend label); ordered as drawn, so problems paint over ok.
 OUTCOME_STYLE = {
     "ok": ("#2ca02c", "ok"),
+    "slow": ("#bcbd22", f"slow ok (>{SLOW_MS:g} ms)"),
     "other": ("#9e9e9e", "other error"),
     "empty": ("#ff7f0e", "empty (NODATA)"),
     "nxdomain": ("#d62728", "NXDOMAIN"),
@@ -107,7 +111,7 @@ def _draw_probes(axes: Axes, lanes: dict[str, dict[str, list[Record]]], t0: floa
                 axes.text(1.004, bottom + lane_height / 2, client, transform=axes.get_yaxis_transform(),
                           va="center", fontsize=7, color="#555555")
             for probe in probes:
-                xs, lows, highs = marks[records.outcome(probe)]
+                xs, lows, highs = marks[_kind(probe)]
                 xs.append(probe["t"] - t0)
                 # A hair of space between lanes keeps clients apart.
                 lows.append(bottom + lane_height * 0.06)
@@ -121,6 +125,14 @@ def _draw_probes(axes: Axes, lanes: dict[str, dict[str, list[Record]]], t0: floa
             axes.vlines(xs, lows, highs, colors=colour, linewidth=width, zorder=2)
     axes.set_yticks(range(len(lanes)), list(lanes))
     axes.set_ylim(len(lanes) - 0.5, -0.5)  # first resolver on top
+
+
+def _kind(probe: Record) -> str:
+    """The probe's outcome, with slow ok answers told apart."""
+    outcome = records.outcome(probe)
+    if outcome == "ok" and (probe.get("latency_ms") or 0) > SLOW_MS:
+        return "slow"
+    return outcome
 
 
 def _draw_faults(axes: Axes, windows: list[Record], t0: float, x_end: float) -> None:
@@ -140,7 +152,7 @@ def _draw_faults(axes: Axes, windows: list[Record], t0: float, x_end: float) -> 
 
 
 def _draw_legend(figure: Figure, probes: list[Record]) -> None:
-    counts = Counter(records.outcome(probe) for probe in probes)
+    counts = Counter(_kind(probe) for probe in probes)
     handles = [
         Patch(color=colour, label=f"{label} ({counts[kind]})") for kind, (colour, label) in OUTCOME_STYLE.items()
     ]
