@@ -25,9 +25,10 @@ def compose_document(description: dict, nodes_dir: str = "./nodes") -> dict:
     topology = topology_load.load(description["topology"]).at_slot(description["slot"])
     from lab.lifecycle import container_specs  # lifecycle imports this module's callers, not the reverse
 
-    services = {}
+    services, named_volumes = {}, {}
     for spec in container_specs(lab, topology, description["image"], {runtime.LAB: lab}):
-        volumes = []
+        volumes = [f"{name}:{mount['bind']}:{mount['mode']}" for name, mount in spec.volumes.items()]
+        named_volumes.update({name: {"name": name, "labels": {runtime.LAB: lab}} for name in spec.volumes})
         for host, mount in spec.binds.items():
             node_root = str(state.node_dir(lab, spec.node))
             if host.startswith(node_root):
@@ -54,7 +55,10 @@ def compose_document(description: dict, nodes_dir: str = "./nodes") -> dict:
         }
         for net in topology.networks.values()
     }
-    return {"version": "2.4", "services": services, "networks": networks}
+    document = {"version": "2.4", "services": services, "networks": networks}
+    if named_volumes:  # the enactor pipeline's plan store
+        document["volumes"] = named_volumes
+    return document
 
 
 def export_compose(lab: str, out_dir: str | Path) -> Path:

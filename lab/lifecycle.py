@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -25,8 +25,9 @@ READY_TIMEOUT = 90.0
 PLAN_STORE_MOUNT = "/plans"  # where pipeline agents see the plan store (lab/agents/plans.py)
 
 
-def topology_hash(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+def topology_hash(topology: Topology) -> str:
+    """What the lab is made of, whatever file(s) it came from (an `extends:` chain included)."""
+    return hashlib.sha256(repr(replace(topology, file="")).encode()).hexdigest()[:12]
 
 
 def up(topology_path: str | Path | None = None, name: str | None = None, progress: Progress = lambda s: None,
@@ -38,7 +39,7 @@ def up(topology_path: str | Path | None = None, name: str | None = None, progres
     if not topology_load.NODE_NAME.match(lab):
         raise InputError(f"lab name {lab!r} must be lower-case letters, digits and '-' (at most 40)")
     client = client or runtime.connect()
-    digest = topology_hash(path)
+    digest = topology_hash(topology)
     # Node containers only: fault sidecars (dnsdist, nft) carry the lab's label but are no nodes.
     existing = [c for c in runtime.containers(client, lab) if runtime.NODE in c.labels]
     if existing:

@@ -58,14 +58,6 @@ def test_down_after_sigkill_during_up_leaves_nothing(docker_client, lab_image):
     assert labelled(docker_client, name) == {"containers": 0, "networks": 0, "volumes": 0}
 
 
-def test_down_all_removes_every_lab(docker_client, lab_image):
-    name = lab_name("all")
-    lifecycle.up(MINIMAL, name, client=docker_client)
-    done = subprocess.run([sys.executable, "-m", "lab", "down", "--all"], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert runtime.labs(docker_client) & {name} == set()
-
-
 def test_cli_up_with_missing_docker_exits_3_with_one_line(tmp_path):
     env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}
     done = subprocess.run([sys.executable, "-m", "lab", "status"], capture_output=True, text=True, env=env, timeout=60)

@@ -20,3 +20,13 @@ def test_compose_document_mirrors_the_lab(tmp_path, monkeypatch):
     core = doc["networks"]["dnslab-demo-core"]
     assert core["internal"] is True and core["ipam"]["config"] == [{"subnet": "10.53.16.0/24"}]
     assert not any("ports" in s for s in doc["services"].values())
+
+
+def test_the_plan_store_volume_is_exported(tmp_path, monkeypatch):
+    monkeypatch.setenv("DNSLAB_HOME", str(tmp_path))
+    path = load.DEFAULT_TOPOLOGY.parent / "enactors.yml"
+    description = lifecycle.describe("demo", load.load(path), "dnslab:abc", path)
+    doc = export.compose_document(description)
+    volume = lifecycle.plan_volume("demo")
+    assert doc["volumes"] == {volume: {"name": volume, "labels": {"dnslab.lab": "demo"}}}
+    assert any(v.startswith(f"{volume}:") for v in doc["services"]["planner"]["volumes"])
