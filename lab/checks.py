@@ -22,13 +22,13 @@ from __future__ import annotations
 import bisect
 import math
 import re
-import typing
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from lab import records
+from lab.params import Param, table_problems, type_name  # noqa: F401 - re-exported
 from lab.records import Record
 
 # Integer TTLs are rounded down by resolvers, so an expiry computed from one may come up to 1 s early.
@@ -53,15 +53,6 @@ class CheckResult:
     ok: bool
     detail: str
     data: dict[str, Any] = field(default_factory=dict)
-
-
-class Param(NamedTuple):
-    """One parameter of a check. `type` is float, int, str, bool, list[str] or list[float]; float accepts int."""
-
-    type: Any
-    required: bool
-    default: Any
-    help: str
 
 
 class SpecProblem(NamedTuple):
@@ -191,39 +182,11 @@ def spec_problems(spec: Any) -> list[SpecProblem]:
     if kind not in CHECKS:
         return [SpecProblem("check", f"unknown check {kind!r} (known: {', '.join(CHECKS)})")]
     check = CHECKS[kind]
-    problems = [
-        SpecProblem(key, f"unknown parameter {key!r} for check {kind!r} (allowed: {', '.join(check.params)})")
-        for key in spec
-        if key not in SPEC_KEYS and key not in check.params
-    ]
-    for name, param in check.params.items():
-        if name not in spec or spec[name] is None:
-            if param.required:
-                problems.append(SpecProblem(name, f"{name} is required: {param.help}"))
-        elif not _conforms(spec[name], param.type):
-            problems.append(SpecProblem(name, f"{name} must be {type_name(param.type)}, not {spec[name]!r}"))
+    problems = [SpecProblem(key, message) for key, message in
+                table_problems(f"check {kind!r}", check.params, spec, ignore=SPEC_KEYS)]
     if problems:
         return problems  # range checks below assume well-typed values
     return _filter_constraints(spec) + check.constraints(spec)
-
-
-def _conforms(value: Any, expected: Any) -> bool:
-    if typing.get_origin(expected) is list:
-        (item_type,) = typing.get_args(expected)
-        return isinstance(value, list) and all(_conforms(item, item_type) for item in value)
-    if isinstance(value, bool):  # bool is an int to Python, never to a playbook author
-        return expected is bool
-    if expected is float:
-        return isinstance(value, (int, float))
-    return isinstance(value, expected)
-
-
-def type_name(expected: Any) -> str:
-    """How to say a parameter type to a user: `a number`, `a list of strings`."""
-    if typing.get_origin(expected) is list:
-        (item_type,) = typing.get_args(expected)
-        return "a list of " + type_name(item_type).split(" ", 1)[1] + "s"
-    return {float: "a number", int: "an integer", str: "a string", bool: "a boolean"}[expected]
 
 
 def _filter_constraints(spec: Mapping[str, Any]) -> list[SpecProblem]:

@@ -9,7 +9,7 @@ import ipaddress
 import typing
 from typing import Any, Mapping
 
-from lab.checks import Param, _conforms, type_name  # one notion of a parameter type across the project
+from lab.params import Param, table_problems as _table_problems, type_name  # noqa: F401 - re-exported
 
 Problem = tuple["str | None", str]
 
@@ -18,17 +18,7 @@ def table_problems(kind: str, table: Mapping[str, Param], params: Any) -> list[P
     """Unknown, missing and mistyped parameters, every one of them."""
     if not isinstance(params, Mapping):
         return [(None, f"parameters of {kind!r} must be a mapping")]
-    allowed = ", ".join(table) or "none"
-    problems: list[Problem] = [
-        (key, f"unknown parameter {key!r} for fault {kind!r} (allowed: {allowed})") for key in params if key not in table
-    ]
-    for name, param in table.items():
-        if params.get(name) is None:
-            if param.required:
-                problems.append((name, f"{name} is required for fault {kind!r}: {param.help}"))
-        elif not _conforms(params[name], param.type):
-            problems.append((name, f"{name} must be {type_name(param.type)}, not {params[name]!r}"))
-    return problems
+    return _table_problems(f"fault {kind!r}", table, params)
 
 
 def with_defaults(table: Mapping[str, Param], params: Mapping[str, Any]) -> dict:

@@ -13,14 +13,13 @@ Parameters are validated before a run starts, with the same Param shape as check
 from __future__ import annotations
 
 import random
-import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lab import zoneupdate
-from lab.checks import Param, type_name
+from lab.params import Param, table_problems
 from lab.errors import LabError
 
 
@@ -53,29 +52,7 @@ def param_problems(name: str, params: Mapping[str, Any]) -> list[tuple[str | Non
     action = ACTIONS.get(name)
     if action is None:
         return [(None, f"unknown action {name!r} (known: {', '.join(sorted(ACTIONS))})")]
-    problems: list[tuple[str | None, str]] = [
-        (key, f"unknown parameter {key!r} for action {name!r} (allowed: {', '.join(action.params) or 'none'})")
-        for key in params if key not in action.params
-    ]
-    for key, param in action.params.items():
-        if params.get(key) is None:
-            if param.required:
-                problems.append((None, f"action {name!r} needs {key!r}: {param.help}"))
-        elif not _conforms(params[key], param.type):
-            problems.append((key, f"{key} must be {type_name(param.type)}, not {params[key]!r}"))
-    return problems
-
-
-def _conforms(value: Any, expected: Any) -> bool:
-    if expected is Any:
-        return True
-    if typing.get_origin(expected) is list:
-        return isinstance(value, list)
-    if isinstance(value, bool):
-        return expected is bool
-    if expected is float:
-        return isinstance(value, (int, float))
-    return isinstance(value, expected)
+    return table_problems(f"action {name!r}", action.params, params)
 
 
 def with_defaults(name: str, params: Mapping[str, Any]) -> dict:

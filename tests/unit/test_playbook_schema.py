@@ -97,7 +97,7 @@ def test_seed_from_the_command_line_wins(tmp_path):
     (MINIMAL.replace("wait: 1s", "clear: freeze"), "p.yml:4:12", ["names no earlier fault"]),
     (MINIMAL.replace("wait: 1s", "action: {name: zone_updat}"), "p.yml:4:20", ['did you mean "zone_update"']),
     (MINIMAL.replace("wait: 1s", "action: {name: zone_update, params: {zone: x.}}"), "p.yml:4:33",
-     ["needs 'ops'"]),
+     ["ops is required"]),
     (MINIMAL.replace("wait: 1s", "action: {name: zone_update, params: {zone: 5, ops: []}}"), "p.yml:4:48",
      ["zone must be a string"]),
     (MINIMAL.replace("check: never_empty", "check: never_emtpy"), "p.yml:6:12",
