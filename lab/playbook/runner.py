@@ -249,6 +249,8 @@ class Run:
                             lab=self.lab, run_dir=str(self.run_dir))
         try:
             self._start_followers()
+            for step in self.playbook.setup:  # e.g. a pipeline reset: done before anyone is watching
+                self._run_step(step)
             self._start_probers()
             for step in self.playbook.steps:
                 self._run_step(step)

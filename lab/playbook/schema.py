@@ -25,7 +25,7 @@ from lab.topology import load as topology_load
 from lab.topology.model import Topology
 from lab.yamlsrc import Map, Seq, YamlSyntaxError, load as load_yaml
 
-TOP_FIELDS = ("name", "description", "seed", "topology", "probes", "steps", "checks")
+TOP_FIELDS = ("name", "description", "seed", "topology", "setup", "probes", "steps", "checks")
 TOPOLOGY_FIELDS = ("file", "overrides")
 PROBE_FIELDS = ("names", "types", "rate", "clients", "resolvers", "timeout")
 STEP_KINDS = ("wait", "fault", "clear", "action")
@@ -76,6 +76,7 @@ class Playbook:
     checks: tuple[dict, ...]
     document: dict  # the playbook after --set, plain data: saved as RUN_DIR/playbook.yml
     sections: dict = field(default_factory=dict)
+    setup: tuple[Step, ...] = ()  # run before the probers start: their records never see the setting up
 
     def yaml_text(self) -> str:
         return yaml.safe_dump(self.document, sort_keys=False, allow_unicode=True)
@@ -124,6 +125,8 @@ def from_document(doc: Any, file: str, seed: int | None = None, faults: ModuleTy
         raise PlaybookError(problems)
     lab_description = lifecycle.describe(topology.name, topology, "", topology_file)
     probes = _probes(problems, get(problems, doc, "probes", dict, "playbook", Map()), topology, lab_description)
+    setup = _steps(problems, get(problems, doc, "setup", list, "playbook", Seq()), topology, lab_description, faults,
+                   section="setup")
     steps = _steps(problems, get(problems, doc, "steps", list, "playbook", Seq()), topology, lab_description, faults)
     check_specs = _checks(problems, get(problems, doc, "checks", list, "playbook", Seq()), topology)
     sections = {key: SECTIONS[key](problems, doc[key], topology) for key in SECTIONS if key in doc}
@@ -132,7 +135,7 @@ def from_document(doc: Any, file: str, seed: int | None = None, faults: ModuleTy
     return Playbook(
         name=name, description=description, seed=playbook_seed if seed is None else seed, file=file,
         topology_file=topology_file, topology_overrides=_plain(topology_overrides), topology=topology,
-        probes=probes, steps=steps, checks=check_specs, document=_plain(doc), sections=sections,
+        probes=probes, steps=steps, checks=check_specs, document=_plain(doc), sections=sections, setup=setup,
     )
 
 
@@ -279,8 +282,8 @@ def _duration(problems: Problems, spec: Map, key: str, what: str, default: float
 
 
 def _steps(problems: Problems, raw: Seq, topology: Topology, lab_description: dict,
-           faults: ModuleType) -> tuple[Step, ...]:
-    if not raw and isinstance(raw, Seq) and raw.line:
+           faults: ModuleType, section: str = "steps") -> tuple[Step, ...]:
+    if not raw and isinstance(raw, Seq) and raw.line and section == "steps":
         problems.at(raw, "steps is empty; a playbook needs at least one step (e.g. `- wait: 30s`)")
     steps, fault_names = [], set()
     for index, item in enumerate(raw):
@@ -302,6 +305,9 @@ def _steps(problems: Problems, raw: Seq, topology: Topology, lab_description: di
         if built is None:
             continue
         kind, text, spec = built
+        if section == "setup" and kind == "probes":
+            problems.at(item, f"setup step {number}: no probes run during setup; wait for probes in steps")
+            continue
         if timeout is not None and kind in ("sleep", "fault", "clear"):
             problems.at(item, f"step {number}: timeout applies to waits for events or probes and to actions",
                         "timeout")

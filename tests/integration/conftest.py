@@ -67,15 +67,25 @@ def lab_name(suffix: str) -> str:
     return f"{PREFIX}-{suffix}"
 
 
-@pytest.fixture(scope="module")
-def default_lab(request, docker_client, lab_image):
-    """The default topology, up for one test module; always removed afterwards."""
+def _module_lab(request, client, topology: str):
+    """A lab of `topology` named after the test module, up for that module; always removed afterwards."""
     name = lab_name(Path(request.module.__file__).stem.removeprefix("test_").replace("_", "-"))
     try:
-        description = lifecycle.up(REPO / "compose" / "default.yml", name, client=docker_client)
-        yield description
+        yield lifecycle.up(REPO / "compose" / topology, name, client=client)
     finally:
-        lifecycle.down(name, client=docker_client)
+        lifecycle.down(name, client=client)
+
+
+@pytest.fixture(scope="module")
+def default_lab(request, docker_client, lab_image):
+    """The default topology (11 containers)."""
+    yield from _module_lab(request, docker_client, "default.yml")
+
+
+@pytest.fixture(scope="module")
+def enactors_lab(request, docker_client, lab_image):
+    """The default world plus the planner and three enactors (compose/enactors.yml)."""
+    yield from _module_lab(request, docker_client, "enactors.yml")
 
 
 def labelled(client, lab: str) -> dict[str, int]:

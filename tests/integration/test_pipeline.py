@@ -12,7 +12,6 @@ import pytest
 
 from lab import lifecycle, pipeline, runtime
 from lab.pipeline.events import agent_events, wait_for_event
-from tests.integration.conftest import REPO, lab_name
 
 REGIONAL = "dynamodb.us-east-1.cloud.test."
 SECONDARIES = ["sec-knot", "sec-nsd"]
@@ -20,12 +19,8 @@ RACE = {"pipeline.interval": 0.5, "pipeline.keep": 3, "enactor.apply_pace": 0.5}
 
 
 @pytest.fixture(scope="module")
-def lab(docker_client, lab_image):
-    name = lab_name("pipeline")
-    try:
-        yield lifecycle.up(REPO / "compose" / "enactors.yml", name, client=docker_client)
-    finally:
-        lifecycle.down(name, client=docker_client)
+def lab(enactors_lab):
+    return enactors_lab
 
 
 def store_files(client, lab: dict) -> dict[str, dict]:

@@ -13,20 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from lab import lifecycle
-from tests.integration.conftest import REPO, lab_name
+from tests.integration.conftest import REPO
 
 PLAYBOOK = REPO / "playbooks" / "aws-2025-dynamodb-enactor-race.yml"
 RESOLVERS = {"unbound", "bind-resolver", "knot-resolver", "pdns-recursor"}
 
 
 @pytest.fixture(scope="module")
-def race_lab(docker_client, lab_image):
-    name = lab_name("race")
-    try:
-        yield lifecycle.up(REPO / "compose" / "enactors.yml", name, client=docker_client)
-    finally:
-        lifecycle.down(name, client=docker_client)
+def race_lab(enactors_lab):
+    return enactors_lab
 
 
 def run(lab: dict, out: Path, *extra: str) -> tuple[subprocess.CompletedProcess, dict, list[dict]]:

@@ -175,3 +175,10 @@ def test_durations():
 def test_the_shipped_playbook_is_valid_against_the_real_fault_table():
     playbook = schema.load(SHIPPED)
     assert [s.spec.get("kind") for s in playbook.steps if s.kind == "fault"] == ["pause", "partition"]
+
+
+def test_setup_steps_run_before_probes_and_cannot_wait_for_them(tmp_path):
+    playbook = load_text(tmp_path, MINIMAL.replace("steps:", "setup:\n  - wait: 2s\nsteps:", 1))
+    assert [s.kind for s in playbook.setup] == ["sleep"] and playbook.steps
+    bad = MINIMAL.replace("steps:", "setup:\n  - wait: {probes: ok, count: 1}\nsteps:", 1)
+    assert any("no probes run during setup" in p for p in problems_of(tmp_path, bad))
