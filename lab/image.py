@@ -9,6 +9,7 @@ registry just to find out.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -53,11 +54,30 @@ def image_tag() -> str:
 def ensure(client: docker.DockerClient, progress: Progress = lambda line: None, builder: str | None = None) -> str:
     """Return the image tag, building the image first when it is missing."""
     tag = image_tag()
-    try:
-        client.images.get(tag)
+    if _has_image(client, tag):
         return tag
-    except docker.errors.ImageNotFound:
-        pass
+    # One build at a time on this machine: a second `up` (another lab, a parallel test) waits for the
+    # first build instead of running mmdebstrap twice.
+    lock_path = Path(tempfile.gettempdir()) / f"dnslab-image-{recipe_hash()}.lock"
+    with open(lock_path, "w") as lock:
+        if not _try_lock(lock):
+            progress("another dnslab is building the image: waiting for it")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        if _has_image(client, tag):
+            return tag
+        _build(client, tag, progress, builder)
+    return tag
+
+
+def _try_lock(lock) -> bool:
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+
+def _build(client: docker.DockerClient, tag: str, progress: Progress, builder: str | None) -> None:
     builder = builder or os.environ.get("DNSLAB_IMAGE_BUILDER", "auto")
     if builder == "auto":
         builder = "dockerfile" if _has_image(client, BASE_IMAGE) else "mmdebstrap"
@@ -68,7 +88,6 @@ def ensure(client: docker.DockerClient, progress: Progress = lambda line: None, 
     else:
         raise EnvironmentProblem(f"unknown image builder {builder!r} in DNSLAB_IMAGE_BUILDER; "
                                  "use auto, mmdebstrap or dockerfile")
-    return tag
 
 
 def _has_image(client: docker.DockerClient, name: str) -> bool:
