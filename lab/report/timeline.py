@@ -1,6 +1,6 @@
 """A picture of a run: what each resolver answered over time, with the fault windows shaded.
 
-One band per resolver (one lane per client inside it), x = seconds since the run started, one thin
+One band per resolver (one lane per client inside it, or per question when a run asks several), x = seconds since the run started, one thin
 vertical mark per probe coloured by its outcome. Marks are drawn ok first, problems on top, so a single
 failed probe stays visible among ten minutes of green. Drawn with the Agg canvas directly: no pyplot, no
 global backend, no window.
@@ -40,7 +40,7 @@ LABEL_ROWS = 3  # fault labels are staggered over this many rows so neighbours d
 MARK_MIN_PT, MARK_MAX_PT, PROBLEM_MIN_PT = 0.6, 2.5, 1.6
 
 # Figure geometry in inches: fixed margins plus a band per resolver.
-WIDTH_IN, LEFT_IN, RIGHT_IN, TOP_IN, BOTTOM_IN = 14.0, 1.4, 0.9, 1.0, 0.95
+WIDTH_IN, LEFT_IN, RIGHT_IN, TOP_IN, BOTTOM_IN = 14.0, 1.4, 1.4, 1.0, 0.95
 BAND_IN, LANE_IN = 0.55, 0.25
 
 
@@ -63,6 +63,7 @@ def plot_timeline(probes: list[Record], events: list[Record], path: str | Path, 
     figure.suptitle(title, x=LEFT_IN / WIDTH_IN, y=1 - 0.12 / height, ha="left", fontsize=12)
 
     _draw_faults(axes, records.fault_windows(events), t0, axes.get_xlim()[1])
+    _draw_markers(axes, events, t0)
     if lanes:
         _draw_probes(axes, lanes, t0, _mark_width(lanes, axes.get_xlim()[1]))
     else:
@@ -74,14 +75,38 @@ def plot_timeline(probes: list[Record], events: list[Record], path: str | Path, 
 
 
 def _lanes(probes: list[Record]) -> dict[str, dict[str, list[Record]]]:
-    """resolver -> client -> probes: names sorted, each lane's probes in time order."""
+    """resolver -> lane -> probes, each lane's probes in time order. A lane is a client, or — when the
+    run asks several names or types — a question ("dynamodb.us-east-1 A"), with every client in it: one
+    empty name among healthy ones must show as a solid run, not as every fourth mark."""
+    questions = {(probe.get("name"), probe.get("type")) for probe in probes}
     lanes: dict[str, dict[str, list[Record]]] = defaultdict(lambda: defaultdict(list))
     for probe in probes:
-        lanes[str(probe.get("resolver"))][str(probe.get("client"))].append(probe)
+        lane = _question(probe, questions) if len(questions) > 1 else str(probe.get("client"))
+        lanes[str(probe.get("resolver"))][lane].append(probe)
     return {
-        resolver: {client: sorted(lane, key=lambda probe: probe["t"]) for client, lane in sorted(clients.items())}
+        resolver: {lane: sorted(items, key=lambda probe: probe["t"]) for lane, items in sorted(clients.items())}
         for resolver, clients in sorted(lanes.items())
     }
+
+
+def _question(probe: Record, questions: set) -> str:
+    """A short lane label: the name without the suffix all asked names share, and the type."""
+    names = {str(name) for name, _ in questions}
+    suffix = _common_suffix(names) if len(names) > 1 else ""
+    name = str(probe.get("name"))
+    short = name[: len(name) - len(suffix)] if suffix and name != suffix else name
+    return f"{short.rstrip('.') or name} {probe.get('type')}"
+
+
+def _common_suffix(names: set[str]) -> str:
+    """The longest run of whole trailing labels every name shares (with its leading dot)."""
+    split = [n.rstrip(".").split(".") for n in names]
+    common = []
+    for labels in zip(*(reversed(s) for s in split)):
+        if len(set(labels)) != 1:
+            break
+        common.append(labels[0])
+    return ("." + ".".join(reversed(common)) + ".") if common else ""
 
 
 def _mark_width(lanes: dict[str, dict[str, list[Record]]], x_end: float) -> float:
@@ -125,6 +150,23 @@ def _draw_probes(axes: Axes, lanes: dict[str, dict[str, list[Record]]], t0: floa
             axes.vlines(xs, lows, highs, colors=colour, linewidth=width, zorder=2)
     axes.set_yticks(range(len(lanes)), list(lanes))
     axes.set_ylim(len(lanes) - 0.5, -0.5)  # first resolver on top
+
+
+MARKER_COLOUR = "#555555"
+
+
+def _draw_markers(axes: Axes, events: list[Record], t0: float) -> None:
+    """Moments worth seeing next to the answers: actions the playbook ran (a repair, an update) and the
+    first time an agent said it is stuck."""
+    marks = [(e["t"] - t0, f"action {e.get('action')}") for e in events if e.get("event") == "action_done"]
+    stuck = next((e for e in events if e.get("event") == "stuck"), None)
+    if stuck is not None:
+        marks.append((stuck["t"] - t0, f"{stuck.get('source')} stuck"))
+    for x, label in marks:
+        axes.axvline(x, color=MARKER_COLOUR, linewidth=0.8, linestyle="-.", zorder=1)
+        axes.annotate(label, xy=(x, 0.0), xycoords=("data", "axes fraction"), xytext=(2, 3),
+                      textcoords="offset points", fontsize=7, color=MARKER_COLOUR, va="bottom", zorder=3,
+                      bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
 
 
 def _kind(probe: Record) -> str:
