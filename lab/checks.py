@@ -179,7 +179,7 @@ def spec_problems(spec: Any) -> list[SpecProblem]:
     kind = spec.get("check")
     if kind is None:
         return [SpecProblem("check", f"missing 'check' (one of: {', '.join(CHECKS)})")]
-    if kind not in CHECKS:
+    if not isinstance(kind, str) or kind not in CHECKS:  # a list or mapping here is no check name either
         return [SpecProblem("check", f"unknown check {kind!r} (known: {', '.join(CHECKS)})")]
     check = CHECKS[kind]
     problems = [SpecProblem(key, message) for key, message in

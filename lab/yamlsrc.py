@@ -109,8 +109,15 @@ def loads(text: str, filename: str = "<string>") -> Any:
         if exc.context and exc.context not in message:
             message = f"{message} ({exc.context})"
         raise YamlSyntaxError(Problem(filename, line, col, f"invalid YAML: {message}")) from None
-    except yaml.YAMLError as exc:  # e.g. a reader error on a control character
-        raise YamlSyntaxError(Problem(filename, 0, 0, f"invalid YAML: {exc}")) from None
+    except yaml.reader.ReaderError as exc:  # a control character: no mark, only an offset into the text
+        before = text[:exc.position]
+        line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        what = f"character #x{exc.character:04x}" if isinstance(exc.character, int) else "byte"
+        raise YamlSyntaxError(Problem(filename, line, col, f"invalid YAML: unacceptable {what}: {exc.reason}; "
+                                                           "remove it")) from None
+    except yaml.YAMLError as exc:
+        message = " ".join(str(exc).split())
+        raise YamlSyntaxError(Problem(filename, 1, 0, f"invalid YAML: {message}")) from None
 
 
 def load(path: str | Path) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -18,6 +19,8 @@ def parse_duration(text: str) -> float:
         if not parts or "".join(n + u for n, u in parts) != value:
             raise ValueError(f"{text!r} is not a duration; write e.g. 10s, 500ms, 2m or 1m30s") from None
         seconds = sum(float(n) * UNITS[u] for n, u in parts)
+    if not math.isfinite(seconds):  # inf, nan, 1e400: a wait that would never end
+        raise ValueError(f"{text!r} is not a duration; write e.g. 10s, 500ms, 2m or 1m30s")
     if seconds <= 0:
         raise ValueError(f"duration {text!r} must be positive")
     return seconds

@@ -112,7 +112,12 @@ def from_document(doc: Any, file: str, seed: int | None = None, faults: ModuleTy
         import lab.faults as faults  # noqa: PLC0415 - one place to swap in a stand-in
     problems = Problems(file)
     if not isinstance(doc, Map):
-        problems.at(doc, "a playbook must be a mapping with name, probes, steps and checks")
+        message = "a playbook must be a mapping with name, probes, steps and checks"
+        if isinstance(doc, Seq):
+            problems.at(doc, f"{message}, not a list")
+        else:  # empty or a bare scalar: no position of its own, and the document starts at line 1
+            problems.append(Problem(file, 1, 0, f"{message}; the file is empty" if doc is None else
+                                    f"{message}, not {describe(doc)}"))
         raise PlaybookError(problems)
     check_keys(problems, doc, TOP_FIELDS + tuple(SECTIONS), "playbook", required=("name", "steps", "checks"))
     name = get(problems, doc, "name", str, "playbook", Path(file).stem)
@@ -129,7 +134,7 @@ def from_document(doc: Any, file: str, seed: int | None = None, faults: ModuleTy
                    section="setup")
     steps = _steps(problems, get(problems, doc, "steps", list, "playbook", Seq()), topology, lab_description, faults)
     check_specs = _checks(problems, get(problems, doc, "checks", list, "playbook", Seq()), topology)
-    sections = {key: SECTIONS[key](problems, doc[key], topology) for key in SECTIONS if key in doc}
+    sections = {key: _section(problems, doc, key, topology) for key in SECTIONS if key in doc}
     if problems:
         raise PlaybookError(sorted(problems, key=lambda p: (p.file != file, p.file, p.line, p.col)))
     return Playbook(
@@ -137,6 +142,15 @@ def from_document(doc: Any, file: str, seed: int | None = None, faults: ModuleTy
         topology_file=topology_file, topology_overrides=_plain(topology_overrides), topology=topology,
         probes=probes, steps=steps, checks=check_specs, document=_plain(doc), sections=sections, setup=setup,
     )
+
+
+def _section(problems: Problems, doc: Map, key: str, topology: Topology) -> Any:
+    """A registered section's validated value; its problems without a place (the section is no mapping)
+    are placed at the section's value."""
+    found = Problems(problems.file)
+    value = SECTIONS[key](found, doc[key], topology)
+    problems.extend(p if p.line else doc.problem(p.message, key, value=True) for p in found)
+    return value
 
 
 def _plain(value: Any) -> Any:
@@ -461,7 +475,8 @@ def _checks(problems: Problems, raw: Seq, topology: Topology | None) -> tuple[di
         found = checks.spec_problems(spec)
         for problem in found:
             if isinstance(spec, Map) and problem.key in spec:
-                known = checks.CHECKS[spec["check"]].params if spec.get("check") in checks.CHECKS else {}
+                kind = spec.get("check")
+                known = checks.CHECKS[kind].params if isinstance(kind, str) and kind in checks.CHECKS else {}
                 problems.at(spec, f"check {number}: {problem.message}{_kind_hint(problem, spec)}", problem.key,
                             value=problem.key == "check" or problem.key in known)
             else:
