@@ -83,6 +83,12 @@ def default_lab(request, docker_client, lab_image):
 
 
 @pytest.fixture(scope="module")
+def minimal_lab(request, docker_client, lab_image):
+    """compose/minimal.yml (5 containers): root, primary, sec-nsd, unbound, client1."""
+    yield from _module_lab(request, docker_client, "minimal.yml")
+
+
+@pytest.fixture(scope="module")
 def enactors_lab(request, docker_client, lab_image):
     """The default world plus the planner and three enactors (compose/enactors.yml)."""
     yield from _module_lab(request, docker_client, "enactors.yml")

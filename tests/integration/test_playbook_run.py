@@ -41,11 +41,11 @@ def assert_lab_clean(docker_client, description: dict) -> None:
     assert states == {node: "running" for node in description["nodes"]}
 
 
-def assert_every_probe_recorded(run_dir: Path) -> list[dict]:
+def assert_every_probe_recorded(run_dir: Path, clients: tuple[str, ...] = ("client1", "client2")) -> list[dict]:
     probes = read_jsonl(run_dir / "probes.jsonl")  # every line is JSON
     assert probes and all(set(p) == PROBE_FIELDS for p in probes)
     summaries = [e for e in read_jsonl(run_dir / "events.jsonl") if e["event"] == "prober_summary"]
-    assert {s["client"] for s in summaries} == {"client1", "client2"}
+    assert {s["client"] for s in summaries} == set(clients)
     for summary in summaries:  # every query a prober sent has its line in probes.jsonl
         assert summary["sent"] == summary["written"] == sum(p["client"] == summary["client"] for p in probes)
     return probes
