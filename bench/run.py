@@ -12,49 +12,37 @@ import argparse
 import json
 import os
 import platform
-import statistics
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from lab import export, image, lifecycle, runtime  # noqa: E402
-from bench import scale  # noqa: E402
-
-console = Console(stderr=True)
-PREFIX = f"bench{os.getpid()}"
+from bench import faults, probes, race, scale
+from bench.figures import PREFIX, console, figure, skipped, timed
+from lab import export, image, lifecycle, runtime
 
 
-def timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def summary(samples: list[float]) -> dict:
-    return {"median": statistics.median(samples), "min": min(samples), "max": max(samples), "runs": len(samples),
-            "samples": samples}
-
-
-def figure(name: str, unit: str, ours: list[float], baseline: list[float] | None, baseline_name: str | None,
-           note: str = "") -> dict:
-    result = {"name": name, "unit": unit, "dnslab": summary(ours), "note": note}
-    if baseline:
-        result["baseline"] = {"name": baseline_name, **summary(baseline)}
-        result["ratio"] = result["dnslab"]["median"] / result["baseline"]["median"]
-    return result
+def compose_command() -> list[str]:
+    """`docker compose` (the plugin) when Docker has it, else the standalone docker-compose."""
+    if subprocess.run(["docker", "compose", "version"], capture_output=True, check=False).returncode == 0:
+        return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    raise SystemExit("bench: neither `docker compose` nor docker-compose is installed (the baseline of `up`)")
 
 
 def compose(*args: str, cwd: Path) -> None:
-    subprocess.run(["docker-compose", "-p", cwd.name, *args], cwd=cwd, check=True, capture_output=True, timeout=300)
+    subprocess.run([*compose_command(), "-p", cwd.name, *args], cwd=cwd, check=True, capture_output=True,
+                   timeout=300)
 
 
 def bench_up_down(client, runs: int, topology: Path, label: str) -> list[dict]:
@@ -76,31 +64,33 @@ def bench_up_down(client, runs: int, topology: Path, label: str) -> list[dict]:
         lifecycle.down(lab, client=client)
     return [
         figure(f"{label}: lab up (warm image, until every server answers)", "s", ups, c_ups,
-               "docker-compose up -d (no readiness wait)"),
-        figure(f"{label}: lab down", "s", downs, c_downs, "docker-compose down -t 0"),
+               f"{' '.join(compose_command())} up -d (no readiness wait)"),
+        figure(f"{label}: lab down", "s", downs, c_downs, f"{' '.join(compose_command())} down -t 0"),
     ]
 
 
 def bench_image(client, runs: int) -> list[dict]:
-    """Cold build (no image present) and warm (image present) — from mmdebstrap to ready."""
+    """Cold build (no image present: mmdebstrap, import, tag) and warm (image present) — until ensure() returns
+    the tag a lab can start from. A cold build removes the image first, so it runs only when no container
+    (of any lab: other people's tests share this machine) uses the image; otherwise it is skipped, and says so."""
     tag = image.image_tag()
-    in_use = [c.name for c in client.containers.list(all=True) if c.image.tags and tag in c.image.tags]
-    if in_use:
-        console.print(f"[image] skipping cold builds: containers use {tag} ({', '.join(in_use[:3])}...)")
-        cold = []
-    else:
-        cold = []
-        for i in range(runs):
-            console.print(f"[image] cold build {i + 1}/{runs}")
-            client.images.remove(tag, force=True)
-            cold.append(timed(lambda: image.ensure(client)))
     warm = [timed(lambda: image.ensure(client)) for _ in range(runs)]
-    size = client.images.get(tag).attrs["Size"] / 2**20
     results = [figure("image: warm check (image present)", "s", warm, None, None)]
-    if cold:
-        results.insert(0, figure("image: cold build (mmdebstrap + import)", "s", cold, warm,
-                                 "warm check", note=f"image size {size:.0f} MiB"))
-    return results
+    cold_name = "image: cold build (mmdebstrap + import, no image present)"
+    image_id = client.images.get(tag).id
+    users = sorted({c.labels.get(runtime.LAB) or c.name for c in client.containers.list(all=True)
+                    if c.attrs.get("Image") == image_id})
+    if users:
+        return [skipped(cold_name, f"containers of {len(users)} lab(s) use {tag} ({', '.join(users[:4])}); "
+                                   "run `bench/run.py --only image` when nothing does"), *results]
+    cold = []
+    for i in range(runs):
+        console.print(f"[image] cold build {i + 1}/{runs} (mmdebstrap)")
+        client.images.remove(tag, force=True)
+        cold.append(timed(lambda: image.ensure(client, builder="mmdebstrap")))
+    size = client.images.get(tag).attrs["Size"] / 2**20
+    return [figure(cold_name, "s", cold, warm, "warm check (image present)", note=f"image size {size:.0f} MiB"),
+            *results]
 
 
 def bench_scale(client, runs: int) -> list[dict]:
@@ -123,8 +113,25 @@ def bench_scale(client, runs: int) -> list[dict]:
 BENCHES = {
     "up": lambda client, runs: bench_up_down(client, runs, REPO / "compose" / "default.yml", "default"),
     "image": bench_image,
+    "probes": probes.bench,
+    "faults": faults.bench,
+    "race": race.bench,
     "scale": bench_scale,
 }
+
+
+def number(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+
+
+def cell(stats: dict, unit: str, p99: bool = False, runs: bool = False) -> str:
+    """`median unit (min–max[, p99 x][, n=N])`."""
+    parts = [f"{number(stats['min'])}–{number(stats['max'])}"]
+    if p99:
+        parts.append(f"p99 {number(stats['p99'])}")
+    if runs:
+        parts.append(f"n={stats['runs']}")
+    return f"{number(stats['median'])} {unit} ({', '.join(parts)})"
 
 
 def render(results: list[dict]) -> None:
@@ -132,13 +139,15 @@ def render(results: list[dict]) -> None:
     for column in ("figure", "dnslab", "baseline", "ratio"):
         table.add_column(column)
     for r in results:
+        if "skipped" in r:
+            table.add_row(escape(r["name"]), f"[yellow]not measured[/yellow]: {escape(r['skipped'])}", "", "")
+            continue
         ours = r["dnslab"]
-        cell = f"{ours['median']:.3g} {r['unit']} ({ours['min']:.3g}–{ours['max']:.3g}, n={ours['runs']})"
         base = r.get("baseline")
-        base_cell = (f"{base['median']:.3g} {r['unit']} ({base['min']:.3g}–{base['max']:.3g}) {base['name']}"
-                     if base else "")
-        table.add_row(r["name"] + (f" [{r['note']}]" if r["note"] else ""), cell, base_cell,
-                      f"{r['ratio']:.2f}×" if "ratio" in r else "")
+        table.add_row(escape(r["name"] + (f" [{r['note']}]" if r["note"] else "")),
+                      cell(ours, r["unit"], r.get("show_p99", False), runs=True),
+                      escape(f"{cell(base, r['unit'], r.get('show_p99', False))} {base['name']}") if base else "",
+                      f"{r['ratio']:.3g}×" if "ratio" in r else "")
     Console(width=200).print(table)
 
 
@@ -148,23 +157,43 @@ def main() -> int:
     parser.add_argument("--only", default=",".join(BENCHES), help=f"comma-separated: {', '.join(BENCHES)}")
     parser.add_argument("--out", default=str(REPO / "bench" / "results.json"))
     args = parser.parse_args()
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in BENCHES]
+    if unknown or args.runs < 1:
+        parser.error(f"--only: unknown benchmark {', '.join(unknown)} (known: {', '.join(BENCHES)})" if unknown
+                     else "--runs must be at least 1")
     os.environ.setdefault("DNSLAB_HOME", tempfile.mkdtemp(prefix="dnslab-bench-home-"))
     client = runtime.connect()
     image.ensure(client, progress=lambda line: console.print(f"[image] {line}"))
-    results = []
+    results, elapsed, failed = [], {}, []
+    started = time.perf_counter()
     try:
-        for name in args.only.split(","):
-            results += BENCHES[name.strip()](client, args.runs)
+        for name in chosen:
+            begin = time.perf_counter()
+            try:
+                results += BENCHES[name](client, args.runs)
+            except Exception as exc:  # noqa: BLE001 - one broken benchmark must not lose the others' figures
+                console.print_exception(max_frames=5)
+                failed.append(name)
+                results.append(skipped(f"{name}: every figure", f"failed: {type(exc).__name__}: {exc}"))
+            elapsed[name] = round(time.perf_counter() - begin, 1)
+            console.print(f"[{name}] done in {elapsed[name]:.0f} s")
     finally:
         for lab in runtime.labs(client):
-            if lab.startswith(PREFIX):
-                runtime.remove_lab(client, lab)
-    document = {"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": {"cpus": os.cpu_count(),
-                "python": platform.python_version()}, "runs": args.runs, "results": results}
-    Path(args.out).write_text(json.dumps(document, indent=2))
+            if lab.startswith(PREFIX):  # only this run's labs: other people's labs share the daemon
+                try:
+                    runtime.remove_lab(client, lab)
+                except Exception as exc:  # noqa: BLE001 - say what is left, keep the figures
+                    console.print(f"[red]could not remove lab {lab}[/red]: {exc}; run 'dnslab down --name {lab}'")
+    document = {"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                            "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
+                "runs": args.runs, "benchmarks": chosen, "elapsed_s": {**elapsed,
+                "total": round(time.perf_counter() - started, 1)}, "results": results}
+    Path(args.out).write_text(json.dumps(document, indent=2) + "\n")
     render(results)
-    console.print(f"saved {args.out}")
-    return 0
+    console.print(f"saved {args.out} ({document['elapsed_s']['total']:.0f} s)")
+    return 1 if failed else 0  # a benchmark that broke, never a figure, fails the run
 
 
 if __name__ == "__main__":

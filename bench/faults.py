@@ -1,0 +1,219 @@
+"""Fault apply latency per fault kind: from the step's start (the `inject` call) to the send of the first query,
+by the lab's prober in client1, that shows the effect.
+
+Per sample: a prober in client1 asks one resolver at PROBE_RATE queries/s; once it sees clean answers, the
+bench calls lab.faults.inject as a playbook step does, reads the prober's lines until the effect shows in
+STREAK consecutive queries, stops the prober (every query in flight gets its line) and clears the fault.
+The figure is the send time of the first of those queries minus the step's start: when the effect was in
+force for a client. (Its answer, or its timeout, arrives latency_ms or TIMEOUT later; results.json has
+that too, as `observed_ms`.)
+
+Baseline: the prober's own send interval measured in the same sample (1/PROBE_RATE), i.e. the resolution
+floor: a ratio of 5 means the effect showed five probe intervals after the step started.
+
+Caches never hide an effect: process, network and dns-answer faults act on the resolver the client asks
+(dnsdist in front of it, for dns-answer kinds), so even a cached name shows them; a partition of the
+resolver from the servers is observed with a new name per query; zone-data faults change a fresh name
+with TTL 0, which the resolver (unbound, cache-min-ttl 0) never keeps; broken delegations flush unbound's
+cache once, right after the inject call, as an operator would (counted in the figure).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.figures import PREFIX, console, figure
+from bench.probing import Prober
+from lab import lifecycle, runtime, zoneupdate
+from lab.faults import FaultContext, clear, clear_all, inject
+from lab.faults.zonedata import wait_propagated
+
+DEFAULT_TOPOLOGY = Path(__file__).resolve().parents[1] / "compose" / "default.yml"
+CLIENT = "client1"
+PROBE_RATE = 100.0  # queries/s: a 10 ms resolution floor, load bounded by EFFECT_TIMEOUT below
+TIMEOUT = 1.0  # the prober's per-query timeout
+STREAK = 3  # consecutive queries showing the effect: one late or lost answer on a busy machine is no effect
+EFFECT_TIMEOUT = 20.0  # no effect after this long: the sample fails (the prober stops after MAX_SECONDS anyway)
+CLEAN_TIMEOUT = 10.0
+SPOOFED = "192.0.2.66"
+
+
+def no_answer(r: dict) -> bool:
+    return r["rcode"] is None  # timed out, or the send or receive failed
+
+
+def failed(r: dict) -> bool:
+    return r["rcode"] in ("SERVFAIL", None)
+
+
+def rcode(code: str) -> Callable[[dict], bool]:
+    return lambda r: r["rcode"] == code
+
+
+@dataclass(frozen=True)
+class Case:
+    kind: str
+    target: str
+    resolver: str  # the resolver client1 asks
+    effect: Callable[[dict], bool]
+    seen: str  # what the client sees, for the table
+    params: dict = field(default_factory=dict)
+    names: str = "cached"  # cached: api.cloud.test.; new: a new NXDOMAIN name per query; ttl0: a fresh TTL-0 name
+    flush: bool = False  # flush the resolver's cache right after inject (cached delegations would hide it)
+    streak: int = STREAK
+
+
+CASES = [
+    Case("pause", "bind-resolver", "bind-resolver", no_answer, "timeout"),
+    Case("kill", "pdns-recursor", "pdns-recursor", no_answer, "timeout"),
+    Case("stop", "knot-resolver", "knot-resolver", no_answer, "timeout"),
+    Case("restart", "bind-resolver", "bind-resolver", no_answer, "one timeout", streak=1),
+    Case("partition", "unbound", "unbound", failed, "SERVFAIL/timeout, new names",
+         {"from": ["role:authoritative"]}, names="new"),
+    Case("loss", "knot-resolver", "knot-resolver", no_answer, "timeout", {"percent": 100}),
+    Case("block-port", "bind-resolver", "bind-resolver", no_answer, "timeout"),
+    Case("disconnect", "pdns-recursor", "pdns-recursor", no_answer, "timeout", {"network": "edge"}),
+    Case("delay", "unbound", "unbound", lambda r: (r["latency_ms"] or 0) >= 200, "answer ≥ 200 ms", {"ms": 200}),
+    Case("drop", "unbound", "unbound", no_answer, "timeout"),
+    Case("servfail", "unbound", "unbound", rcode("SERVFAIL"), "SERVFAIL"),
+    Case("refused", "unbound", "unbound", rcode("REFUSED"), "REFUSED"),
+    Case("nxdomain", "unbound", "unbound", rcode("NXDOMAIN"), "NXDOMAIN"),
+    Case("nodata", "unbound", "unbound", lambda r: r["rcode"] == "NOERROR" and not r["answers"], "NOERROR, empty"),
+    Case("truncate", "unbound", "unbound", lambda r: r["error"] == "truncated", "TC bit"),
+    Case("spoof", "unbound", "unbound", lambda r: r["answers"] == [SPOOFED], f"A {SPOOFED}", {"address": SPOOFED}),
+    Case("empty-rrset", "primary", "unbound", lambda r: r["rcode"] in ("NOERROR", "NXDOMAIN") and not r["answers"],
+         "empty answer via secondaries", {"type": "A"}, names="ttl0"),
+    Case("ttl", "primary", "unbound", lambda r: r["ttl"] is not None and 60 <= r["ttl"] <= 77,
+         "TTL 77 via secondaries", {"type": "A", "ttl": 77}, names="ttl0"),
+    Case("remove-glue", "tld", "unbound", failed, "SERVFAIL/timeout, new names", {"zone": "cloud.test."},
+         names="new", flush=True),
+    Case("lame-delegation", "tld", "unbound", failed, "SERVFAIL/timeout, new names", {"zone": "cloud.test."},
+         names="new", flush=True),
+]
+# serial-regression is left out: a client sees nothing until the primary's next change fails to reach the
+# secondaries, so it has no effect of its own to time.
+
+
+def flush_unbound(ctx: FaultContext, infra: bool = False) -> None:
+    """Forget unbound's cached records (and, with `infra`, what it learnt about servers being slow or down)."""
+    commands = [["flush_zone", "."]] + ([["flush_infra", "all"], ["flush_requestlist"]] if infra else [])
+    for command in commands:
+        result = runtime.exec_in(ctx.client, ctx.container("unbound"),
+                                 ["unbound-control", "-c", "/lab/node/unbound.conf", *command], timeout=10)
+        if result.exit_code != 0:
+            raise RuntimeError(f"unbound-control {' '.join(command)}: {result.output.strip()}")
+
+
+def ttl0_name(ctx: FaultContext) -> str:
+    """A new name with one A record and TTL 0, served by every secondary already."""
+    name = f"b{uuid.uuid4().hex[:10]}.cloud.test."
+    result = zoneupdate.send(ctx.client, ctx.description, "cloud.test.", [["replace", name, 0, "A", ["192.0.2.77"]]])
+    if result["rcode"] != "NOERROR" or not wait_propagated(ctx, "cloud.test."):
+        raise RuntimeError(f"could not add {name}: {result}")
+    return name
+
+
+def queries_for(ctx: FaultContext, case: Case) -> tuple[list[list[str]], dict]:
+    """The prober's queries and the fault's parameters for one sample."""
+    if case.names == "new":
+        # The prober cycles through them: 10 s per cycle, twice the zone's negative TTL, so no answer is cached.
+        token = uuid.uuid4().hex[:8]
+        count = int(PROBE_RATE * 10)
+        return [[f"n{token}-{i}.cloud.test.", "A"] for i in range(count)], case.params
+    if case.names == "ttl0":
+        name = ttl0_name(ctx)
+        return [[name, "A"]], {**case.params, "name": name}
+    return [["api.cloud.test.", "A"]], case.params
+
+
+def first_effect(lines: list[dict], start: float, effect, streak: int) -> dict | None:
+    """The first query sent after `start` that begins `streak` consecutive queries (by seq) showing the effect."""
+    after = [r for r in lines if r["t"] >= start]
+    for i in range(len(after) - streak + 1):
+        run = after[i:i + streak]
+        if run[-1]["seq"] - run[0]["seq"] == streak - 1 and all(effect(r) for r in run):
+            return run[0]
+    return None
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} not seen within {timeout:g} s")
+        time.sleep(0.02)
+
+
+def sample(ctx: FaultContext, case: Case) -> dict:
+    """One measurement of one fault kind: {"latency_ms", "observed_ms", "inject_ms", "interval_ms", "clean_ms"}."""
+    queries, params = queries_for(ctx, case)
+
+    def clean(prober: Prober) -> bool:
+        lines = prober.lines()
+        return len(lines) >= STREAK and all(r["rcode"] is not None and not case.effect(r) for r in lines[-STREAK:])
+
+    with Prober(ctx.client, ctx.description, CLIENT, case.resolver, queries, PROBE_RATE, TIMEOUT) as prober:
+        try:
+            wait_until(lambda: clean(prober), CLEAN_TIMEOUT, f"{case.resolver}: clean answers before {case.kind}")
+        except RuntimeError:
+            if case.resolver != "unbound":
+                raise
+            # Unbound still remembers the previous fault's servers as down: make it forget.
+            flush_unbound(ctx, infra=True)
+            wait_until(lambda: clean(prober), CLEAN_TIMEOUT, f"{case.resolver}: clean answers before {case.kind}")
+        start = time.time()
+        record = inject(ctx, case.kind, case.target, params)
+        try:
+            inject_s = time.time() - start
+            if case.flush:
+                flush_unbound(ctx)
+            wait_until(lambda: first_effect(prober.lines(), start, case.effect, case.streak) is not None,
+                       EFFECT_TIMEOUT, f"the effect of {case.kind} ({case.seen})")
+            lines = prober.stop()  # every query in flight answered or timed out: the first one may be earlier
+        finally:
+            prober.stop()
+            clear(ctx, record["id"])
+    first = first_effect(lines, start, case.effect, case.streak)
+    before = [r for r in lines if r["t"] < start and r["latency_ms"] is not None]
+    sends = [r["t"] for r in lines]
+    return {"latency_ms": (first["t"] - start) * 1000,
+            "observed_ms": (first["t"] - start) * 1000 + (first["latency_ms"] or TIMEOUT * 1000),
+            "inject_ms": inject_s * 1000,
+            "interval_ms": statistics.median(b - a for a, b in itertools.pairwise(sends)) * 1000,
+            "clean_ms": statistics.median(r["latency_ms"] for r in before) if before else None}
+
+
+def bench(client, runs: int) -> list[dict]:
+    lab = f"{PREFIX}-faults"
+    samples: dict[str, list[dict]] = {case.kind: [] for case in CASES}
+    try:
+        description = lifecycle.up(DEFAULT_TOPOLOGY, lab, client=client)
+        ctx = FaultContext(client, description, random.Random(1))
+        for i in range(runs):
+            for case in CASES:  # kinds interleaved: a slow moment of the machine does not hit one kind only
+                got = sample(ctx, case)
+                samples[case.kind].append(got)
+                console.print(f"[faults] run {i + 1}/{runs} {case.kind:<16} effect after {got['latency_ms']:7.1f} ms "
+                              f"(inject call {got['inject_ms']:.0f} ms)")
+        clear_all(ctx)
+    finally:
+        lifecycle.down(lab, client=client)
+    results = []
+    for case in CASES:
+        got = samples[case.kind]
+        inject_ms = statistics.median(s["inject_ms"] for s in got)
+        results.append(figure(
+            f"fault {case.kind} on {case.target}: step start → effect at {CLIENT} ({case.seen})", "ms",
+            [s["latency_ms"] for s in got], [s["interval_ms"] for s in got], "probe interval (resolution floor)",
+            note=f"inject call {inject_ms:.0f} ms", p99=True,
+            observed_ms=[s["observed_ms"] for s in got], inject_ms=[s["inject_ms"] for s in got],
+            clean_answer_ms=[s["clean_ms"] for s in got], target=case.target, params=case.params,
+            resolver=case.resolver))
+    return results
