@@ -45,6 +45,7 @@ LEASE_REFRESH = 1.0
 LEASE_STALE = 15.0  # a prober stops this long after its orchestrator stopped refreshing the lease
 DRAIN_GRACE = 10.0  # beyond the probe timeout, how long to wait for probers to drain
 PROCESS_FAULTS = ("pause", "kill", "stop", "restart")
+PROBER_GRACE = 2.0  # after a prober's stream broke, how long to look whether its container died
 
 Status = Callable[[str], None]
 
@@ -369,6 +370,11 @@ class Run:
             self._watch_containers()
         for prober in self.probers:
             if not prober.is_alive() and prober.summary is None:
+                # A killed or removed client is node_lost, named, not a broken stream: Docker may report the
+                # container's end a moment after the stream broke, so look a few times (bounded).
+                for _ in range(int(PROBER_GRACE / TICK)):
+                    self._watch_containers()
+                    time.sleep(TICK)
                 raise LabError(f"the prober in {prober.node} stopped: {prober.why_stopped()}")
         probes = self.recorder.probes
         ok = sum(1 for p in probes[-200:] if records.is_ok(p))
