@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import re
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import docker
+import docker.errors
 
 from lab import image, runtime, state
 from lab.errors import InputError, LabError, LabNotFound, Timeout
@@ -60,17 +64,22 @@ def up(topology_path: str | Path | None = None, name: str | None = None, progres
         runtime.remove_lab(client, lab)
 
     tag = image.ensure(client, progress)
-    topology = topology.at_slot(_free_slot(client, topology))
-    labels = {runtime.LAB: lab, runtime.TOPOLOGY: digest, runtime.STATE_DIR: str(state.lab_dir(lab)),
-              runtime.SLOT: str(topology.slot)}
-    tsig = state.tsig_key(lab)
-    state.write_node_files(lab, render(topology, tsig))
-    description = describe(lab, topology, tag, path)
-    state.save_description(lab, description)
+    with _address_space_lock():  # two `up`s at once (two labs, parallel tests) must not pick one slot
+        topology = topology.at_slot(_free_slot(client, topology))
+        labels = {runtime.LAB: lab, runtime.TOPOLOGY: digest, runtime.STATE_DIR: str(state.lab_dir(lab)),
+                  runtime.SLOT: str(topology.slot)}
+        tsig = state.tsig_key(lab)
+        state.write_node_files(lab, render(topology, tsig))
+        description = describe(lab, topology, tag, path)
+        state.save_description(lab, description)
 
-    progress(f"creating {len(topology.networks)} networks and {len(topology.nodes)} containers")
-    for net in topology.networks.values():
-        runtime.create_network(client, lab, net.name, str(net.subnet), labels)
+        progress(f"creating {len(topology.networks)} networks and {len(topology.nodes)} containers")
+        for net in topology.networks.values():
+            try:
+                runtime.create_network(client, lab, net.name, str(net.subnet), labels)
+            except docker.errors.APIError as exc:  # e.g. a network made outside dnslab took the subnet
+                raise LabError(f"cannot create network {net.name} ({net.subnet}) of lab {lab}: "
+                               f"{exc.explanation or exc}; run 'dnslab down --name {lab}' and try again") from None
     if topology.pipeline is not None:
         # Created here with the lab's labels (Docker would make it unlabelled on first mount), so
         # `dnslab down` finds and removes it with everything else.
@@ -80,6 +89,15 @@ def up(topology_path: str | Path | None = None, name: str | None = None, progres
     runtime.start(client, [runtime.container_name(lab, n) for n in topology.nodes])
     wait_ready(client, description, progress, ready_timeout)
     return description
+
+
+@contextlib.contextmanager
+def _address_space_lock() -> Iterator[None]:
+    """Held from choosing a slot until its networks exist: one lock file per machine (every DNSLAB_HOME
+    shares the Docker daemon's address space)."""
+    with open(Path(tempfile.gettempdir()) / "dnslab-address-space.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def _resume(client: docker.DockerClient, existing: list) -> None:
