@@ -4,7 +4,7 @@ VENV   := .venv
 DNSLAB := $(VENV)/bin/dnslab
 PYTEST := $(VENV)/bin/pytest
 
-.PHONY: help venv image lab-up lab-down lab-status test unit integration bench clean
+.PHONY: help venv image lab-up lab-down lab-status test unit integration bench soak clean
 
 help:
 	@echo "make lab-up     create .venv, build the image if missing, start the default lab, print its status"
@@ -49,3 +49,9 @@ clean:
 # Benchmarks (not in CI): figures next to baselines measured in the same run; writes bench/results.json.
 bench: venv
 	$(VENV)/bin/python bench/run.py --runs $(or $(RUNS),5)
+
+# Soak (not in CI): a 20-minute playbook with a fault every 2 minutes; the orchestrator's memory, threads, open
+# files and the run directory sampled every 10 s into runs/soak-<time>/soak.csv + summary.json.
+# SOAK_MINUTES=N scales the playbook's waits to N minutes.
+soak: venv
+	$(VENV)/bin/python scripts/soak.py --minutes $(or $(SOAK_MINUTES),20)
