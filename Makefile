@@ -10,6 +10,7 @@ help:
 	@echo "make lab-up     create .venv, build the image if missing, start the default lab, print its status"
 	@echo "make test       unit + integration tests against real containers"
 	@echo "make lab-down   remove everything the lab created"
+	@echo "make bench      benchmarks against same-run baselines (RUNS=5, ONLY=...): bench/results.json"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,9 +47,10 @@ clean:
 	-$(DNSLAB) down --all
 	rm -rf $(VENV) *.egg-info .pytest_cache
 
-# Benchmarks (not in CI): figures next to baselines measured in the same run; writes bench/results.json.
+# Benchmarks (not in CI): figures next to baselines measured in the same run; writes bench/results.json and
+# prints the table. RUNS=N runs per figure (default 5); ONLY=up,image,probes,faults,race,scale picks some.
 bench: venv
-	$(VENV)/bin/python bench/run.py --runs $(or $(RUNS),5)
+	$(VENV)/bin/python bench/run.py --runs $(or $(RUNS),5) $(if $(ONLY),--only $(ONLY))
 
 # Soak (not in CI): a 20-minute playbook with a fault every 2 minutes; the orchestrator's memory, threads, open
 # files and the run directory sampled every 10 s into runs/soak-<time>/soak.csv + summary.json.

@@ -80,6 +80,8 @@ def bench(client, runs: int) -> list[dict]:
             err_p50.append(percentile(errors, 50))
             err_p99.append(percentile(errors, 99))
             paced_rate.append(sending_rate(paced))
+            console.print(f"[probes] run {i + 1}/{runs}: prober {ours_qps[-1]:,.0f} q/s, dnsperf {qps:,.0f} q/s; "
+                          f"interval error p50 {err_p50[-1]:.3f} ms, p99 {err_p99[-1]:.3f} ms")
     finally:
         lifecycle.down(lab, client=client)
     where = f"{CLIENT} → {RESOLVER}, {NAME} {QTYPE} cached"

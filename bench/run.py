@@ -41,8 +41,11 @@ def compose_command() -> list[str]:
 
 
 def compose(*args: str, cwd: Path) -> None:
-    subprocess.run([*compose_command(), "-p", cwd.name, *args], cwd=cwd, check=True, capture_output=True,
-                   timeout=300)
+    argv = [*compose_command(), "-p", cwd.name, *args]
+    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
+    if done.returncode != 0:
+        tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
+        raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}: {tail}")
 
 
 def bench_up_down(client, runs: int, topology: Path, label: str) -> list[dict]:
@@ -61,6 +64,8 @@ def bench_up_down(client, runs: int, topology: Path, label: str) -> list[dict]:
             # Baseline: the same containers started by compose, without dnslab's readiness wait.
             c_ups.append(timed(lambda: compose("up", "-d", cwd=project)))
             c_downs.append(timed(lambda: compose("down", "-t", "0", cwd=project)))
+            console.print(f"[{label}] run {i + 1}/{runs}: up {ups[-1]:.2f} s, down {downs[-1]:.2f} s; "
+                          f"compose up {c_ups[-1]:.2f} s, down {c_downs[-1]:.2f} s")
         lifecycle.down(lab, client=client)
     return [
         figure(f"{label}: lab up (warm image, until every server answers)", "s", ups, c_ups,
@@ -85,9 +90,9 @@ def bench_image(client, runs: int) -> list[dict]:
                                    "run `bench/run.py --only image` when nothing does"), *results]
     cold = []
     for i in range(runs):
-        console.print(f"[image] cold build {i + 1}/{runs} (mmdebstrap)")
         client.images.remove(tag, force=True)
         cold.append(timed(lambda: image.ensure(client, builder="mmdebstrap")))
+        console.print(f"[image] cold build {i + 1}/{runs}: {cold[-1]:.1f} s")
     size = client.images.get(tag).attrs["Size"] / 2**20
     return [figure(cold_name, "s", cold, warm, "warm check (image present)", note=f"image size {size:.0f} MiB"),
             *results]
@@ -167,6 +172,16 @@ def main() -> int:
     image.ensure(client, progress=lambda line: console.print(f"[image] {line}"))
     results, elapsed, failed = [], {}, []
     started = time.perf_counter()
+    document = {"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                            "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+                            "docker": client.version().get("Version")},
+                "runs": args.runs, "benchmarks": chosen, "complete": False, "elapsed_s": elapsed, "results": results}
+
+    def save() -> None:  # after every benchmark: a run that breaks later keeps what it measured
+        elapsed["total"] = round(time.perf_counter() - started, 1)
+        Path(args.out).write_text(json.dumps(document, indent=2) + "\n")
+
     try:
         for name in chosen:
             begin = time.perf_counter()
@@ -178,22 +193,25 @@ def main() -> int:
                 results.append(skipped(f"{name}: every figure", f"failed: {type(exc).__name__}: {exc}"))
             elapsed[name] = round(time.perf_counter() - begin, 1)
             console.print(f"[{name}] done in {elapsed[name]:.0f} s")
+            save()
+        document["complete"] = not failed
+        save()
     finally:
-        for lab in runtime.labs(client):
-            if lab.startswith(PREFIX):  # only this run's labs: other people's labs share the daemon
-                try:
-                    runtime.remove_lab(client, lab)
-                except Exception as exc:  # noqa: BLE001 - say what is left, keep the figures
-                    console.print(f"[red]could not remove lab {lab}[/red]: {exc}; run 'dnslab down --name {lab}'")
-    document = {"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                            "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
-                "runs": args.runs, "benchmarks": chosen, "elapsed_s": {**elapsed,
-                "total": round(time.perf_counter() - started, 1)}, "results": results}
-    Path(args.out).write_text(json.dumps(document, indent=2) + "\n")
+        remove_own_labs(client)
     render(results)
-    console.print(f"saved {args.out} ({document['elapsed_s']['total']:.0f} s)")
+    console.print(f"saved {args.out} ({elapsed['total']:.0f} s)")
     return 1 if failed else 0  # a benchmark that broke, never a figure, fails the run
+
+
+def remove_own_labs(client) -> None:
+    """Remove whatever this run's labs left (only ours: other people's labs share the daemon); never raise."""
+    try:
+        for lab in runtime.labs(client):
+            if lab.startswith(PREFIX):
+                runtime.remove_lab(client, lab)
+    except Exception as exc:  # noqa: BLE001 - the figures are saved; say what may be left
+        console.print(f"[red]could not remove this run's labs ({PREFIX}-*)[/red]: {exc}; "
+                      f"run 'dnslab down --name {PREFIX}-...' for each")
 
 
 if __name__ == "__main__":
