@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import shlex
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -127,6 +128,22 @@ def parallel(fn, items: Iterable, workers: int = 8) -> list:
         return list(pool.map(fn, items))
 
 
+# Docker 20.10's libnetwork can deadlock the whole daemon when endpoints leave one network at the same
+# moment (a lock-order bug between endpoint leave and its service-record watcher, moby/moby#46661, fixed
+# in 20.10.27; Debian bookworm ships 20.10.24). Everything that takes a container off its networks (stop,
+# kill, remove, disconnect) therefore goes through `one_by_one`: serialised in this process, never parallel.
+_LEAVING = threading.Lock()
+
+
+def one_by_one(fn, items: Iterable) -> list:
+    """Run fn over items one at a time, holding the process-wide lock for network-leaving operations."""
+    results = []
+    for item in items:
+        with _LEAVING:
+            results.append(fn(item))
+    return results
+
+
 def containers(client: docker.DockerClient, lab: str | None) -> list:
     # ignore_removed: a container may vanish between listing and inspecting it (a half-made `up`).
     return client.containers.list(all=True, filters=lab_filter(lab), ignore_removed=True)
@@ -161,7 +178,7 @@ def remove_lab(client: docker.DockerClient, lab: str) -> dict[str, int]:
         except docker.errors.NotFound:
             pass
 
-    parallel(remove_container, containers(client, lab))
+    one_by_one(remove_container, containers(client, lab))
     for net in networks(client, lab):
         try:
             _remove_network(net)

@@ -19,6 +19,12 @@ def _each(ctx: FaultContext, record: dict, action) -> None:
     runtime.parallel(lambda node: action(ctx.client.containers.get(ctx.container(node))), record["nodes"])
 
 
+def _each_leaving(ctx: FaultContext, record: dict, action) -> None:
+    """Like _each, for actions that take containers off their networks: one node at a time (see
+    runtime.one_by_one, a Docker 20.10 deadlock)."""
+    runtime.one_by_one(lambda node: action(ctx.client.containers.get(ctx.container(node))), record["nodes"])
+
+
 def _pause(ctx: FaultContext, record: dict) -> None:
     _each(ctx, record, lambda c: c.pause())
 
@@ -32,15 +38,18 @@ def _unpause(ctx: FaultContext, record: dict) -> None:
 
 
 def _kill(ctx: FaultContext, record: dict) -> None:
-    _each(ctx, record, lambda c: c.kill())
+    def kill(container) -> None:
+        container.kill()
+        container.wait(condition="not-running", timeout=STOP_TIMEOUT * 2)  # its network teardown is over
+    _each_leaving(ctx, record, kill)
 
 
 def _stop(ctx: FaultContext, record: dict) -> None:
-    _each(ctx, record, lambda c: c.stop(timeout=STOP_TIMEOUT))
+    _each_leaving(ctx, record, lambda c: c.stop(timeout=STOP_TIMEOUT))
 
 
 def _restart(ctx: FaultContext, record: dict) -> None:
-    _each(ctx, record, lambda c: c.restart(timeout=STOP_TIMEOUT))
+    _each_leaving(ctx, record, lambda c: c.restart(timeout=STOP_TIMEOUT))
     record["ready_s"] = {n: round(wait_answering(ctx, n), 3) for n in record["nodes"]}
 
 

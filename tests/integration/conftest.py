@@ -8,10 +8,13 @@ and they keep their state under a private DNSLAB_HOME.
 from __future__ import annotations
 
 import os
+import subprocess
 import tempfile
 from pathlib import Path
 
+import docker
 import pytest
+import requests.exceptions
 
 from lab import image, lifecycle, runtime
 from lab.errors import DockerUnavailable
@@ -24,6 +27,25 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "integration" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
+
+
+def _docker_answers(timeout: float = 20) -> bool:
+    try:
+        docker.from_env(timeout=timeout).networks.list()  # the call a deadlocked libnetwork never answers
+        return True
+    except Exception:
+        return False
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Stop the session when the Docker daemon itself stops answering: every later test would wait out its
+    own timeouts against a dead daemon (an hour in CI) and report nothing new. See runtime.one_by_one."""
+    outcome = yield
+    report = outcome.get_result()
+    hung = (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError, subprocess.TimeoutExpired)
+    if report.failed and call.excinfo is not None and call.excinfo.errisinstance(hung) and not _docker_answers():
+        item.session.shouldstop = "the Docker daemon stopped answering (networks.list timed out); restart it"
 
 
 @pytest.fixture(scope="session")
