@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import selectors
 import socket
 import sys
@@ -28,6 +29,7 @@ import dns.message
 import dns.rcode
 import dns.rdatatype
 
+from lab.agents import wire as fastwire
 from lab.agents.ask import _text as rdata_text  # one way to turn rdata into the text probes record
 
 MAX_WAIT = 0.05  # longest the loop sleeps: how late a round may start or a lease change be seen
@@ -40,6 +42,10 @@ class Prober:
         self.timeout = float(spec.get("timeout", 2.0))
         self.targets = spec["targets"]
         self.queries = [tuple(q) for q in spec["queries"]]
+        # Each question is built once; a query is its wire form under a fresh id. A questions also get the
+        # fast path's view of themselves (lab.agents.wire).
+        self.wires = {q: dns.message.make_query(*q).to_wire() for q in self.queries}
+        self.asked = {q: fastwire.question(w) if q[1].upper() == "A" else None for q, w in self.wires.items()}
         self.lease = spec.get("lease")
         self.lease_stale = float(spec.get("lease_stale", 10))
         self.max_seconds = float(spec.get("max_seconds", 3600))
@@ -82,7 +88,8 @@ class Prober:
 
     def _send(self, target: dict, name: str, qtype: str) -> None:
         self.seq += 1
-        query = dns.message.make_query(name, qtype)
+        query_id = random.getrandbits(16)
+        query = query_id.to_bytes(2, "big") + self.wires[(name, qtype)][2:]
         record = {"t": time.time(), "client": self.client, "resolver": target["resolver"], "name": name,
                   "type": qtype, "rcode": None, "answers": [], "ttl": None, "latency_ms": None, "error": None,
                   "seq": self.seq}
@@ -91,14 +98,15 @@ class Prober:
         try:
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             sock.setblocking(False)
-            sock.sendto(query.to_wire(), (target["server"], int(target.get("port", 53))))
+            sock.sendto(query, (target["server"], int(target.get("port", 53))))
         except OSError as exc:
             if sock is not None:
                 sock.close()
             record["error"] = f"send failed: {exc.strerror or exc}"
             self._emit(record)
             return
-        self.in_flight[sock] = {"record": record, "query": query, "deadline": time.monotonic() + self.timeout,
+        self.in_flight[sock] = {"record": record, "query": query, "id": query_id, "asked": self.asked[(name, qtype)],
+                                "deadline": time.monotonic() + self.timeout,
                                 "sent": time.monotonic(), "server": target["server"]}
         self.selector.register(sock, selectors.EVENT_READ)
 
@@ -129,23 +137,16 @@ class Prober:
         if source[0] != pending["server"]:
             return  # not from the resolver we asked: keep waiting for the real answer
         record = pending["record"]
-        try:
-            response = dns.message.from_wire(wire)
-        except Exception as exc:  # noqa: BLE001 - a malformed answer is an observation
-            record["error"] = f"bad answer: {type(exc).__name__}"
-            self._finish(sock)
-            return
-        if not pending["query"].is_response(response):
+        answer = read(wire, pending["query"], record["type"], pending["id"], pending["asked"])
+        if answer is None:
             return  # a stray or spoofed datagram with another id: the real answer may still come
-        record["latency_ms"] = round((time.monotonic() - pending["sent"]) * 1000, 3)
-        record["rcode"] = dns.rcode.to_text(response.rcode())
-        wanted = dns.rdatatype.from_text(record["type"])
-        for rrset in response.answer:
-            if rrset.rdtype == wanted:
-                record["answers"] += [rdata_text(rdata) for rdata in rrset]
-                record["ttl"] = rrset.ttl
-        if response.flags & 0x0200:  # TC: a stub would retry over TCP; say so rather than look empty
-            record["error"] = "truncated"
+        if isinstance(answer, str):
+            record["error"] = answer
+        else:
+            record["latency_ms"] = round((time.monotonic() - pending["sent"]) * 1000, 3)
+            record["rcode"], record["answers"], record["ttl"], truncated = answer
+            if truncated:  # a stub would retry over TCP; say so rather than look empty
+                record["error"] = "truncated"
         self._finish(sock)
 
     def _finish(self, sock: socket.socket) -> None:
@@ -159,6 +160,27 @@ class Prober:
         self.out.flush()
         if "summary" not in line:
             self.printed += 1
+
+
+def read(wire: bytes, query: bytes, qtype: str, query_id: int, asked: bytes | None):
+    """What an answer to `query` says: (rcode, answers of qtype, their TTL, truncated); an error text when
+    it cannot be read; None when it is not an answer to this query. The fast path first, then dnspython."""
+    if asked is not None:
+        fast = fastwire.decode(wire, query_id, asked)
+        if fast is not None:
+            return fast
+    try:
+        response = dns.message.from_wire(wire)
+    except Exception as exc:  # noqa: BLE001 - a malformed answer is an observation
+        return f"bad answer: {type(exc).__name__}"
+    if not dns.message.from_wire(query).is_response(response):
+        return None
+    wanted, answers, ttl = dns.rdatatype.from_text(qtype), [], None
+    for rrset in response.answer:
+        if rrset.rdtype == wanted:
+            answers += [rdata_text(rdata) for rdata in rrset]
+            ttl = rrset.ttl
+    return dns.rcode.to_text(response.rcode()), answers, ttl, bool(response.flags & 0x0200)
 
 
 def main(argv: list[str]) -> int:
