@@ -36,9 +36,14 @@ def register(cli: click.Group) -> None:
 def validate(playbook: str, sets: tuple[str, ...]) -> None:
     """Check a playbook and the topology it names; list every problem with file:line:col."""
     loaded = schema.load(playbook, list(sets))
-    console.print(f"[green]{playbook}: ok[/] — {len(loaded.steps)} steps, {len(loaded.checks)} checks, "
-                  f"probing {len(loaded.probes.resolvers)} resolvers from {len(loaded.probes.clients)} clients "
+    probes = loaded.probes
+    console.print(f"[green]{playbook}: ok[/] — {count(loaded.steps, 'step')}, {count(loaded.checks, 'check')}, "
+                  f"probing {count(probes.resolvers, 'resolver')} from {count(probes.clients, 'client')} "
                   f"(topology {loaded.topology.name})", highlight=False)
+
+
+def count(items, noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
 
 
 @click.command()

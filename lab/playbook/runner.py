@@ -36,6 +36,7 @@ import yaml
 
 from lab import checks, lifecycle, records, report as lab_report, runtime, state
 from lab.errors import ExitCode, LabError
+from lab.faults import store as fault_store
 from lab.playbook import actions, conditions
 from lab.playbook.schema import Playbook, Step, topology_document
 
@@ -561,6 +562,11 @@ def run(playbook: Playbook, lab: str, run_dir: Path, keep: bool | None = None, s
     was_up = bool(runtime.containers(client, lab)) and state.load_description(lab) is not None
     progress(f"lab {lab}: {'checking it is up' if was_up else 'bringing it up'}")
     description = lifecycle.up(lab_topology_file(playbook), lab, progress=status, client=client)
+    leftover = fault_store.active(lab)
+    if leftover:  # `dnslab fault add` by hand, or a killed run: they shape what the checks see
+        ids = ", ".join(f"{f['id']} on {f['target']}" for f in leftover)
+        progress(f"warning: lab {lab} already has {len(leftover)} fault(s) in place ({ids}); they stay during "
+                 f"the run and its rollback clears them — `dnslab fault clear --all --name {lab}` clears them now")
     run_dir.mkdir(parents=True, exist_ok=False)
     (run_dir / "playbook.yml").write_text(playbook.yaml_text())
     try:

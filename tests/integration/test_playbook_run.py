@@ -33,6 +33,14 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+def just_wait(tmp_path: Path, topology: str, wait: str) -> Path:
+    """A playbook that probes at 2 rounds/s, waits, and checks never_empty: a run with nothing of its own."""
+    playbook = tmp_path / f"wait-{topology}"
+    playbook.write_text(f"name: just-wait\ntopology: {REPO / 'compose' / topology}\nprobes: {{rate: 2}}\n"
+                        f"steps:\n  - wait: {wait}\nchecks:\n  - check: never_empty\n")
+    return playbook
+
+
 def assert_lab_clean(docker_client, description: dict) -> None:
     """No fault left in the store, no paused or stopped container: the lab is as a run found it."""
     ctx = faults.FaultContext(docker_client, state.load_description(description["lab"]))
@@ -136,17 +144,26 @@ def test_ctrl_c_rolls_every_fault_back_and_reports_an_interrupted_run(default_la
     assert_lab_clean(docker_client, default_lab)
 
 
+def test_a_run_says_which_faults_it_found_in_place_and_its_rollback_clears_them(default_lab, docker_client,
+                                                                                 tmp_path):
+    lab = default_lab["lab"]
+    added = dnslab("fault", "add", "block-port", "sec-knot", "proto=tcp", "--name", lab)
+    assert added.returncode == 0, added.stderr
+    run_dir = tmp_path / "run"
+    try:
+        result = dnslab("run", str(just_wait(tmp_path, "default.yml", "1s")), "--name", lab, "--out", str(run_dir))
+    finally:
+        dnslab("fault", "clear", "--all", "--name", lab)
+    assert result.returncode == 0, result.stderr[-3000:]
+    said = " ".join((result.stdout + result.stderr).split())
+    assert f"lab {lab} already has 1 fault(s) in place (block-port-" in said
+    swept = [e for e in read_jsonl(run_dir / "events.jsonl") if e["event"] == "fault_cleared" and e.get("sweep")]
+    assert [e["kind"] for e in swept] == ["block-port"]  # recorded as cleared by the run's sweep
+    assert_lab_clean(docker_client, default_lab)
+
+
 def test_a_node_removed_under_the_run_ends_it_with_node_lost(docker_client, lab_image, tmp_path):
-    playbook = tmp_path / "minimal.yml"
-    playbook.write_text(f"""\
-name: lose-a-node
-topology: {REPO / 'compose' / 'minimal.yml'}
-probes: {{rate: 2}}
-steps:
-  - wait: 60s
-checks:
-  - check: never_empty
-""")
+    playbook = just_wait(tmp_path, "minimal.yml", "60s")
     lab = lab_name("node-lost")
     run_dir = tmp_path / "run"
     try:
