@@ -4,6 +4,7 @@ Benchmarks, not tests: they print and save figures (bench/results.json) and neve
 Each figure is the median of N runs with its min–max, next to its baseline and the ratio.
 
     python bench/run.py [--runs 5] [--only up,image,scale,...] [--out bench/results.json]
+    python bench/run.py --markdown bench/results.json     # the saved table, as Markdown
 """
 
 from __future__ import annotations
@@ -156,12 +157,32 @@ def render(results: list[dict]) -> None:
     Console(width=200).print(table)
 
 
+def markdown(results: list[dict]) -> str:
+    """The same table as `render`, in Markdown (for a README or an issue note)."""
+    lines = ["| figure | dnslab | baseline | ratio |", "|---|---|---|---|"]
+    for r in results:
+        if "skipped" in r:
+            lines.append(f"| {r['name']} | not measured: {r['skipped']} | | |")
+            continue
+        base = r.get("baseline")
+        lines.append("| " + " | ".join([
+            r["name"] + (f" ({r['note']})" if r["note"] else ""),
+            cell(r["dnslab"], r["unit"], r.get("show_p99", False), runs=True),
+            f"{cell(base, r['unit'], r.get('show_p99', False))} {base['name']}" if base else "",
+            f"{r['ratio']:.3g}×" if "ratio" in r else ""]) + " |")
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--markdown", metavar="RESULTS", help="print the table of a saved results.json as Markdown")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", default=",".join(BENCHES), help=f"comma-separated: {', '.join(BENCHES)}")
     parser.add_argument("--out", default=str(REPO / "bench" / "results.json"))
     args = parser.parse_args()
+    if args.markdown:
+        print(markdown(json.loads(Path(args.markdown).read_text())["results"]))
+        return 0
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = [name for name in chosen if name not in BENCHES]
     if unknown or args.runs < 1:
