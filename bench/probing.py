@@ -36,7 +36,7 @@ class Prober:
         self.lease = state.node_dir(lab, client_node) / f"bench-{run_id}.lease"
         self.container = description["nodes"][client_node]["container"]
         self._tmp = tempfile.TemporaryDirectory(prefix="dnslab-bench-probes-")
-        self.recorder = Recorder(Path(self._tmp.name))
+        self.recorder = Recorder(Path(self._tmp.name), keep_all=True)  # short runs; every line is measured
         self.stream = ProberStream(client, self.container, self.spec, self.recorder, self.lease)
 
     def __enter__(self) -> Self:

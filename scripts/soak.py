@@ -25,7 +25,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 PLAYBOOK = REPO / "playbooks" / "soak-20min.yml"
 PLAYBOOK_MINUTES = 20.0  # what the playbook's waits add up to
-FIELDS = ("elapsed_s", "rss_mb", "hwm_mb", "threads", "open_fds", "run_dir_mb", "probe_lines", "event_lines")
+FIELDS = ("elapsed_s", "phase", "rss_mb", "hwm_mb", "threads", "open_fds", "run_dir_mb", "probe_lines",
+          "event_lines")
+WRAP_UP = b'"prober_summary"'  # the first prober's closing line: probing is over, rollback and report follow
 
 
 def scaled_sets(playbook: Path, factor: float) -> list[str]:
@@ -54,10 +56,11 @@ def proc_status(pid: int) -> dict[str, int]:
 
 
 class LineCounter:
-    """Counts the lines of a growing file, reading only what was appended since the last look."""
+    """Counts the lines of a growing file, reading only what was appended since the last look; `seen` says
+    whether `marker` has appeared in it."""
 
-    def __init__(self, path: Path):
-        self.path, self.offset, self.lines = path, 0, 0
+    def __init__(self, path: Path, marker: bytes | None = None):
+        self.path, self.offset, self.lines, self.marker, self.seen = path, 0, 0, marker, False
 
     def count(self) -> int:
         try:
@@ -68,6 +71,7 @@ class LineCounter:
             return self.lines
         self.offset += len(chunk)
         self.lines += chunk.count(b"\n")
+        self.seen = self.seen or bool(self.marker and self.marker in chunk)
         return self.lines
 
 
@@ -81,10 +85,12 @@ def sample(pid: int, started: float, run_dir: Path, probes: LineCounter, events:
         fds = len(os.listdir(f"/proc/{pid}/fd"))
     except (FileNotFoundError, ProcessLookupError):
         return None  # it has just ended
-    return {"elapsed_s": round(time.monotonic() - started, 1), "rss_mb": round(status["VmRSS"] / 1024, 1),
+    lines = events.count()
+    return {"elapsed_s": round(time.monotonic() - started, 1), "phase": "wrap-up" if events.seen else "probing",
+            "rss_mb": round(status["VmRSS"] / 1024, 1),
             "hwm_mb": round(status["VmHWM"] / 1024, 1), "threads": status["Threads"], "open_fds": fds,
             "run_dir_mb": round(directory_bytes(run_dir) / 2**20, 3), "probe_lines": probes.count(),
-            "event_lines": events.count()}
+            "event_lines": lines}
 
 
 def slope(xs: list[float], ys: list[float]) -> float | None:
@@ -97,7 +103,8 @@ def slope(xs: list[float], ys: list[float]) -> float | None:
 
 
 def summarize(rows: list[dict], run_dir: Path, exit_code: int, minutes: float, wall: float) -> dict:
-    probing = [r for r in rows if r["probe_lines"] > 0]
+    probing = [r for r in rows if r["probe_lines"] > 0 and r["phase"] == "probing"]
+    wrap_up = [r for r in rows if r["phase"] == "wrap-up"]
     size = directory_bytes(run_dir)
     lines = LineCounter(run_dir / "probes.jsonl").count()
     records = run_dir / "probes.jsonl"
@@ -112,8 +119,9 @@ def summarize(rows: list[dict], run_dir: Path, exit_code: int, minutes: float, w
         "rss_mb_start": probing[0]["rss_mb"] if probing else None,
         "rss_mb_end": probing[-1]["rss_mb"] if probing else None,
         "rss_mb_max": max(r["rss_mb"] for r in rows) if rows else None,
+        "rss_mb_wrap_up_max": max(r["rss_mb"] for r in wrap_up) if wrap_up else None,
         "hwm_mb": rows[-1]["hwm_mb"] if rows else None,
-        "rss_mb_per_1000_probe_lines": round(growth, 3) if growth is not None else None,
+        "rss_mb_per_1000_probe_lines_while_probing": round(growth, 3) if growth is not None else None,
         "threads_start_end": [probing[0]["threads"], probing[-1]["threads"]] if probing else None,
         "open_fds_start_end": [probing[0]["open_fds"], probing[-1]["open_fds"]] if probing else None,
     }
@@ -139,9 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"soak: {args.minutes:g} min of {args.playbook.name} in lab {lab}, a sample every {args.every:g}s -> {out}",
           flush=True)
     started = time.monotonic()
+    probes, events = LineCounter(run_dir / "probes.jsonl"), LineCounter(run_dir / "events.jsonl", WRAP_UP)
     log = open(out / "dnslab-run.log", "w")
     process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-    probes, events = LineCounter(run_dir / "probes.jsonl"), LineCounter(run_dir / "events.jsonl")
     rows: list[dict] = []
     with open(out / "soak.csv", "w", newline="") as table:
         writer = csv.DictWriter(table, FIELDS)

@@ -47,6 +47,7 @@ LEASE_STALE = 15.0  # a prober stops this long after its orchestrator stopped re
 DRAIN_GRACE = 10.0  # beyond the probe timeout, how long to wait for probers to drain
 PROCESS_FAULTS = ("pause", "kill", "stop", "restart")
 PROBER_GRACE = 2.0  # after a prober's stream broke, how long to look whether its container died
+KEEP_PROBES = 200  # probes kept in memory for the status line while no wait needs more (the file has them all)
 
 Status = Callable[[str], None]
 
@@ -73,14 +74,20 @@ class RunResult:
 
 
 class Recorder:
-    """Appends records to RUN_DIR's files as they come (one write per line) and keeps them for waits."""
+    """Appends records to RUN_DIR's files as they come (one write per line). In memory it keeps every event,
+    but only the probes someone needs: the last KEEP_PROBES, or all since a running wait's `hold` — so a long
+    run's memory does not grow with its probes (the report reads them back from the file)."""
 
-    def __init__(self, run_dir: Path):
+    def __init__(self, run_dir: Path, keep_all: bool = False):
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
         self._probes_fd = os.open(run_dir / records.PROBES_FILE, flags, 0o644)
         self._events_fd = os.open(run_dir / records.EVENTS_FILE, flags, 0o644)
         self._lock = threading.Lock()
-        self.probes: list[dict] = []
+        self.keep_all = keep_all
+        self.probes: list[dict] = []  # probe number `first` onwards
+        self.first = 0
+        self.total = 0
+        self._held: int | None = None
         self.events: list[dict] = []
         self.written: dict[str, int] = {}  # client -> probe lines written
 
@@ -88,8 +95,31 @@ class Recorder:
         with self._lock:
             os.write(self._probes_fd, (line.rstrip("\n") + "\n").encode())
             self.probes.append(parsed)
+            self.total += 1
             client = str(parsed.get("client"))
             self.written[client] = self.written.get(client, 0) + 1
+            floor = self.total - KEEP_PROBES if self._held is None else min(self._held, self.total - KEEP_PROBES)
+            if not self.keep_all and floor - self.first >= KEEP_PROBES:  # trim in chunks, not every line
+                del self.probes[:floor - self.first]
+                self.first = floor
+
+    def hold(self) -> int:
+        """Keep every probe from now on until `release`; returns the number of the next probe."""
+        with self._lock:
+            self._held = self.total
+            return self.total
+
+    def release(self) -> None:
+        with self._lock:
+            self._held = None
+
+    def probes_since(self, number: int) -> list[dict]:
+        with self._lock:
+            return self.probes[max(0, number - self.first):]
+
+    def last_probes(self, count: int) -> list[dict]:
+        with self._lock:
+            return self.probes[-count:]
 
     def event(self, source: str, event: str, **fields: Any) -> dict:
         record = {"t": time.time(), "source": source, "event": event, **fields}
@@ -296,14 +326,17 @@ class Run:
         self._wait(found, step.timeout, lambda: "no matching event yet")
 
     def _step_probes(self, step: Step) -> None:
-        since, start = time.time(), len(self.recorder.probes)
+        since, start = time.time(), self.recorder.hold()
         resolvers = self.playbook.probes.resolvers
 
         def state() -> tuple[bool, str]:
-            recent = [p for p in self.recorder.probes[start:] if p.get("t", 0) >= since]
+            recent = [p for p in self.recorder.probes_since(start) if p.get("t", 0) >= since]
             return conditions.probe_progress(step.spec, recent, resolvers)
 
-        self._wait(lambda: state()[0], step.timeout, lambda: state()[1])
+        try:
+            self._wait(lambda: state()[0], step.timeout, lambda: state()[1])
+        finally:
+            self.recorder.release()
 
     def _step_fault(self, step: Step) -> None:
         spec = step.spec
@@ -377,12 +410,11 @@ class Run:
                     self._watch_containers()
                     time.sleep(TICK)
                 raise LabError(f"the prober in {prober.node} stopped: {prober.why_stopped()}")
-        probes = self.recorder.probes
-        ok = sum(1 for p in probes[-200:] if records.is_ok(p))
-        recent = min(len(probes), 200)
-        share = f", ok {ok / recent:.0%} of the last {recent}" if recent else ""
+        recent = self.recorder.last_probes(KEEP_PROBES)
+        ok = sum(1 for p in recent if records.is_ok(p))
+        share = f", ok {ok / len(recent):.0%} of the last {len(recent)}" if recent else ""
         step = f"step {self.step.number}/{len(self.playbook.steps)}: {self.step.text}" if self.step else "starting"
-        self.status(f"{step} · probes {len(probes)}{share} · {time.time() - self.started:.0f}s")
+        self.status(f"{step} · probes {self.recorder.total}{share} · {time.time() - self.started:.0f}s")
 
     def _watch_containers(self) -> None:
         found = {c.labels.get(runtime.NODE): c.status for c in runtime.containers(self.client, self.lab)}
