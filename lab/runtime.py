@@ -131,15 +131,15 @@ def parallel(fn, items: Iterable, workers: int = 8) -> list:
 # Docker 20.10's libnetwork can deadlock the whole daemon when endpoints leave one network at the same
 # moment (a lock-order bug between endpoint leave and its service-record watcher, moby/moby#46661, fixed
 # in 20.10.27; Debian bookworm ships 20.10.24). Everything that takes a container off its networks (stop,
-# kill, remove, disconnect) therefore goes through `one_by_one`: serialised in this process, never parallel.
-_LEAVING = threading.Lock()
+# kill, remove, disconnect) holds LEAVING (or goes through `one_by_one`): serialised in this process.
+LEAVING = threading.Lock()
 
 
 def one_by_one(fn, items: Iterable) -> list:
-    """Run fn over items one at a time, holding the process-wide lock for network-leaving operations."""
+    """Run fn over items one at a time, each under LEAVING (for operations that take containers off networks)."""
     results = []
     for item in items:
-        with _LEAVING:
+        with LEAVING:
             results.append(fn(item))
     return results
 

@@ -46,8 +46,9 @@ def _decode(wire: bytes, query_id: int, asked: bytes) -> tuple[str, list[str], i
         raise Declined
     if not flags & 0x8000 or (flags >> 11) & 0xF or qdcount != 1 or arcount:
         raise Declined  # not a response, not QUERY, or EDNS/additional records: dnspython's business
-    end = 12 + len(asked)
-    if asked[-4:] != struct.pack("!HH", A, IN) or wire[12:end - 4].lower() != asked[:-4] or wire[end - 4:end] != asked[-4:]:
+    end = 12 + len(asked)  # our question, its name compared as dnspython does (case-insensitively)
+    if asked[-4:] != struct.pack("!HH", A, IN) or wire[12:end - 4].lower() != asked[:-4] \
+            or wire[end - 4:end] != asked[-4:]:
         raise Declined
     rrsets: dict[tuple, list] = {}  # (owner, type) -> [addresses, ttl], in order of appearance
     offset = end

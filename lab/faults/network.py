@@ -83,8 +83,9 @@ def _disconnect(ctx: FaultContext, record: dict) -> None:
         address = ctx.description["nodes"][node]["addresses"].get(network)
         if address is None:
             continue
-        runtime.one_by_one(lambda name: ctx.client.api.disconnect_container_from_network(
-            name, runtime.network_name(ctx.lab, network)), [ctx.container(node)])
+        with runtime.LEAVING:
+            ctx.client.api.disconnect_container_from_network(ctx.container(node),
+                                                             runtime.network_name(ctx.lab, network))
         record["disconnected"][node] = address
 
 
