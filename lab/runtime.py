@@ -7,13 +7,16 @@ the orchestrator that made it was killed.
 
 from __future__ import annotations
 
+import fcntl
 import ipaddress
 import json
 import shlex
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable
 
 import docker
@@ -131,8 +134,40 @@ def parallel(fn, items: Iterable, workers: int = 8) -> list:
 # Docker 20.10's libnetwork can deadlock the whole daemon when endpoints leave one network at the same
 # moment (a lock-order bug between endpoint leave and its service-record watcher, moby/moby#46661, fixed
 # in 20.10.27; Debian bookworm ships 20.10.24). Everything that takes a container off its networks (stop,
-# kill, remove, disconnect) holds LEAVING (or goes through `one_by_one`): serialised in this process.
-LEAVING = threading.Lock()
+# kill, remove, disconnect) holds LEAVING (or goes through `one_by_one`): serialised across the threads of
+# this process and, by a lock file, across every dnslab process on the machine (two labs going down at once,
+# `dnslab matrix` workers, parallel test sessions).
+class _MachineLock:
+    """A threading lock plus an flock on a file every process on the machine shares. Re-entrant it is not."""
+
+    def __init__(self, path: Path):
+        self._path = path
+        self._thread = threading.Lock()
+        self._file = None
+
+    def __enter__(self):
+        self._thread.acquire()
+        try:
+            self._file = open(self._path, "a")
+            fcntl.flock(self._file, fcntl.LOCK_EX)
+        except BaseException:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+            self._thread.release()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            self._file.close()  # closing drops the flock
+        finally:
+            self._file = None
+            self._thread.release()
+        return False
+
+
+LEAVING = _MachineLock(Path(tempfile.gettempdir()) / "dnslab-docker-leaving.lock")
 
 
 def one_by_one(fn, items: Iterable) -> list:
