@@ -45,6 +45,7 @@ def compose_document(description: dict, nodes_dir: str = "./nodes") -> dict:
             "tmpfs": list(spec.tmpfs),
             "networks": {runtime.network_name(lab, net): {"ipv4_address": addr} for net, addr in spec.addresses.items()},
             **({"cap_add": spec.cap_add} if spec.cap_add else {}),
+            **({"working_dir": spec.working_dir} if spec.working_dir else {}),
         }
     networks = {
         runtime.network_name(lab, net.name): {

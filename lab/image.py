@@ -55,6 +55,7 @@ def ensure(client: docker.DockerClient, progress: Progress = lambda line: None, 
     """Return the image tag, building the image first when it is missing."""
     tag = image_tag()
     if _has_image(client, tag):
+        _alias(client, tag)
         return tag
     # One build at a time on this machine: a second `up` (another lab, a parallel test) waits for the
     # first build instead of running mmdebstrap twice.
@@ -66,7 +67,19 @@ def ensure(client: docker.DockerClient, progress: Progress = lambda line: None, 
         if _has_image(client, tag):
             return tag
         _build(client, tag, progress, builder)
+    _alias(client, tag)
     return tag
+
+
+def _alias(client: docker.DockerClient, tag: str) -> None:
+    """dnslab:latest names the image this checkout uses, for users' images built on it (docs/automation.md)."""
+    latest = f"{REPOSITORY}:latest"
+    try:
+        if client.images.get(latest).id == client.images.get(tag).id:
+            return
+    except docker.errors.ImageNotFound:
+        pass
+    client.images.get(tag).tag(REPOSITORY, "latest")
 
 
 def _try_lock(lock) -> bool:

@@ -16,7 +16,8 @@ from typing import Callable, Iterator
 import docker
 import docker.errors
 
-from lab import image, runtime, state
+from lab import automation, image, runtime, state
+from lab.automation import Automation
 from lab.errors import InputError, LabError, LabNotFound, Timeout
 from lab.topology import load as topology_load
 from lab.topology.model import Topology
@@ -119,7 +120,8 @@ def _free_slot(client: docker.DockerClient, topology: Topology) -> int:
     raise LabError(f"no free address space for the lab's networks (Docker networks in the way: {clash})")
 
 
-def _container_spec(lab: str, topology: Topology, node_name: str, tag: str, labels: dict) -> runtime.ContainerSpec:
+def _container_spec(lab: str, topology: Topology, node_name: str, tag: str, labels: dict,
+                    plugin: Automation | None = None) -> runtime.ContainerSpec:
     node = topology.nodes[node_name]
     soft = software_of(node.role, node.software)
     node_dir = state.node_dir(lab, node.name)
@@ -129,14 +131,34 @@ def _container_spec(lab: str, topology: Topology, node_name: str, tag: str, labe
         str(node_dir): {"bind": runtime.NODE_MOUNT, "mode": "rw"},
         str(node_dir / "resolv.conf"): {"bind": "/etc/resolv.conf", "mode": "ro"},
     }
-    # Pipeline agents share the plan store, a named volume of the lab.
-    volumes = {plan_volume(lab): {"bind": PLAN_STORE_MOUNT, "mode": "rw"}} if node.role == "agent" else {}
-    return runtime.ContainerSpec(
+    spec = runtime.ContainerSpec(
         lab=lab, node=node.name, image=tag, command=list(soft.command),
         addresses={net: str(addr) for net, addr in node.addresses.items()},
         labels={**labels, runtime.NODE: node.name, runtime.ROLE: node.role, runtime.SOFTWARE: node.software},
-        binds=binds, tmpfs={d: "" for d in soft.writable}, environment=dict(image.ENVIRONMENT), volumes=volumes,
+        binds=binds, tmpfs={d: "" for d in soft.writable}, environment=dict(image.ENVIRONMENT),
     )
+    return _as_agent(spec, topology, plugin or node.automation) if node.role == "agent" else spec
+
+
+def agent_spec(lab: str, topology: Topology, node: str, tag: str, labels: dict,
+               plugin: Automation) -> runtime.ContainerSpec:
+    """One pipeline agent's container with `plugin` in place of what the topology says (lab.pipeline.roles)."""
+    return _container_spec(lab, topology, node, tag, labels, plugin)
+
+
+def _as_agent(spec: runtime.ContainerSpec, topology: Topology, plugin: Automation) -> runtime.ContainerSpec:
+    """A pipeline agent: the built-in planner or enactor, or the user's program in its place, with the
+    environment of the automation contract (docs/automation.md) and the plan store mounted."""
+    node = topology.nodes[spec.node]
+    primary = topology.nodes[topology.zones[topology.pipeline.zone].primary]
+    env = automation.environment(node.software, node.name, topology.pipeline.zone,
+                                 str(topology.address_towards(primary, node)), plugin)
+    binds = {**spec.binds, **({plugin.source: {"bind": automation.SOURCE_MOUNT, "mode": "ro"}} if plugin.source else {})}
+    return replace(
+        spec, image=plugin.image or spec.image, command=list(plugin.command or spec.command), binds=binds,
+        labels={**spec.labels, runtime.AUTOMATION: plugin.digest()}, environment={**spec.environment, **env},
+        volumes={plan_volume(spec.lab): {"bind": PLAN_STORE_MOUNT, "mode": "rw"}},  # the shared plan store
+        working_dir=automation.SOURCE_MOUNT if plugin.source else None)
 
 
 def plan_volume(lab: str) -> str:

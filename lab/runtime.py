@@ -32,6 +32,7 @@ SOFTWARE = "dnslab.software"
 NETWORK = "dnslab.network"
 SLOT = "dnslab.slot"
 STATE_DIR = "dnslab.dir"
+AUTOMATION = "dnslab.automation"  # pipeline agents: digest of the plug-in they run (lab.automation)
 TOPOLOGY = "dnslab.topology"
 SOURCE_MOUNT = "/opt/dnslab/lab"
 NODE_MOUNT = "/lab/node"
@@ -71,6 +72,7 @@ class ContainerSpec:
     environment: dict[str, str] = field(default_factory=dict)
     cap_add: list[str] = field(default_factory=list)
     volumes: dict[str, dict] = field(default_factory=dict)  # named volume -> {"bind", "mode"}
+    working_dir: str | None = None
 
 
 def lab_filter(lab: str | None) -> dict:
@@ -112,6 +114,7 @@ def create_container(client: docker.DockerClient, spec: ContainerSpec) -> None:
         spec.image, command=spec.command, name=container_name(spec.lab, spec.node), hostname=spec.node,
         labels=spec.labels, environment=spec.environment, host_config=host_config,
         networking_config=networking, volumes=[v["bind"] for v in binds.values()], detach=True,
+        working_dir=spec.working_dir,
     )
     for net, address in rest:
         api.connect_container_to_network(container_name(spec.lab, spec.node), network_name(spec.lab, net),

@@ -13,6 +13,7 @@ settings, its events and the DNS view of the endpoints.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import time
@@ -20,9 +21,11 @@ from pathlib import Path
 
 from lab.agents import ask, plans, settings as settings_table, strategy, update
 
-CONFIG = Path("/lab/node/pipeline.json")
-KEY = "/lab/node/tsig.json"
-PLANS = Path("/plans")
+# Where the automation contract (docs/automation.md) puts things; the built-in agents read them like any
+# user's program would.
+CONFIG = Path(os.environ.get("DNSLAB_CONFIG", "/lab/node/pipeline.json"))
+KEY = os.environ.get("DNSLAB_TSIG", "/lab/node/tsig.json")
+PLANS = Path(os.environ.get("DNSLAB_PLANS", "/plans"))
 
 
 class DnsError(Exception):

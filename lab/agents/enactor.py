@@ -11,12 +11,17 @@ and telling (events on stdout, status in the plan store). Each endpoint's update
 
 from __future__ import annotations
 
+import json
+import os
 import random
+import subprocess
 import time
 from dataclasses import dataclass
 
 from lab.agents import agent as agent_mod
 from lab.agents import plans, strategy
+
+CLEANUP_TIMEOUT = 60  # seconds a user's clean-up command may take (docs/automation.md)
 
 
 @dataclass
@@ -143,7 +148,11 @@ class Enactor:
 
     def cleanup(self, applied: int, settings: dict) -> None:
         """Delete plans older than applied - keep, then remove the addresses of endpoints whose active plan
-        is gone (naive). What may be deleted is decided by lab.agents.strategy."""
+        is gone (naive). What may be deleted is decided by lab.agents.strategy. A user's clean-up command
+        (DNSLAB_CLEANUP_COMMAND, docs/automation.md) runs instead when the topology or playbook plugs one in."""
+        if os.environ.get("DNSLAB_CLEANUP_COMMAND"):
+            self._user_cleanup(json.loads(os.environ["DNSLAB_CLEANUP_COMMAND"]), applied, settings)
+            return
         store = self.agent.store
         try:
             markers = {e: v["marker"] for e, v in self.agent.read_endpoints().items()}
@@ -163,6 +172,17 @@ class Enactor:
         if deleted or removed:
             self.agent.emit("cleanup_deleted", generations=deleted, records=removed, endpoints=endpoints,
                             applied=applied)
+
+    def _user_cleanup(self, argv: list[str], applied: int, settings: dict) -> None:
+        """Its stdout is this container's stdout (its events are recorded like ours); a failure is an event."""
+        env = {**os.environ, "DNSLAB_APPLIED": str(applied), "DNSLAB_KEEP": str(settings["keep"]),
+               "DNSLAB_STRATEGY": str(settings["strategy"])}
+        try:
+            code = subprocess.run(argv, env=env, timeout=CLEANUP_TIMEOUT).returncode
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            code = str(exc)
+        if code != 0:
+            self.agent.emit("cleanup_failed", applied=applied, exit_code=code)
 
     # -- helpers --
 

@@ -1,7 +1,8 @@
-"""What playbooks get from the pipeline: the `pipeline:` and `enactor:` sections and two actions.
+"""What playbooks get from the pipeline: the `pipeline:`, `enactor:` and `planner:` sections and two actions.
 
     pipeline: {interval: 0.5, keep: 3}            planner and clean-up settings (lab.agents.settings)
     enactor:  {strategy: naive, apply_pace: 0.5}  enactor settings; `--set enactor.strategy=guarded`
+    enactor:  {command: "python3 my_enactor.py"}  a user's enactor instead (lab.automation); planner: too
     steps:
       - action: {name: pipeline_reset}            a clean start with the sections' settings and the run's seed
       - action: {name: repair}                    the operator's fix (`dnslab repair`)
@@ -12,11 +13,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-from lab import records
+from lab import automation, records
 from lab.agents import settings as table
 from lab.checks import Param
 from lab.pipeline import control
@@ -25,36 +27,52 @@ from lab.yamlsrc import Map
 
 
 def section_validator(section: str):
-    """A validator for the playbook section `section` (`pipeline` or `enactor`): {name: value} settings."""
+    """A validator for the playbook section `section` (`pipeline`, `enactor` or `planner`): settings by
+    name, and for the roles a user's program in place of the built-in (lab.automation, docs/automation.md).
+    Returns {"settings": {name: value}, "automation": Automation}."""
     known = {table.flat_name(key): key for key in table.SETTINGS if key.startswith(section + ".")}
+    plug = automation.FIELDS.get(section, ())
+    fields = [*known, *plug]
 
     def validate(problems: Problems, value: Any, topology) -> dict:
+        found = {"settings": {}, "automation": automation.Automation()}
         if not isinstance(value, Map):
-            problems.at(value, f"`{section}:` must be a mapping of settings ({one_of(known)})")
-            return {}
+            problems.at(value, f"`{section}:` must be a mapping ({one_of(fields)})")
+            return found
         if topology.pipeline is None:
             problems.at(value, f"`{section}:` needs a topology with a pipeline (e.g. compose/enactors.yml); "
                                f"{topology.file} has none")
-        found = {}
         for key, setting in value.items():
+            if key in plug:
+                continue
             if key not in known:
-                problems.at(value, f"unknown {section} setting {key!r}{suggest(str(key), known)}; "
-                                   f"settings: {one_of(known)}", key)
+                problems.at(value, f"unknown {section} setting {key!r}{suggest(str(key), fields)}; "
+                                   f"settings: {one_of(fields)}", key)
                 continue
             message = table.problem(known[key], setting)
             if message:
                 problems.at(value, message, key, value=True)
             else:
-                found[key] = setting
+                found["settings"][key] = setting
+        if plug:
+            found["automation"] = automation.parse(problems, value, section, f"`{section}:`",
+                                                   Path(problems.file).resolve().parent)
         return found
 
     return validate
 
 
+def plugins(playbook) -> dict[str, automation.Automation]:
+    """role -> the user's program the playbook (after --set) puts in its place; built-in roles left out."""
+    return {role: found["automation"] for role in automation.ROLES
+            if (found := playbook.sections.get(role)) and not found["automation"].builtin}
+
+
 def _run_settings(run_dir) -> tuple[dict, int | None]:
     """The playbook's pipeline/enactor sections (after --set, as the runner saved them) and the run's seed."""
     document = yaml.safe_load((run_dir / "playbook.yml").read_text()) or {}
-    settings = {f"{section}.{k}": v for section in table.SECTIONS for k, v in (document.get(section) or {}).items()}
+    settings = {f"{section}.{k}": v for section in table.SECTIONS for k, v in (document.get(section) or {}).items()
+                if k not in automation.FIELDS.get(section, ())}
     events, _ = records.read_jsonl(run_dir / records.EVENTS_FILE)
     seed = next((e.get("seed") for e in events if e.get("event") == "run_started"), None)
     return settings, seed
@@ -80,7 +98,7 @@ def register() -> None:
     """Add the sections and actions to the playbook tables (idempotent)."""
     from lab.playbook import actions, schema
 
-    for section in table.SECTIONS:
+    for section in {*table.SECTIONS, *automation.ROLES}:
         schema.SECTIONS.setdefault(section, section_validator(section))
     actions.ACTIONS.setdefault("pipeline_reset", actions.Action(pipeline_reset, {
         "settings": Param(dict, False, None, "settings over the playbook's, e.g. {enactor.strategy: guarded}"),

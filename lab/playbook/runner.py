@@ -34,9 +34,11 @@ import docker
 import docker.errors
 import yaml
 
-from lab import checks, lifecycle, records, report as lab_report, runtime, state
+from lab import automation, checks, lifecycle, records, report as lab_report, runtime, state
+from lab.automation import Automation
 from lab.errors import ExitCode, LabError
 from lab.faults import store as fault_store
+from lab.pipeline import playbook as pipeline_playbook, roles
 from lab.playbook import actions, conditions
 from lab.playbook.schema import Playbook, Step, topology_document
 
@@ -198,12 +200,16 @@ class ProberStream(threading.Thread):
 
 
 class AgentFollower(threading.Thread):
-    """Follows one agent container's log; its JSON lines with an "event" key go to events.jsonl."""
+    """Follows one agent container's stdout: every line must be a JSON event (the automation contract,
+    docs/automation.md; logs go to stderr). Events go to events.jsonl; the first line that is none is kept
+    in `violation` and ends the run."""
 
     def __init__(self, container: Any, node: str, since: float, recorder: Recorder):
         super().__init__(name=f"follow-{node}", daemon=True)
         self.container, self.node, self.since, self.recorder = container, node, since, recorder
-        self.stream = container.logs(stream=True, follow=True, stdout=True, stderr=True, since=int(since))
+        self.stream = container.logs(stream=True, follow=True, stdout=True, stderr=False, since=int(since))
+        self.lines = 0
+        self.violation: dict | None = None
 
     def run(self) -> None:
         buffer = b""
@@ -217,12 +223,17 @@ class AgentFollower(threading.Thread):
             pass
 
     def _line(self, line: bytes) -> None:
-        try:
-            event = json.loads(line)
-        except ValueError:
-            return  # agents may log text too; only JSON events are records
-        if not isinstance(event, dict) or "event" not in event:
+        text = line.decode("utf-8", "replace")
+        self.lines += 1
+        problem = automation.event_problem(text)
+        if problem:
+            if self.violation is None:
+                self.violation = self.recorder.event("runner", "contract_violation", node=self.node,
+                                                     line=self.lines, problem=problem, text=text.strip()[:200])
             return
+        if not text.strip():
+            return
+        event = json.loads(text)
         event.setdefault("source", self.node)
         if not isinstance(event.get("t"), (int, float)):
             event["t"] = time.time()
@@ -269,6 +280,8 @@ class Run:
         self.step: Step | None = None
         self.next_monitor = 0.0
         self.lost: list[dict] = []
+        self.roles: dict[str, Automation] = {}  # agent node -> what runs there (set by `run`)
+        self.role_failures: dict[str, dict] = {}
         self._lease_stop = threading.Event()
 
     # -- the happy path ------------------------------------------------------------------------------------
@@ -305,7 +318,7 @@ class Run:
         except LabError as exc:
             self.recorder.event("runner", "step_finished", index=step.number, step=step.text, ok=False,
                                 error=str(exc))
-            if isinstance(exc, NodeLost):
+            if isinstance(exc, (NodeLost, roles.RoleFailed)):  # the lab (or the automation in it) broke: exit 3
                 raise
             raise StepFailed(f"step {step.number} ({step.text}) failed: {exc}") from None
         self.recorder.event("runner", "step_finished", index=step.number, step=step.text, ok=True, error=None)
@@ -399,6 +412,9 @@ class Run:
         for due, fault_id in list(self.timed_clears):
             if due <= now and fault_id in self.open_faults:
                 self._clear(fault_id)
+        for follower in self.followers:
+            if follower.violation is not None:
+                self._role_broke_contract(follower)
         if now >= self.next_monitor:
             self.next_monitor = now + MONITOR_EVERY
             self._watch_containers()
@@ -417,7 +433,8 @@ class Run:
         self.status(f"{step} · probes {self.recorder.total}{share} · {time.time() - self.started:.0f}s")
 
     def _watch_containers(self) -> None:
-        found = {c.labels.get(runtime.NODE): c.status for c in runtime.containers(self.client, self.lab)}
+        containers = {c.labels.get(runtime.NODE): c for c in runtime.containers(self.client, self.lab)}
+        found = {node: c.status for node, c in containers.items()}
         excused = self._faulted_nodes()
         for node in self.description["nodes"]:
             status = found.get(node, "removed")
@@ -426,8 +443,28 @@ class Run:
             if any(lost["node"] == node for lost in self.lost):
                 continue
             self.lost.append(self.recorder.event("runner", "node_lost", node=node, state=status))
+            if node in self.roles and node in containers:  # a pipeline role died: say how, in its words
+                self._role_failed(node, containers[node], "during the run")
             raise NodeLost(f"node {node} was lost during the run (container {status}); "
                            f"no fault of this run did that")
+
+    def _role_failed(self, node: str, container: Any, when: str) -> None:
+        plugin = self.roles[node]
+        line = roles.failure_line(container, node, plugin, when)
+        self.role_failures[node] = {"automation": plugin.plain() or "built-in", "exit_code": container.attrs.get(
+            "State", {}).get("ExitCode"), "last_output": roles.last_output(container), "error": line}
+        self.recorder.event("runner", "role_failed", node=node, exit_code=self.role_failures[node]["exit_code"])
+        raise roles.RoleFailed(line)
+
+    def _role_broke_contract(self, follower: AgentFollower) -> None:
+        node, found = follower.node, follower.violation
+        plugin = self.roles.get(node, Automation())
+        line = (f"{node} ({plugin.describe()}) broke the automation contract: its stdout line {found['line']} "
+                f"{found['problem']}: {found['text'][:80]!r}; print events as one JSON object per line on "
+                f"stdout and logs on stderr (docs/automation.md)")
+        self.role_failures[node] = {"automation": plugin.plain() or "built-in", "exit_code": None,
+                                    "last_output": [found["text"]], "error": line}
+        raise roles.RoleFailed(line)
 
     def _faulted_nodes(self) -> set[str]:
         """Nodes a process fault of this run acts on: their containers may stop or pause."""
@@ -541,6 +578,8 @@ class Run:
         self.recorder.close()
         extra = {"lab": self.lab, "run_dir": str(self.run_dir), "seed_choices": self.seed_choices,
                  "aborted": aborted, "rollback_error": rollback_error, "nodes_lost": self.lost,
+                 "roles": {node: plugin.plain() or "built-in" for node, plugin in self.roles.items()},
+                 "roles_failed": self.role_failures,
                  "probers": {p.node: {"sent": (p.summary or {}).get("sent"), "written": self.recorder.written.get(
                      p.node, 0)} for p in self.probers}}
         report = lab_report.write_all(self.run_dir, self.playbook.name, self.playbook.seed, verdict,
@@ -599,10 +638,20 @@ def run(playbook: Playbook, lab: str, run_dir: Path, keep: bool | None = None, s
         ids = ", ".join(f"{f['id']} on {f['target']}" for f in leftover)
         progress(f"warning: lab {lab} already has {len(leftover)} fault(s) in place ({ids}); they stay during "
                  f"the run and its rollback clears them — `dnslab fault clear --all --name {lab}` clears them now")
+    try:
+        plugged = roles.ensure(client, description, pipeline_playbook.plugins(playbook), progress) \
+            if description.get("pipeline") else {}
+    except LabError:
+        if keep is False or (keep is None and not was_up):
+            progress(f"taking lab {lab} down (it was not up before the run)")
+            lifecycle.down(lab, client=client)
+        raise
     run_dir.mkdir(parents=True, exist_ok=False)
     (run_dir / "playbook.yml").write_text(playbook.yaml_text())
     try:
-        return Run(playbook, lab, run_dir, client, description, status, progress).execute()
+        one = Run(playbook, lab, run_dir, client, description, status, progress)
+        one.roles = plugged
+        return one.execute()
     finally:
         if keep is False or (keep is None and not was_up):
             progress(f"taking lab {lab} down (it was not up before the run; --keep keeps it)")

@@ -13,6 +13,7 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 
+from lab import automation
 from lab.agents import settings as pipeline_settings
 from lab.errors import Problem, TopologyError
 from lab.schema import Problems, check_keys, describe, get, one_of, suggest
@@ -24,7 +25,7 @@ NODE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 TOP_FIELDS = ("name", "description", "extends", "networks", "nodes", "zones", "pipeline")
 PIPELINE_FIELDS = ("zone", "regions")
 REGION_FIELDS = ("endpoints", "addresses")
-NODE_FIELDS = ("role", "software", "networks", "options")
+NODE_FIELDS = ("role", "software", "networks", "options", "command", "image", "source", "cleanup")
 ZONE_FIELDS = ("servers", "primary", "ttl", "negative_ttl", "records")
 
 DEFAULT_TOPOLOGY = Path(__file__).resolve().parents[2] / "compose" / "default.yml"
@@ -52,7 +53,7 @@ def from_document(doc: object, file: str) -> Topology:
     description = get(problems, doc, "description", str, "topology", "")
     networks = _networks(problems, get(problems, doc, "networks", dict, "topology", Map()))
     raw_nodes = get(problems, doc, "nodes", dict, "topology", Map())
-    nodes = _nodes(problems, raw_nodes, networks)
+    nodes = _nodes(problems, raw_nodes, networks, Path(file).resolve().parent)
     zones = _zones(problems, get(problems, doc, "zones", dict, "topology", Map()), nodes, set(raw_nodes))
     pipeline = _pipeline(problems, doc, nodes, zones)
     if problems:
@@ -164,7 +165,7 @@ def _networks(problems: Problems, raw: Map) -> dict[str, Network]:
     return networks
 
 
-def _nodes(problems: Problems, raw: Map, networks: dict[str, Network]) -> dict[str, Node]:
+def _nodes(problems: Problems, raw: Map, networks: dict[str, Network], base_dir: Path) -> dict[str, Node]:
     nodes: dict[str, Node] = {}
     used: dict[ipaddress.IPv4Address, str] = {}
     for name, spec in raw.items():
@@ -216,8 +217,17 @@ def _nodes(problems: Problems, raw: Map, networks: dict[str, Network]) -> dict[s
         if not nets and "networks" in spec:
             problems.at(spec, f"{what} must be on at least one network", "networks", value=True)
         options = get(problems, spec, "options", dict, what, {})
+        plug = [k for k in spec if k in automation.FIELDS["enactor"]]
+        plugin = automation.Automation()
+        if plug and role == "agent" and software in automation.FIELDS:
+            for key in set(plug) - set(automation.FIELDS[software]):
+                problems.at(spec, f"{what}: a {software} takes no {key} (only an enactor runs clean-up)", key)
+            plugin = automation.parse(problems, spec, software, what, base_dir)
+        elif plug:
+            problems.at(spec, f"{what}: only pipeline agents (planner, enactor) take {', '.join(plug)}: they "
+                              f"replace a role of the DNS automation (docs/automation.md)", plug[0])
         if role is not None and software is not None and addresses:
-            nodes[name] = Node(name, role, software, addresses, dict(options))
+            nodes[name] = Node(name, role, software, addresses, dict(options), plugin)
     if not raw:
         problems.at(raw, "the topology needs at least one node")
     return nodes

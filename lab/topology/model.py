@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field, replace
 
+from lab.automation import Automation
+
 # Which software each role can run; the first one is the default.
 ROLE_SOFTWARE: dict[str, tuple[str, ...]] = {
     "authoritative": ("bind", "knot", "nsd"),
@@ -32,6 +34,7 @@ class Node:
     software: str
     addresses: dict[str, ipaddress.IPv4Address]  # network name -> address, in file order
     options: dict = field(default_factory=dict)
+    automation: Automation = Automation()  # agents: a user's program instead of the built-in (lab.automation)
 
     @property
     def address(self) -> ipaddress.IPv4Address:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import jinja2
 
+from lab import automation
+from lab.agents import settings as pipeline_settings
 from lab.topology.load import parent_zone
 from lab.topology.model import Node, Topology, Zone
 from lab.topology.software import software_of
@@ -51,6 +53,7 @@ def render_node(topology: Topology, node: Node, tsig: Tsig) -> dict[str, str]:
         files["tsig.json"] = json.dumps({"name": tsig.name, "algorithm": tsig.algorithm, "secret": tsig.secret})
     if node.role == "agent" and topology.pipeline is not None:
         files["pipeline.json"] = json.dumps(pipeline_config(topology, node), indent=2)
+        files["tsig.key"] = automation.tsig_keyfile(tsig.name, tsig.algorithm, tsig.secret)  # for nsupdate -k
     if node.role == "resolver":
         files["root.hints"] = _ENV.get_template("root.hints.j2").render(root_hints=root_hints(topology))
     if soft.template:
@@ -70,6 +73,9 @@ def pipeline_config(topology: Topology, node: Node) -> dict:
         "primary": str(topology.address_towards(primary, node)),
         "agents": [n.name for n in topology.by_role("agent")],
         **{key: value for key, value in pipeline.plain().items() if key != "zone"},
+        # Every tunable with its value (defaults under the topology's): a user's program reads these, then
+        # the plan store's settings.json over them (docs/automation.md).
+        "settings": {**pipeline_settings.defaults(), **pipeline.settings},
     }
 
 

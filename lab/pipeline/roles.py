@@ -1,0 +1,102 @@
+"""Put the pipeline roles a run asks for in place: the built-in planner and enactors, or a user's program
+(lab.automation, docs/automation.md). A role container whose plug-in differs from what the run wants is
+recreated; a role that will not start, or dies, is named with its exit code and its last lines of output.
+
+    roles.ensure(client, description, {"enactor": Automation(command=("sh", "-c", "./enact"))}, progress)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+
+import docker
+import docker.errors
+
+from lab import lifecycle, runtime
+from lab.automation import Automation
+from lab.errors import LabError
+from lab.topology import load as topology_load
+
+STARTUP_GRACE = 1.5  # seconds a replaced role must stay up before the run counts on it
+TAIL = 5  # lines of a failed role's output in its error
+
+
+class RoleFailed(LabError):
+    """A pipeline role would not start, died, or broke the automation contract (exit code 3)."""
+
+
+def wanted(description: dict, overrides: Mapping[str, Automation]) -> dict[str, Automation]:
+    """agent node -> the plug-in it should run: the run's over the topology's (the topology's is what `up`
+    made it with)."""
+    topology = topology_load.load(description["topology"])
+    return {name: overrides.get(node.software, Automation()).over(node.automation)
+            for name, node in topology.nodes.items() if node.role == "agent"}
+
+
+def ensure(client: docker.DockerClient, description: dict, overrides: Mapping[str, Automation],
+           progress: Callable[[str], None] = lambda s: None) -> dict[str, Automation]:
+    """Recreate every agent container that runs a user's program or whose plug-in is not the wanted one;
+    wait until the user's ones have stayed up for STARTUP_GRACE. Returns node -> plug-in now in place."""
+    lab = description["lab"]
+    plugins = wanted(description, overrides)
+    topology = topology_load.load(description["topology"]).at_slot(description["slot"])
+    found = {c.labels.get(runtime.NODE): c for c in runtime.containers(client, lab) if runtime.NODE in c.labels}
+    # A user's program is started afresh for every run: its code may have changed since the last one.
+    changed = [node for node, plugin in plugins.items() if node in found and (
+        not plugin.builtin or found[node].labels.get(runtime.AUTOMATION) != plugin.digest())]
+    for node in changed:
+        plugin = plugins[node]
+        if plugin.image:
+            _require_image(client, node, plugin.image)
+        progress(f"{node}: {'built-in ' + topology.nodes[node].software if plugin.builtin else plugin.describe()}")
+        labels = {k: v for k, v in found[node].labels.items()
+                  if k in (runtime.LAB, runtime.TOPOLOGY, runtime.STATE_DIR, runtime.SLOT)}
+        spec = lifecycle.agent_spec(lab, topology, node, description["image"], labels, plugin)
+        with runtime.LEAVING:
+            found[node].remove(force=True)
+        runtime.create_container(client, spec)
+        client.api.start(runtime.container_name(lab, node))
+    if any(not plugins[n].builtin for n in changed):
+        time.sleep(STARTUP_GRACE)
+        for node in changed:
+            check_running(client, description, node, plugins[node], "at start")
+    return plugins
+
+
+def check_running(client: docker.DockerClient, description: dict, node: str, plugin: Automation,
+                  when: str) -> None:
+    """Raise RoleFailed naming the role, its exit code and its last output when its container is not up."""
+    try:
+        container = client.containers.get(description["nodes"][node]["container"])
+    except docker.errors.NotFound:
+        raise RoleFailed(f"{node} ({plugin.describe()}) is gone: its container was removed") from None
+    if container.status in ("running", "paused", "restarting"):
+        return
+    raise RoleFailed(failure_line(container, node, plugin, when))
+
+
+def failure_line(container, node: str, plugin: Automation, when: str) -> str:
+    state = container.attrs.get("State", {})
+    code = state.get("ExitCode")
+    tail = last_output(container)
+    said = f"; last output: {' | '.join(tail)}" if tail else "; it printed nothing"
+    hint = (f"; try it by hand: docker logs {container.name}" if not plugin.builtin else "")
+    error = f" ({state['Error']})" if state.get("Error") else ""
+    return f"{node} ({plugin.describe()}) exited with code {code} {when}{error}{said}{hint}"
+
+
+def last_output(container, lines: int = TAIL) -> list[str]:
+    try:
+        text = container.logs(stdout=True, stderr=True, tail=lines).decode("utf-8", "replace")
+    except docker.errors.APIError:
+        return []
+    return [line.strip()[:160] for line in text.splitlines() if line.strip()][-lines:]
+
+
+def _require_image(client: docker.DockerClient, node: str, name: str) -> None:
+    try:
+        client.images.get(name)
+    except docker.errors.ImageNotFound:
+        raise RoleFailed(f"{node}: image {name} not found; build it on the lab image (FROM dnslab:latest, "
+                         f"see docs/automation.md) before the run") from None
