@@ -12,6 +12,7 @@ records what its undo needs in a plain-JSON record persisted in $DNSLAB_HOME/lab
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from typing import Any, Mapping
 
 from lab import runtime
@@ -87,17 +88,18 @@ def clear(ctx: FaultContext, fault_id: str) -> dict:
     return record
 
 
-def clear_all(ctx: FaultContext) -> list[dict]:
+def clear_all(ctx: FaultContext, leave: Collection[str] = ()) -> list[dict]:
     """Undo every recorded fault, newest first, then sweep what no record explains: paused or stopped nodes,
     nodes off their networks, dnslab nftables tables, sidecars, edited zone files. The sweep, if it found
-    anything, is one more record (kind "sweep"). Raises LabError listing the undos that failed."""
+    anything, is one more record (kind "sweep"). Nodes in `leave` are not started again (a user's program
+    that failed on its own). Raises LabError listing the undos that failed."""
     cleared, failed = [], []
     for record in reversed(store.active(ctx.lab)):
         try:
             cleared.append(clear(ctx, record["id"]))
         except Exception as exc:  # noqa: BLE001 - keep undoing the rest; reported below
             failed.append(f"{record['id']}: {exc}")
-    swept = sweep(ctx)
+    swept = sweep(ctx, leave)
     if any(swept.values()):
         cleared.append({"id": "sweep", "kind": "sweep", "target": ctx.lab, "params": {}, "swept": swept,
                         "end": time.time()})
@@ -106,11 +108,13 @@ def clear_all(ctx: FaultContext) -> list[dict]:
     return cleared
 
 
-def sweep(ctx: FaultContext) -> dict[str, list[str]]:
+def sweep(ctx: FaultContext, leave: Collection[str] = ()) -> dict[str, list[str]]:
     """Put the lab back without any record: works after an orchestrator was killed and its records lost."""
-    found: dict[str, list[str]] = {"resumed": process.resume_all(ctx), "reconnected": network.reconnect_all(ctx)}
+    found: dict[str, list[str]] = {"resumed": process.resume_all(ctx, leave),
+                                   "reconnected": network.reconnect_all(ctx)}
     nodes = [c.labels[runtime.NODE] for c in runtime.containers(ctx.client, ctx.lab)
-             if runtime.NODE in c.labels and c.status == "running" and c.labels[runtime.NODE] in ctx.description["nodes"]]
+             if runtime.NODE in c.labels and c.status == "running" and c.labels[runtime.NODE] in ctx.description["nodes"]
+             and c.labels[runtime.NODE] not in leave]
 
     def sweep_node(node: str) -> list[str]:
         out = sidecar.run_in_namespace(ctx, node, nftrules.SWEEP_SCRIPT, "sweep")

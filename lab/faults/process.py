@@ -6,6 +6,8 @@ can rely on "cleared" meaning "serving". `restart` is over when it returns: its 
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import docker.errors
 
 from lab import runtime
@@ -68,12 +70,13 @@ def _nothing(ctx: FaultContext, record: dict) -> None:
     pass
 
 
-def resume_all(ctx: FaultContext) -> list[str]:
-    """Sweep: unpause or start every node container that is not running; return their node names."""
+def resume_all(ctx: FaultContext, leave: Collection[str] = ()) -> list[str]:
+    """Sweep: unpause or start every node container that is not running (but those in `leave`); return their
+    node names."""
     woken = []
     for container in runtime.containers(ctx.client, ctx.lab):
         node = container.labels.get(runtime.NODE)
-        if node is None or container.status == "running":
+        if node is None or container.status == "running" or node in leave:
             continue
         try:
             container.unpause() if container.status == "paused" else container.start()

@@ -86,6 +86,8 @@ def pipeline_reset(ctx, params: dict) -> dict:
         settings["pipeline.seed"] = int(seed)
     settings.update(params.get("settings") or {})
     result = control.reset(ctx.client, ctx.description, settings)
+    if result["not_held"]:  # a role that ignores holds (docs/automation.md) may write during the reset
+        ctx.emit("roles_not_held", nodes=result["not_held"], epoch=result["epoch"])
     return {"epoch": result["epoch"], "not_held": result["not_held"], "settings": control.flatten(settings)}
 
 

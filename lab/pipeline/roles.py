@@ -59,9 +59,32 @@ def ensure(client: docker.DockerClient, description: dict, overrides: Mapping[st
         client.api.start(runtime.container_name(lab, node))
     if any(not plugins[n].builtin for n in changed):
         time.sleep(STARTUP_GRACE)
-        for node in changed:
-            check_running(client, description, node, plugins[node], "at start")
+        try:
+            for node in changed:
+                check_running(client, description, node, plugins[node], "at start")
+        except RoleFailed:
+            stop_user_roles(client, description, plugins)
+            raise
     return plugins
+
+
+def stop_user_roles(client: docker.DockerClient, description: dict, plugins: Mapping[str, Automation]) -> list[str]:
+    """After a role failed: stop every user's program still running (the next run starts them afresh)."""
+    stopped = []
+    for node, plugin in plugins.items():
+        if plugin.builtin:
+            continue
+        try:
+            container = client.containers.get(description["nodes"][node]["container"])
+            if container.status in ("running", "paused", "restarting"):
+                with runtime.LEAVING:
+                    if container.status == "paused":
+                        container.unpause()
+                    container.kill()
+                stopped.append(node)
+        except docker.errors.APIError:  # gone or already stopping: nothing of it runs
+            pass
+    return stopped
 
 
 def check_running(client: docker.DockerClient, description: dict, node: str, plugin: Automation,

@@ -328,7 +328,9 @@ class Run:
         self._wait(lambda: time.monotonic() >= deadline, None, lambda: "")
 
     def _step_event(self, step: Step) -> None:
-        match = {k: v for k, v in step.spec.items()}
+        match = {k: v for k, v in step.spec.items() if k != "new"}
+        if step.spec.get("new"):  # only what happens from now on: the race pauses an enactor *mid*-apply
+            self.event_cursor = max(self.event_cursor, len(self.recorder.events))
 
         def found() -> bool:
             index = conditions.find_event(match, self.recorder.events, self.event_cursor)
@@ -522,13 +524,18 @@ class Run:
         """Roll back, stop the probers, judge, write the report. Ctrl-C is held off until it is done."""
         held = _hold_signals(lambda: self.progress("rolling back and writing the report — one moment"))
         try:
-            rollback_error = self._roll_back()
+            leave: list[str] = []
+            if self.role_failures:  # a user's program broke: none of it stays running, the sweep leaves it be
+                leave = [node for node, plugin in self.roles.items() if not plugin.builtin]
+                for node in roles.stop_user_roles(self.client, self.description, self.roles):
+                    self.recorder.event("runner", "role_stopped", node=node)
+            rollback_error = self._roll_back(leave)
             self._stop_recording()
             return self._report(interrupted, failure, rollback_error)
         finally:
             held()
 
-    def _roll_back(self) -> str | None:
+    def _roll_back(self, leave: list[str] = ()) -> str | None:
         self.progress("rolling back faults")
         problems = []
         for fault_id in list(self.open_faults):
@@ -538,7 +545,7 @@ class Run:
                 problems.append(f"{fault_id}: {exc}")
                 self.open_faults.pop(fault_id, None)
         try:
-            for record in self.faults.clear_all(self.fault_ctx):
+            for record in self.faults.clear_all(self.fault_ctx, leave):
                 self.recorder.event("runner", "fault_cleared", id=record.get("id"), kind=record.get("kind"),
                                     target=record.get("target"), sweep=True)
             left = self.faults.active(self.fault_ctx)

@@ -350,6 +350,9 @@ def _wait_step(problems, item, number, topology, lab_description, faults, fault_
         if "source" in value and value["source"] not in sources:
             problems.at(value, f"{what}: unknown source {value['source']!r}{suggest(str(value['source']), sources)};"
                                f" sources are the runner and the topology's nodes", "source", value=True)
+        if "new" in value and not isinstance(value["new"], bool):
+            problems.at(value, f"{what}: new must be true (only events that come after the wait starts) or false",
+                        "new", value=True)
         for key, field_value in value.items():
             if isinstance(field_value, (dict, list)):
                 problems.at(value, f"{what}: field {key!r} must be a plain value to compare", key, value=True)

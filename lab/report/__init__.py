@@ -43,12 +43,15 @@ def write_all(
     from lab.report.timeline import plot_timeline
 
     run_dir = Path(run_dir)
+    check_specs = list(check_specs)
     found = records.read_run(run_dir)
     results = checks.judge(check_specs, found.probes, found.events)
     report = build_report(
         playbook_name, seed, verdict or verdict_for(results, interrupted), results,
         found.probes, found.events, extra, truncated_lines=found.truncated_lines,
     )
+    for entry, spec in zip(report["checks"], check_specs):  # the kind too, so a test can ask for `never_empty`
+        entry["check"] = spec.get("check")
     report["files"] = dict(REPORT_FILES)
     _write_atomically(run_dir / REPORT_FILES["report"], json.dumps(report, indent=2, allow_nan=False) + "\n")
     write_junit(report, run_dir / REPORT_FILES["junit"])

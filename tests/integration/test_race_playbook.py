@@ -36,12 +36,12 @@ def test_naive_enactors_empty_the_endpoint_until_repair(race_lab, tmp_path):
     done, report, events = run(race_lab, tmp_path / "naive")
     assert done.returncode == 1, done.stderr[-3000:]
     checks = {c["name"]: c for c in report["checks"]}
-    assert not checks["the regional and FIPS endpoints never go empty"]["ok"]
+    assert not checks["the DynamoDB endpoints never go empty"]["ok"]
     assert report["probes"]["empty_answers"] > 0
     empty_by_resolver = {r: v["empty"] for r, v in report["probes"]["by_resolver"].items()}
     assert set(empty_by_resolver) == RESOLVERS and all(n > 0 for n in empty_by_resolver.values()), empty_by_resolver
     # The report says what each resolver returned for the empty name.
-    detail = checks["the regional and FIPS endpoints never go empty"]["detail"]
+    detail = checks["the DynamoDB endpoints never go empty"]["detail"]
     assert "NODATA" in detail or "NXDOMAIN" in detail
     kinds = [e["event"] for e in events]
     assert "cleanup_deleted" in kinds

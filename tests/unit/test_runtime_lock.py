@@ -1,35 +1,47 @@
-"""runtime.LEAVING serialises network-leaving Docker calls across processes, not only threads (moby/moby#46661)."""
+"""runtime.LEAVING serialises network-leaving Docker calls across processes, not only threads (moby/moby#46661).
+The tests use a lock of their own: other dnslab processes on this machine may hold the real one."""
 
-import fcntl
 import subprocess
 import sys
 import textwrap
 
 from lab import runtime
 
-
-def test_leaving_lock_is_held_across_processes():
-    child = textwrap.dedent("""
-        import fcntl, sys
-        from lab import runtime
-        with open(runtime.LEAVING._path, "a") as f:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                print("free")
-            except BlockingIOError:
-                print("held")
-    """)
-    with runtime.LEAVING:
-        inside = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True).stdout
-    outside = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True).stdout
-    assert (inside.strip(), outside.strip()) == ("held", "free")
+CHILD = textwrap.dedent("""
+    import fcntl, sys
+    with open(sys.argv[1], "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            print("free")
+        except BlockingIOError:
+            print("held")
+""")
 
 
-def test_leaving_lock_is_released_when_the_body_raises():
+def probe(path) -> str:
+    return subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def test_leaving_is_one_lock_for_the_whole_machine():
+    assert isinstance(runtime.LEAVING, runtime._MachineLock)
+    assert runtime.LEAVING._path.name == "dnslab-docker-leaving.lock"
+
+
+def test_the_lock_is_held_across_processes(tmp_path):
+    lock = runtime._MachineLock(tmp_path / "leaving.lock")
+    with lock:
+        inside = probe(lock._path)
+    assert (inside, probe(lock._path)) == ("held", "free")
+
+
+def test_the_lock_is_released_when_the_body_raises(tmp_path):
+    lock = runtime._MachineLock(tmp_path / "leaving.lock")
     try:
-        with runtime.LEAVING:
+        with lock:
             raise KeyError("boom")
     except KeyError:
         pass
-    with open(runtime.LEAVING._path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises BlockingIOError if it were still held
+    assert probe(lock._path) == "free"
+    with lock:  # and the thread lock too
+        pass

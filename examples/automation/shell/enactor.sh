@@ -11,73 +11,74 @@
 #   dnslab run playbooks/aws-2025-dynamodb-enactor-race.yml --set enactor.command="sh examples/automation/shell/enactor.sh safe"
 set -u
 MODE=${1:-safe}
+ENDPOINTS=$(jq -r '.regions | to_entries | sort_by(.key) | .[].value.endpoints[]' "$DNSLAB_CONFIG")
 
 emit() {  # emit EVENT 'JSON fields without braces'
     printf '{"t": %s, "event": "%s"%s}\n' "$(date +%s.%N)" "$1" "${2:+, $2}"
 }
-log() { echo "$DNSLAB_NODE: $*" >&2; }
 
-setting() {  # the plan store's settings.json over the config's settings
-    jq -rn --arg k "$1" --slurpfile c "$DNSLAB_CONFIG" \
-        '($c[0].settings) + ((try input catch {}) // {}) | .[$k] | if . == null then empty else . end' \
-        "$DNSLAB_SETTINGS" 2>/dev/null || jq -r --arg k "$1" '.settings[$k]' "$DNSLAB_CONFIG"
+load_settings() {  # the plan store's settings.json over the config's settings, into shell variables
+    want='@sh "PACE=\(.apply_pace) TTL=\(.ttl) KEEP=\(.keep) POLL=\(.poll) RUNNING=\(.running) EPOCH=\(.epoch // "null")"'
+    if [ -f "$DNSLAB_SETTINGS" ]; then
+        eval "$(jq -r --slurpfile c "$DNSLAB_CONFIG" "\$c[0].settings + . | $want" "$DNSLAB_SETTINGS")"
+    else
+        eval "$(jq -r ".settings | $want" "$DNSLAB_CONFIG")"
+    fi
 }
 
-status() {
-    mkdir -p "$(dirname "$DNSLAB_STATUS")"
-    epoch=$(setting epoch)
-    printf '{"state": "%s", "epoch": %s, "t": %s}\n' "$1" "${epoch:-null}" "$(date +%s)" \
-        > "$DNSLAB_STATUS.tmp" && mv "$DNSLAB_STATUS.tmp" "$DNSLAB_STATUS"
+STATE=""
+status() {  # written when it changes: a reset waits for "held" with its epoch
+    [ "$1 $EPOCH" != "$STATE" ] || return 0
+    STATE="$1 $EPOCH"
+    printf '{"state": "%s", "epoch": %s}\n' "$1" "$EPOCH" > "$DNSLAB_STATUS.tmp" && mv "$DNSLAB_STATUS.tmp" "$DNSLAB_STATUS"
 }
 
-endpoints() { jq -r '.regions | to_entries | sort_by(.key) | .[].value.endpoints[]' "$DNSLAB_CONFIG"; }
 plan_file() { printf '%s/gen-%06d.json' "$DNSLAB_PLANS" "$1"; }
-newest() { ls "$DNSLAB_PLANS" 2>/dev/null | sed -n 's/^gen-0*\([0-9][0-9]*\)\.json$/\1/p' | sort -n | tail -1; }
-addresses() {  # addresses PLAN_FILE ENDPOINT
-    jq -r --arg e "$2" '.plans[] | select(.endpoints | index($e)) | .targets[] | select(.weight > 0) | .address' \
-        "$1" 2>/dev/null | sort
+generations() { ls "$DNSLAB_PLANS" 2>/dev/null | sed -n 's/^gen-0*\([0-9][0-9]*\)\.json$/\1/p' | sort -n; }
+addresses() {  # addresses PLAN_FILE ENDPOINT: the endpoint's addresses in that plan, one line
+    jq -r --arg e "$2" '[.plans[] | select(.endpoints | index($e)) | .targets[] | select(.weight > 0)
+                         | .address] | join(" ")' "$1" 2>/dev/null
 }
 marker() {  # the generation the primary serves for an endpoint, or nothing
-    dig +short +norec +time=1 +tries=2 @"$DNSLAB_PRIMARY" "$1" TXT | sed -n 's/^"gen=\([0-9]*\)"$/\1/p' | sort -n | tail -1
+    dig +short +norec +time=1 +tries=2 @"$DNSLAB_PRIMARY" "$1" TXT | awk -F'gen=' '/gen=/ { g = $2 + 0; if (g > m) m = g }
+                                                                           END { if (m) print m }'
 }
+nsupdate_() { nsupdate -k "$DNSLAB_TSIG_KEYFILE" >&2; }  # its chatter is a log: stderr
 
-update_endpoint() {  # update_endpoint ENDPOINT GENERATION PLAN_FILE -> nsupdate's exit code (2: prerequisite failed)
-    endpoint=$1 gen=$2 plan=$3 ttl=$(setting ttl)
+update_endpoint() {  # update_endpoint ENDPOINT GENERATION "NEW ADDRESSES" -> 0 applied, 2 refused, 9 stuck
+    endpoint=$1 gen=$2 new=$3
     seen=$(marker "$endpoint")
-    {
-        echo "server $DNSLAB_PRIMARY"
-        echo "zone $DNSLAB_ZONE"
-        if [ "$MODE" = safe ]; then
-            if [ -n "$seen" ]; then echo "prereq yxrrset $endpoint TXT \"gen=$seen\""; else echo "prereq nxrrset $endpoint TXT"; fi
-            echo "update delete $endpoint A"
-        elif [ -n "$seen" ]; then  # racy: a change set from the active plan, which must still exist
-            active=$(plan_file "$seen")
-            [ -f "$active" ] || { echo "STUCK gen=$seen"; return 0; }
-            for address in $(addresses "$active" "$endpoint"); do
-                addresses "$plan" "$endpoint" | grep -qx "$address" || echo "update delete $endpoint A $address"
-            done
-        fi
-        for address in $(addresses "$plan" "$endpoint"); do echo "update add $endpoint $ttl A $address"; done
-        echo "update delete $endpoint TXT"
-        echo "update add $endpoint $ttl TXT \"gen=$gen\""
-        echo "send"
-    } > /tmp/update.txt
-    if grep -q '^STUCK' /tmp/update.txt; then return 9; fi
-    if [ "$MODE" = safe ] && [ -n "$seen" ] && [ "$seen" -ge "$gen" ]; then return 2; fi
-    nsupdate -k "$DNSLAB_TSIG_KEYFILE" /tmp/update.txt >&2
+    ops=""
+    if [ "$MODE" = safe ]; then
+        if [ -n "$seen" ] && [ "$seen" -ge "$gen" ]; then return 2; fi
+        if [ -n "$seen" ]; then ops="prereq yxrrset $endpoint TXT \"gen=$seen\""; else ops="prereq nxrrset $endpoint TXT"; fi
+        ops="$ops
+update delete $endpoint A"
+    elif [ -n "$seen" ]; then  # racy: a change set from the active plan, which must still exist
+        [ -f "$(plan_file "$seen")" ] || return 9
+        for address in $(addresses "$(plan_file "$seen")" "$endpoint"); do
+            case " $new " in *" $address "*) ;; *) ops="$ops
+update delete $endpoint A $address" ;; esac
+        done
+    fi
+    for address in $new; do ops="$ops
+update add $endpoint $TTL A $address"; done
+    printf 'server %s\nzone %s\n%s\nupdate delete %s TXT\nupdate add %s %s TXT "gen=%s"\nsend\n' \
+        "$DNSLAB_PRIMARY" "$DNSLAB_ZONE" "$ops" "$endpoint" "$endpoint" "$TTL" "$gen" | nsupdate_
 }
 
 apply() {  # apply GENERATION
-    gen=$1 plan=$(plan_file "$1") index=0
+    gen=$1 index=0
     emit apply_started "\"generation\": $gen, \"strategy\": \"$MODE\""
-    for endpoint in $(endpoints); do
+    for endpoint in $ENDPOINTS; do
         index=$((index + 1))
-        sleep "$(setting apply_pace)"  # the lab's knob for how long one endpoint's update takes
-        update_endpoint "$endpoint" "$gen" "$plan"
+        new=$(addresses "$(plan_file "$gen")" "$endpoint")
+        sleep "$PACE"  # the lab's knob for how long one endpoint's update takes
+        update_endpoint "$endpoint" "$gen" "$new"
         case $? in
             0) emit endpoint_applied "\"generation\": $gen, \"endpoint\": \"$endpoint\", \"index\": $index" ;;
             2) emit refused "\"generation\": $gen, \"endpoint\": \"$endpoint\", \"reason\": \"stale\"" ;;
-            9) emit stuck "\"reason\": \"active plan of $endpoint is gone\""; STUCK=1; return 1 ;;
+            9) STUCK=1; emit stuck "\"reason\": \"active plan of $endpoint is gone\""; return 1 ;;
             *) emit retry "\"generation\": $gen, \"endpoint\": \"$endpoint\"" ;;
         esac
     done
@@ -85,37 +86,38 @@ apply() {  # apply GENERATION
 }
 
 cleanup() {  # cleanup APPLIED
-    keep=$(setting keep) deleted="" removed="" in_use=""
-    for endpoint in $(endpoints); do in_use="$in_use $(marker "$endpoint")"; done
-    for file in "$DNSLAB_PLANS"/gen-*.json; do
-        [ -e "$file" ] || continue
-        gen=$(basename "$file" .json | sed 's/^gen-0*//')
-        [ "$gen" -lt $(($1 - keep)) ] || continue
-        if [ "$MODE" = safe ] && echo " $in_use " | grep -q " $gen "; then continue; fi
-        rm -f "$file" && deleted="$deleted${deleted:+, }$gen"
+    deleted="" files="" removed="" in_use=" "
+    for endpoint in $ENDPOINTS; do in_use="$in_use$(marker "$endpoint") "; done
+    for gen in $(generations); do
+        [ "$gen" -lt $(($1 - KEEP)) ] || break
+        if [ "$MODE" = safe ]; then case $in_use in *" $gen "*) continue ;; esac; fi
+        files="$files $(plan_file "$gen")" deleted="$deleted${deleted:+, }$gen"
     done
+    [ -z "$files" ] || rm -f $files
     if [ "$MODE" = racy ]; then  # the flaw: records of a deleted plan go with it, even if they are all there is
-        for endpoint in $(endpoints); do
+        for endpoint in $ENDPOINTS; do
             seen=$(marker "$endpoint")
             [ -n "$seen" ] && [ ! -f "$(plan_file "$seen")" ] || continue
             printf 'server %s\nzone %s\nupdate delete %s A\nsend\n' "$DNSLAB_PRIMARY" "$DNSLAB_ZONE" "$endpoint" \
-                | nsupdate -k "$DNSLAB_TSIG_KEYFILE" >&2 && removed="$removed${removed:+, }\"$endpoint\""
+                | nsupdate_ && removed="$removed${removed:+, }\"$endpoint\""
         done
     fi
     [ -z "$deleted$removed" ] || emit cleanup_deleted "\"generations\": [$deleted], \"endpoints\": [$removed], \"applied\": $1"
 }
 
 trap 'exit 0' TERM INT
+mkdir -p "$(dirname "$DNSLAB_STATUS")"
 handled="" STUCK=0
 while :; do
-    if [ "$(setting running)" = false ]; then  # the lab holds every role (a reset): say so, touch nothing
+    load_settings
+    if [ "$RUNNING" = false ]; then  # the lab holds every role (a reset): say so, touch nothing
         status held; handled="" STUCK=0; sleep 0.1; continue
     fi
     status running
-    gen=$(newest)
+    gen=$(generations | tail -1)
     if [ -n "$gen" ] && { [ "$gen" != "$handled" ] || [ "$STUCK" = 1 ]; }; then
         handled=$gen fresh=1 gone=""
-        for endpoint in $(endpoints); do  # the one-time freshness check (and, racy, is any active plan gone?)
+        for endpoint in $ENDPOINTS; do  # the one-time freshness check (and, racy: is any active plan gone?)
             seen=$(marker "$endpoint")
             [ -z "$seen" ] || [ "$seen" -lt "$gen" ] || fresh=0
             [ -z "$seen" ] || [ -f "$(plan_file "$seen")" ] || gone=$endpoint
@@ -123,12 +125,10 @@ while :; do
         if [ "$MODE" = racy ] && [ -n "$gone" ]; then
             [ "$STUCK" = 1 ] || emit stuck "\"reason\": \"active plan of $gone is gone\""
             STUCK=1
-        elif [ "$fresh" = 1 ]; then
-            STUCK=0
-            apply "$gen" && cleanup "$gen"
         else
             STUCK=0
+            if [ "$fresh" = 1 ]; then apply "$gen" && cleanup "$gen"; fi
         fi
     fi
-    sleep "$(setting poll)"
+    sleep "$POLL"
 done
