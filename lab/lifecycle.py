@@ -150,7 +150,9 @@ def container_specs(lab: str, topology: Topology, tag: str, labels: dict) -> lis
 
 def describe(lab: str, topology: Topology, tag: str, path: Path) -> dict:
     """The resolved lab as plain data: what status, dig and runs need without re-reading the topology."""
-    service = next((z for z in topology.zones.values() if z.primary and z.records), None)
+    # The service name: the first record of a zone with a primary, else of any zone with records.
+    service = next((z for z in topology.zones.values() if z.primary and z.records), None) or \
+        next((z for z in topology.zones.values() if z.records), None)
     return {
         "lab": lab,
         "topology": str(path),

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from lab import checks, lifecycle
+from lab import checks, library, lifecycle
 from lab.errors import PlaybookError, Problem, TopologyError
 from lab.faults import duration as fault_duration
 from lab.playbook import actions, conditions, overrides
@@ -25,7 +25,7 @@ from lab.topology import load as topology_load
 from lab.topology.model import Topology
 from lab.yamlsrc import Map, Seq, YamlSyntaxError, load as load_yaml
 
-TOP_FIELDS = ("name", "description", "seed", "topology", "setup", "probes", "steps", "checks")
+TOP_FIELDS = ("name", "description", "seed", "library", "topology", "setup", "probes", "steps", "checks")
 TOPOLOGY_FIELDS = ("file", "overrides")
 PROBE_FIELDS = ("names", "types", "rate", "clients", "resolvers", "timeout")
 STEP_KINDS = ("wait", "fault", "clear", "action")
@@ -135,6 +135,8 @@ def from_document(doc: Any, file: str, seed: int | None = None, faults: ModuleTy
     steps = _steps(problems, get(problems, doc, "steps", list, "playbook", Seq()), topology, lab_description, faults)
     check_specs = _checks(problems, get(problems, doc, "checks", list, "playbook", Seq()), topology)
     sections = {key: _section(problems, doc, key, topology) for key in SECTIONS if key in doc}
+    if "library" in doc:
+        sections["library"] = library.validate(problems, doc["library"])
     if problems:
         raise PlaybookError(sorted(problems, key=lambda p: (p.file != file, p.file, p.line, p.col)))
     return Playbook(
