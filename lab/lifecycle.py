@@ -136,6 +136,7 @@ def _container_spec(lab: str, topology: Topology, node_name: str, tag: str, labe
         addresses={net: str(addr) for net, addr in node.addresses.items()},
         labels={**labels, runtime.NODE: node.name, runtime.ROLE: node.role, runtime.SOFTWARE: node.software},
         binds=binds, tmpfs={d: "" for d in soft.writable}, environment=dict(image.ENVIRONMENT), volumes=volumes,
+        nano_cpus=int(float(node.options.get("cpus") or 0) * 1e9),
     )
 
 

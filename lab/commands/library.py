@@ -99,9 +99,9 @@ def plan(names: tuple[str, ...], variant: str, directory: str) -> list[Job]:
     return jobs
 
 
-def run_job(job: Job, index: int, out_dir: Path) -> lab_matrix.RunOutcome:
-    """One `dnslab run` in a lab of its own, taken down afterwards."""
-    lab = f"mx{os.getpid() % 100000}-{index}"
+def run_job(job: Job, index: int, out_dir: Path, prefix: str) -> lab_matrix.RunOutcome:
+    """One `dnslab run` in a lab of its own (PREFIX-INDEX), taken down afterwards."""
+    lab = f"{prefix}-{index}"
     run_dir = out_dir / "runs" / job.slug
     log = out_dir / "runs" / f"{job.slug}.log"
     argv = [sys.executable, "-m", "lab", "run", job.file, "--name", lab, "--out", str(run_dir), "--no-keep"]
@@ -134,7 +134,9 @@ def run_job(job: Job, index: int, out_dir: Path) -> lab_matrix.RunOutcome:
 @click.option("--out", type=click.Path(file_okay=False), help="Output directory (default runs/matrix-<time>/).")
 @click.option("--dir", "directory", type=click.Path(file_okay=False, exists=True), default=str(library.PLAYBOOKS),
               help="Library directory (default: the shipped playbooks/).")
-def matrix(playbooks: tuple[str, ...], variant: str, jobs: int | None, out: str | None, directory: str) -> None:
+@click.option("--lab-prefix", default=None, help="Name the runs' labs PREFIX-1, PREFIX-2, ... (default mx<pid>).")
+def matrix(playbooks: tuple[str, ...], variant: str, jobs: int | None, out: str | None, directory: str,
+           lab_prefix: str | None) -> None:
     """Run library playbooks (default: all) against every resolver vendor; write a table and a heatmap."""
     from lab.report.heatmap import plot_heatmap  # noqa: PLC0415 - matplotlib only when drawing
 
@@ -142,6 +144,7 @@ def matrix(playbooks: tuple[str, ...], variant: str, jobs: int | None, out: str 
     if not todo:
         raise InputError(f"no library playbooks in {directory}")
     jobs = jobs or max(1, min(4, os.cpu_count() or 1))
+    prefix = lab_prefix or f"mx{os.getpid() % 100000}"
     out_dir = Path(out) if out else Path("runs") / f"matrix-{time.strftime('%Y%m%d-%H%M%S')}"
     if out_dir.exists() and any(out_dir.iterdir()):
         raise InputError(f"--out {out_dir} is not empty; give a new directory")
@@ -156,7 +159,7 @@ def matrix(playbooks: tuple[str, ...], variant: str, jobs: int | None, out: str 
 
         def one(index: int) -> None:
             job = todo[index]
-            result = run_job(job, index, out_dir)
+            result = run_job(job, index + 1, out_dir, prefix)
             outcomes[index] = result
             with lock:
                 expected = lab_matrix.EXPECTED_EXIT.get(job.variant)

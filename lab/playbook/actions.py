@@ -93,10 +93,11 @@ ACTIONS: dict[str, Action] = {
 
 
 def _register_changes() -> None:
-    # Server changes with their safeguards (rollout, delegate, scale_in) live in their own module.
-    from lab.playbook import changes  # noqa: PLC0415 - it imports this module's Action and RunContext
+    # Server changes with their safeguards (rollout, delegate, scale_in) and the flood live in their own modules.
+    from lab.playbook import changes, flood  # noqa: PLC0415 - they import this module's Action and RunContext
 
     ACTIONS.update(changes.ACTIONS)
+    ACTIONS.update(flood.ACTIONS)
 
 
 _register_changes()

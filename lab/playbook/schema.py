@@ -214,6 +214,10 @@ def _merge(base: Any, extra: Any) -> Any:
         else:
             merged[key] = value
             merged.sources[key] = extra
+            # A topology that `extends` another is merged again by its loader, which needs every key's place.
+            where = (getattr(extra, "line", 0), getattr(extra, "col", 0))
+            merged.key_pos.setdefault(key, getattr(extra, "key_pos", {}).get(key, where))
+            merged.value_pos.setdefault(key, getattr(extra, "value_pos", {}).get(key, where))
     return merged
 
 

@@ -22,14 +22,25 @@ OPTIONS: dict[str, dict[str, Param]] = {
     "authoritative": {
         "rrl": Param(int, False, 0, "response-rate limit: answers per second to one client /24 "
                                     "(0: off; BIND rate-limit, Knot mod-rrl, NSD rrl-ratelimit)"),
+        # A server of known, small capacity: a bounded flood then overloads it on a laptop too.
+        "cpus": Param(float, False, 0.0, "CPU share of the server's container, like docker --cpus (0: no limit)"),
     },
     "client": {},
     "agent": {},
 }
 
 
+RANGES = {"rrl": (0, 1_000_000), "cpus": (0, 64)}
+
+
 def problems(role: str, options: Mapping[str, Any]) -> list[tuple[str | None, str]]:
-    return table_problems(f"{role} options", OPTIONS.get(role, {}), options)
+    found = table_problems(f"{role} options", OPTIONS.get(role, {}), options)
+    for key, (low, high) in RANGES.items():
+        value = options.get(key)
+        if key in OPTIONS.get(role, {}) and not any(k == key for k, _ in found) and value is not None \
+                and not low <= value <= high:
+            found.append((key, f"{key} must be between {low} and {high}, not {value!r}"))
+    return found
 
 
 def resolved(role: str, for_role: Mapping[str, Any], own: Mapping[str, Any]) -> dict:

@@ -118,3 +118,15 @@ def test_health_checks_are_asked_from_a_resolver_never_from_a_server_being_chang
     assert changes.vantage(description, "sec-knot", {"sec-knot", "sec-nsd"}) == "unbound"
     assert changes.vantage(description, "sec-knot", {"unbound"}) == "sec-nsd"
     assert changes.vantage(description, "client1", set()) == "unbound"
+
+
+def test_rrl_is_rendered_into_each_authoritative_servers_config(tmp_path):
+    path = tmp_path / "rrl.yml"
+    path.write_text(f"extends: {REPO}/compose/default.yml\nname: rrl\noptions:\n  authoritative: {{rrl: 20}}\n")
+    files = render(load.load(path), TSIG)
+    assert "rate-limit { responses-per-second 20; slip 2; };" in files["primary"]["named.conf"]
+    assert "mod-rrl:" in files["sec-knot"]["knot.conf"] and "rate-limit: 20" in files["sec-knot"]["knot.conf"]
+    assert "rrl-ratelimit: 20" in files["sec-nsd"]["nsd.conf"]
+    plain = render(load.load(REPO / "compose" / "default.yml"), TSIG)
+    assert "mod-rrl" not in plain["sec-knot"]["knot.conf"] and "rate-limit" not in plain["primary"]["named.conf"]
+    assert "rrl-ratelimit: 0" in plain["sec-nsd"]["nsd.conf"]
