@@ -66,7 +66,7 @@ def flood(ctx: RunContext, params: dict) -> dict:
     ctx.emit("flood_started", targets=targets, attackers=attackers, seconds=seconds, qps=qps)
     for attacker, target, address in pairs:
         log = f"/lab/node/flood-{target}.log"
-        command = (f"dnsperf -s {address} -d /lab/node/{QUERY_FILE} -l {seconds} -Q {qps} -c 16 -q 500 -t 2 "
+        command = (f"dnsperf -s {address} -d /lab/node/{QUERY_FILE} -l {seconds} -Q {qps} -c 16 -q {2 * qps} -t 1 "
                    f"> {log} 2>&1")
         exec_id = ctx.client.api.exec_create(nodes[attacker]["container"], ["sh", "-c", command])["Id"]
         ctx.client.api.exec_start(exec_id, detach=True)

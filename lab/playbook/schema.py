@@ -223,7 +223,9 @@ def _merge(base: Any, extra: Any) -> Any:
 
 def topology_document(playbook: Playbook) -> dict:
     """The topology the run brings up: the file with the playbook's overrides, as plain data."""
-    return _plain(_merge(load_yaml(playbook.topology_file), _to_map(playbook.topology_overrides)))
+    # `extends:` is resolved first: the merged copy is written elsewhere, where a relative base would not be found.
+    base = topology_load.resolve_extends(load_yaml(playbook.topology_file), str(playbook.topology_file))
+    return _plain(_merge(base, _to_map(playbook.topology_overrides)))
 
 
 def _to_map(value: Any) -> Any:

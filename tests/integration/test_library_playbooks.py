@@ -119,6 +119,24 @@ def test_azure_preflight_check_refuses_the_lame_delegation(ready, tmp_path):
     assert report["probes"]["ok"] == report["probes"]["total"]
 
 
+def test_dyn_flooded_servers_make_resolvers_time_out(ready, tmp_path):
+    done, report, events = run("dyn-2016-auth-flood", "as-written", tmp_path)
+    assert done.returncode == 1, done.stderr[-3000:]
+    [finished] = named(events, "flood_finished")
+    lost = sum(pair.get("lost", 0) for pair in finished["results"].values())
+    sent = sum(pair.get("sent", 0) for pair in finished["results"].values())
+    assert sent > 0 and lost > sent / 2, finished  # the servers really were overloaded
+    assert report["probes"]["timeouts"] + report["probes"]["by_rcode"].get("SERVFAIL", 0) > 0
+
+
+def test_dyn_rrl_and_an_unattacked_secondary_keep_the_name_up(ready, tmp_path):
+    done, report, events = run("dyn-2016-auth-flood", "mitigated", tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    [finished] = named(events, "flood_finished")
+    assert sum(pair.get("sent", 0) for pair in finished["results"].values()) > 0  # the same flood ran
+    assert "sec-extra" in (tmp_path / "playbook.yml").read_text()
+
+
 def test_aws_seoul_fleet_shrinks_to_nothing_and_lookups_time_out(ready, tmp_path):
     done, report, events = run("aws-seoul-2018-resolver-capacity", "as-written", tmp_path)
     assert done.returncode == 1, done.stderr[-3000:]

@@ -24,6 +24,7 @@ pipeline_playbook.register()  # the race playbook's pipeline:/enactor: sections 
 LIBRARY = {
     "facebook-2021-auth-unreachable", "akamai-2021-servfail-config", "salesforce-2021-global-push",
     "azure-2019-lame-delegation", "aws-seoul-2018-resolver-capacity", "aws-2025-dynamodb-enactor-race",
+    "dyn-2016-auth-flood",
 }
 
 
@@ -130,3 +131,22 @@ def test_rrl_is_rendered_into_each_authoritative_servers_config(tmp_path):
     plain = render(load.load(REPO / "compose" / "default.yml"), TSIG)
     assert "mod-rrl" not in plain["sec-knot"]["knot.conf"] and "rate-limit" not in plain["primary"]["named.conf"]
     assert "rrl-ratelimit: 0" in plain["sec-nsd"]["nsd.conf"]
+
+
+def test_flood_queries_are_the_service_name_and_random_names_under_the_zone():
+    from lab.playbook import flood
+
+    lines = flood.query_lines(["x.cloud.test."], 3, "cloud.test.", seed=1)
+    assert lines[0] == "x.cloud.test. A" and len(lines) == 4
+    assert all(line.endswith(".cloud.test. A") for line in lines) and len(set(lines)) == 4
+    report = "  Queries sent:         80000\n  Queries completed:    76858 (96.07%)\n  Queries lost:         3142 (3.93%)\n"
+    assert flood.parse_report(report) == {"sent": 80000, "completed": 76858, "lost": 3142}
+
+
+def test_a_playbook_can_override_a_topology_that_extends_another():
+    entry = library.find("dyn-2016-auth-flood")
+    loaded = schema.load(entry.file, list(entry.mitigated))
+    assert loaded.topology.zones["cloud.test."].servers == ("sec-knot", "sec-nsd", "sec-extra")
+    assert loaded.topology.nodes["sec-knot"].options["rrl"] == 20
+    document = schema.topology_document(loaded)
+    assert "extends" not in document and "wan" in document["networks"]  # written elsewhere, still whole
