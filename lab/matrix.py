@@ -4,10 +4,11 @@ One run probes every resolver, so one run gives every vendor's column: its probe
 resolver they went through, and each vendor gets
 
 - availability: the share of ok probes (records.is_ok);
-- time to detect: from the first change of the run (the first fault_injected event) to that vendor's first
-  probe that was not ok; None when its clients never noticed;
-- time to recover: from the last fault_cleared event to the vendor's last not-ok probe's successor, i.e.
-  the point from which every probe was ok (0 when it was ok again before the clear, None when it never was);
+- time to detect: from the first change of the run (the first fault_injected or flood_started event) to
+  that vendor's first probe that was not ok; None when its clients never noticed;
+- time to recover: from the last fault_cleared (or flood_finished) event to the vendor's last not-ok
+  probe's successor, i.e. the point from which every probe was ok (0 when it was ok again before the
+  clear, None when it never was);
 - the dominant symptom: its most common failed outcome (SERVFAIL, TIMEOUT, NODATA, NXDOMAIN, ...).
 
 Pure: `cells` works on the records of one run, `build` on finished runs; lab.commands.library runs them and
@@ -25,6 +26,9 @@ from lab import records
 from lab.records import Record
 
 VARIANTS = ("as-written", "mitigated")
+# What starts and what ends the trouble of a run: the lab's faults (also those actions apply) and floods.
+CHANGE_EVENTS = ("fault_injected", "flood_started")
+END_EVENTS = ("fault_cleared", "flood_finished")
 EXPECTED_EXIT = {"as-written": 1, "mitigated": 0}  # a library playbook shows its symptom, its mitigation passes
 
 
@@ -52,15 +56,15 @@ def symptom(probe: Record) -> str:
     return "TIMEOUT" if probe.get("error") == "timeout" else "ERROR"
 
 
-def _times(events: Iterable[Record], name: str) -> list[float]:
-    return [e["t"] for e in events if e.get("event") == name and not e.get("sweep")]
+def _times(events: Iterable[Record], names: tuple[str, ...]) -> list[float]:
+    return [e["t"] for e in events if e.get("event") in names and not e.get("sweep")]
 
 
 def cell(probes: list[Record], events: list[Record]) -> dict[str, Any]:
     """The figures of one vendor in one run (its probes only; the run's events)."""
     probes = sorted(probes, key=lambda p: p["t"])
     bad = [p for p in probes if not records.is_ok(p)]
-    injected, cleared = _times(events, "fault_injected"), _times(events, "fault_cleared")
+    injected, cleared = _times(events, CHANGE_EVENTS), _times(events, END_EVENTS)
     start = min(injected) if injected else None
     detect = None
     if start is not None:

@@ -83,3 +83,11 @@ def test_heatmap_is_a_png(tmp_path):
     path = plot_heatmap(built, tmp_path / "heatmap.png", "test")
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+def test_a_flood_counts_as_the_change_and_its_end_as_the_clear():
+    flood = [{"t": T0 + 10, "source": "runner", "event": "flood_started"},
+             {"t": T0 + 30, "source": "runner", "event": "flood_finished"}]
+    probes = [probe(s, "unbound", None if 12 <= s < 32 else "NOERROR") for s in range(40)]
+    figures = matrix.cell(probes, flood)
+    assert figures["detect_s"] == 2.0 and figures["recover_s"] == 2.0 and figures["symptom"] == "TIMEOUT"
