@@ -136,7 +136,10 @@ def from_document(doc: Any, file: str, seed: int | None = None, faults: ModuleTy
     check_specs = _checks(problems, get(problems, doc, "checks", list, "playbook", Seq()), topology)
     sections = {key: _section(problems, doc, key, topology) for key in SECTIONS if key in doc}
     if "library" in doc:
-        sections["library"] = library.validate(problems, doc["library"])
+        found = Problems(problems.file)
+        sections["library"] = library.validate(found, doc["library"])
+        # A header that is no mapping has no place of its own: its problem points at the `library:` key.
+        problems.extend(p if p.line else doc.problem(p.message, "library", value=True) for p in found)
     if problems:
         raise PlaybookError(sorted(problems, key=lambda p: (p.file != file, p.file, p.line, p.col)))
     return Playbook(

@@ -150,3 +150,11 @@ def test_a_playbook_can_override_a_topology_that_extends_another():
     assert loaded.topology.nodes["sec-knot"].options["rrl"] == 20
     document = schema.topology_document(loaded)
     assert "extends" not in document and "wan" in document["networks"]  # written elsewhere, still whole
+
+
+def test_a_library_header_that_is_no_mapping_is_placed_at_its_key(tmp_path):
+    path = tmp_path / "scalar.yml"
+    path.write_text(f"name: x\nlibrary: yes please\ntopology: {REPO}/compose/default.yml\nsteps: []\nchecks: []\n")
+    with pytest.raises(PlaybookError) as caught:
+        schema.load(path)
+    assert str(caught.value).startswith(f"{path}:2:10: `library:` must be a mapping"), str(caught.value)
