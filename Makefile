@@ -4,11 +4,12 @@ VENV   := .venv
 DNSLAB := $(VENV)/bin/dnslab
 PYTEST := $(VENV)/bin/pytest
 
-.PHONY: help venv image lab-up lab-down lab-status test unit integration bench soak clean
+.PHONY: help venv image lab-up lab-down lab-status test test-library unit integration bench soak clean
 
 help:
 	@echo "make lab-up     create .venv, build the image if missing, start the default lab, print its status"
 	@echo "make test       unit + integration tests against real containers"
+	@echo "make test-library  the incident library both ways + dnslab matrix (about 10 minutes)"
 	@echo "make lab-down   remove everything the lab created"
 	@echo "make bench      benchmarks against same-run baselines (RUNS=5, ONLY=...): bench/results.json"
 
@@ -35,7 +36,12 @@ lab-down: venv
 # One pytest run, so its closing line counts unit and integration tests together. Integration tests
 # build the image first when it is missing (about 35 s) and never skip under CI=true.
 test: venv
-	$(PYTEST) tests
+	$(PYTEST) tests -m "not library"
+
+# The incident library (playbooks/*-20??-*.yml), each playbook as written (its symptom, exit 1) and with its
+# mitigation (exit 0), plus `dnslab matrix` on one playbook: about 10 minutes. CI runs it after `make test`.
+test-library: venv
+	$(PYTEST) tests -m library
 
 unit: venv
 	$(PYTEST) tests/unit

@@ -322,6 +322,35 @@ def _availability_constraints(spec: Mapping[str, Any]) -> list[SpecProblem]:
     return _at_least("min", 0, spec, high=1)
 
 
+# ---- fleet_availability ----------------------------------------------------------------------------------
+
+
+def fleet_availability(scope: Scope) -> CheckResult:
+    """The share of seconds in which each client got an ok answer from at least `min_resolvers` of its
+    resolvers must be at least `min`: what a stub with every resolver in resolv.conf lives through."""
+    minimum, wanted, size = scope.spec["min"], scope.spec["min_resolvers"], scope.spec["bucket"]
+    by_client = {}
+    for client, group in _by(scope.probes, "client").items():
+        buckets: dict[int, set] = defaultdict(set)
+        for probe in group:
+            buckets.setdefault(int((probe["t"] - scope.t0) // size), set())
+            if records.is_ok(probe):
+                buckets[int((probe["t"] - scope.t0) // size)].add(probe.get("resolver"))
+        good = sum(len(answered) >= wanted for answered in buckets.values())
+        by_client[client] = {"ok": good, "total": len(buckets), "ratio": good / len(buckets),
+                             "text": share_text(good, len(buckets))}
+    ok = all(share["ratio"] >= minimum for share in by_client.values())
+    where = ", ".join(f"{client} {share['text']}{' ✗' if share['ratio'] < minimum else ''}"
+                      for client, share in by_client.items())
+    detail = (f"seconds with an ok answer from at least {wanted} resolver{'s' if wanted != 1 else ''} "
+              f"(min {minimum:.1%}): {where}")
+    return scope.result(ok, detail, min=minimum, by_client={c: _figures(s) for c, s in by_client.items()})
+
+
+def _fleet_constraints(spec: Mapping[str, Any]) -> list[SpecProblem]:
+    return _at_least("min", 0, spec, high=1) + _at_least("min_resolvers", 1, spec) + _at_least("bucket", 0.1, spec)
+
+
 # ---- no_regression ----------------------------------------------------------------------------------------
 
 
@@ -603,6 +632,11 @@ CHECKS: dict[str, Check] = {
             "min": Param(float, True, None, "smallest share of ok probes, 0..1"),
             "per_resolver": Param(bool, False, True, "hold every resolver to min, not only the total"),
         }, _availability_constraints),
+        _check("fleet_availability", fleet_availability, {
+            "min": Param(float, True, None, "smallest share of seconds with an answer, per client, 0..1"),
+            "min_resolvers": Param(int, False, 1, "resolvers that must answer ok within the same second"),
+            "bucket": Param(float, False, 1.0, "the length of a 'second' in seconds"),
+        }, _fleet_constraints),
         _check("no_regression", no_regression, {
             "pattern": Param(str, False, r"gen=(\d+)", "regular expression whose first group is the generation"),
             "grace": Param(float, False, None, "seconds an older answer is excused after a newer one was "

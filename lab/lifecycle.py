@@ -136,6 +136,7 @@ def _container_spec(lab: str, topology: Topology, node_name: str, tag: str, labe
         addresses={net: str(addr) for net, addr in node.addresses.items()},
         labels={**labels, runtime.NODE: node.name, runtime.ROLE: node.role, runtime.SOFTWARE: node.software},
         binds=binds, tmpfs={d: "" for d in soft.writable}, environment=dict(image.ENVIRONMENT),
+        nano_cpus=int(float(node.options.get("cpus") or 0) * 1e9),
     )
     return _as_agent(spec, topology, plugin or node.automation) if node.role == "agent" else spec
 
@@ -172,7 +173,9 @@ def container_specs(lab: str, topology: Topology, tag: str, labels: dict) -> lis
 
 def describe(lab: str, topology: Topology, tag: str, path: Path) -> dict:
     """The resolved lab as plain data: what status, dig and runs need without re-reading the topology."""
-    service = next((z for z in topology.zones.values() if z.primary and z.records), None)
+    # The service name: the first record of a zone with a primary, else of any zone with records.
+    service = next((z for z in topology.zones.values() if z.primary and z.records), None) or \
+        next((z for z in topology.zones.values() if z.records), None)
     return {
         "lab": lab,
         "topology": str(path),

@@ -73,6 +73,7 @@ class ContainerSpec:
     cap_add: list[str] = field(default_factory=list)
     volumes: dict[str, dict] = field(default_factory=dict)  # named volume -> {"bind", "mode"}
     working_dir: str | None = None
+    nano_cpus: int = 0  # CPU limit in 1e-9 CPUs (docker --cpus); 0: none
 
 
 def lab_filter(lab: str | None) -> dict:
@@ -106,6 +107,7 @@ def create_container(client: docker.DockerClient, spec: ContainerSpec) -> None:
         binds=binds, tmpfs=spec.tmpfs, cap_add=spec.cap_add or None, cap_drop=None,
         network_mode=network_name(spec.lab, first[0]), restart_policy={"Name": "no"},
         init=False, dns=[], log_config={"Type": "json-file", "Config": {"max-size": "10m", "max-file": "2"}},
+        nano_cpus=spec.nano_cpus or None,
     )
     networking = api.create_networking_config({
         network_name(spec.lab, first[0]): api.create_endpoint_config(ipv4_address=first[1], aliases=[spec.node]),

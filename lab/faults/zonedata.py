@@ -210,7 +210,7 @@ def _lame_delegation(ctx: FaultContext, record: dict) -> None:
     candidates = lame_candidates(ctx.description, child)
     if not candidates:
         raise LabError(f"every authoritative server of lab {ctx.lab} serves {child}: none to delegate lamely to")
-    lame = ctx.rng.choice(candidates)
+    lame = record["params"].get("to") or ctx.rng.choice(candidates)
     lame_ns = ns_name_of(ctx.description, lame)
     record["chosen"]["lame_server"] = lame
     record["chosen"]["lame_ns"] = lame_ns
@@ -293,6 +293,14 @@ def _parent_constraints(target: str, params: Mapping[str, Any], description: dic
     return []
 
 
+def _lame_constraints(target: str, params: Mapping[str, Any], description: dict | None) -> list:
+    problems = _parent_constraints(target, params, description)
+    to = params.get("to")
+    if to and description is not None and (to not in description["nodes"] or not ns_name_of(description, to)):
+        problems.append(("to", f"to: {to!r} is no public authoritative server of lab {description['lab']}"))
+    return problems
+
+
 def _serial_constraints(target: str, params: Mapping[str, Any], description: dict | None) -> list:
     problems = P.in_range("by", params, 1, 2**31 - 1)
     zone, more = _zone_problems(params, description)
@@ -325,8 +333,10 @@ KINDS = {
         {"zone": _ZONE}, _remove_glue, _undo_restore, _parent_constraints, single=True),
     "lame-delegation": FaultKind(
         "lame-delegation", "zone-data",
-        "make the parent delegate the zone to a server that does not serve it (chosen at random)",
-        {"zone": _ZONE}, _lame_delegation, _undo_restore, _parent_constraints, single=True),
+        "make the parent delegate the zone to a server that does not serve it (chosen at random, or `to`)",
+        {"zone": _ZONE, "to": Param(str, False, None, "the server to delegate to (default: one that does not "
+                                                       "serve the zone, at random)")},
+        _lame_delegation, _undo_restore, _lame_constraints, single=True),
     "serial-regression": FaultKind(
         "serial-regression", "zone-data",
         "restart the primary on its zone with a lower SOA serial: secondaries keep their newer copy and ignore "

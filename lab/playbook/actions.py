@@ -35,6 +35,11 @@ class RunContext:
     emit: Callable[..., None]  # emit(event, **fields): one line in events.jsonl (source "runner")
     timeout: float | None = None  # the step's timeout, when it set one
     extra: dict = field(default_factory=dict)  # anything an action wants to keep for later actions
+    # A change to servers goes through the run's faults: recorded (fault_injected), excused by the
+    # container watch, rolled back with the rest. inject(kind, target, params) -> record; clear(id).
+    inject: Callable[[str, str, dict], dict] | None = None
+    clear: Callable[[str], None] | None = None
+    tick: Callable[[], None] = lambda: None  # call while waiting: timed clears, container watch, status
 
 
 ActionFunction = Callable[[RunContext, dict], dict]
@@ -85,3 +90,14 @@ ACTIONS: dict[str, Action] = {
                                              "timeout, else 5)"),
     }, "TSIG-signed RFC 2136 update through the zone's primary"),
 }
+
+
+def _register_changes() -> None:
+    # Server changes with their safeguards (rollout, delegate, scale_in) and the flood live in their own modules.
+    from lab.playbook import changes, flood  # noqa: PLC0415 - they import this module's Action and RunContext
+
+    ACTIONS.update(changes.ACTIONS)
+    ACTIONS.update(flood.ACTIONS)
+
+
+_register_changes()

@@ -355,23 +355,29 @@ class Run:
 
     def _step_fault(self, step: Step) -> None:
         spec = step.spec
+        record = self._inject(spec["kind"], spec["target"], spec["params"])
+        if spec.get("as"):
+            self.named[spec["as"]] = record["id"]
+        if spec.get("duration"):
+            self.timed_clears.append((time.monotonic() + spec["duration"], record["id"]))
+
+    def _inject(self, kind: str, target: str, params: dict) -> dict:
+        """Apply a fault as part of this run (a fault step, or an action changing servers): it is recorded,
+        excused by the container watch and rolled back with the others."""
         try:
-            record = self.faults.inject(self.fault_ctx, spec["kind"], spec["target"], spec["params"])
+            record = self.faults.inject(self.fault_ctx, kind, target, params)
         except LabError:
             raise
         except Exception as exc:  # noqa: BLE001 - a fault that cannot be applied fails its step
             raise LabError(f"{type(exc).__name__}: {exc}") from None
         self.open_faults[record["id"]] = record
-        if spec.get("as"):
-            self.named[spec["as"]] = record["id"]
         if record.get("chosen"):
-            self.seed_choices.append({"step": step.number, "fault": record["id"], "target": spec["target"],
-                                      "chosen": record["chosen"]})
-        self.recorder.event("runner", "fault_injected", id=record["id"], kind=record.get("kind", spec["kind"]),
-                            target=record.get("target", spec["target"]), params=record.get("params", spec["params"]),
+            self.seed_choices.append({"step": self.step.number if self.step else None, "fault": record["id"],
+                                      "target": target, "chosen": record["chosen"]})
+        self.recorder.event("runner", "fault_injected", id=record["id"], kind=record.get("kind", kind),
+                            target=record.get("target", target), params=record.get("params", params),
                             chosen=record.get("chosen") or {})
-        if spec.get("duration"):
-            self.timed_clears.append((time.monotonic() + spec["duration"], record["id"]))
+        return record
 
     def _step_clear(self, step: Step) -> None:
         for name in step.spec["names"]:
@@ -384,7 +390,7 @@ class Run:
         name, params = step.spec["name"], actions.with_defaults(step.spec["name"], step.spec["params"])
         ctx = actions.RunContext(self.client, self.description, self.lab, self.rng, self.run_dir,
                                  lambda event, **fields: self.recorder.event("runner", event, **fields),
-                                 step.timeout)
+                                 step.timeout, inject=self._inject, clear=self._clear, tick=self._tick)
         result = actions.ACTIONS[name].function(ctx, params)
         self.recorder.event("runner", "action_done", index=step.number, action=name, result=result)
         self._tick()

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from lab import checks, lifecycle
+from lab import checks, library, lifecycle
 from lab.errors import PlaybookError, Problem, TopologyError
 from lab.faults import duration as fault_duration
 from lab.playbook import actions, conditions, overrides
@@ -25,7 +25,7 @@ from lab.topology import load as topology_load
 from lab.topology.model import Topology
 from lab.yamlsrc import Map, Seq, YamlSyntaxError, load as load_yaml
 
-TOP_FIELDS = ("name", "description", "seed", "topology", "setup", "probes", "steps", "checks")
+TOP_FIELDS = ("name", "description", "seed", "library", "topology", "setup", "probes", "steps", "checks")
 TOPOLOGY_FIELDS = ("file", "overrides")
 PROBE_FIELDS = ("names", "types", "rate", "clients", "resolvers", "timeout")
 STEP_KINDS = ("wait", "fault", "clear", "action")
@@ -135,6 +135,11 @@ def from_document(doc: Any, file: str, seed: int | None = None, faults: ModuleTy
     steps = _steps(problems, get(problems, doc, "steps", list, "playbook", Seq()), topology, lab_description, faults)
     check_specs = _checks(problems, get(problems, doc, "checks", list, "playbook", Seq()), topology)
     sections = {key: _section(problems, doc, key, topology) for key in SECTIONS if key in doc}
+    if "library" in doc:
+        found = Problems(problems.file)
+        sections["library"] = library.validate(found, doc["library"])
+        # A header that is no mapping has no place of its own: its problem points at the `library:` key.
+        problems.extend(p if p.line else doc.problem(p.message, "library", value=True) for p in found)
     if problems:
         raise PlaybookError(sorted(problems, key=lambda p: (p.file != file, p.file, p.line, p.col)))
     return Playbook(
@@ -212,12 +217,18 @@ def _merge(base: Any, extra: Any) -> Any:
         else:
             merged[key] = value
             merged.sources[key] = extra
+            # A topology that `extends` another is merged again by its loader, which needs every key's place.
+            where = (getattr(extra, "line", 0), getattr(extra, "col", 0))
+            merged.key_pos.setdefault(key, getattr(extra, "key_pos", {}).get(key, where))
+            merged.value_pos.setdefault(key, getattr(extra, "value_pos", {}).get(key, where))
     return merged
 
 
 def topology_document(playbook: Playbook) -> dict:
     """The topology the run brings up: the file with the playbook's overrides, as plain data."""
-    return _plain(_merge(load_yaml(playbook.topology_file), _to_map(playbook.topology_overrides)))
+    # `extends:` is resolved first: the merged copy is written elsewhere, where a relative base would not be found.
+    base = topology_load.resolve_extends(load_yaml(playbook.topology_file), str(playbook.topology_file))
+    return _plain(_merge(base, _to_map(playbook.topology_overrides)))
 
 
 def _to_map(value: Any) -> Any:

@@ -17,12 +17,13 @@ from lab import automation
 from lab.agents import settings as pipeline_settings
 from lab.errors import Problem, TopologyError
 from lab.schema import Problems, check_keys, describe, get, one_of, suggest
+from lab.topology import options as server_options
 from lab.topology.model import (PRIMARY_SOFTWARE, ROLE_SOFTWARE, Network, Node, Pipeline, Record, Region, Topology,
                                 Zone)
 from lab.yamlsrc import Map, Seq, YamlSyntaxError, load as load_yaml
 
 NODE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
-TOP_FIELDS = ("name", "description", "extends", "networks", "nodes", "zones", "pipeline")
+TOP_FIELDS = ("name", "description", "extends", "networks", "nodes", "zones", "pipeline", "options")
 PIPELINE_FIELDS = ("zone", "regions")
 REGION_FIELDS = ("endpoints", "addresses")
 NODE_FIELDS = ("role", "software", "networks", "options", "command", "image", "source", "cleanup")
@@ -53,7 +54,8 @@ def from_document(doc: object, file: str) -> Topology:
     description = get(problems, doc, "description", str, "topology", "")
     networks = _networks(problems, get(problems, doc, "networks", dict, "topology", Map()))
     raw_nodes = get(problems, doc, "nodes", dict, "topology", Map())
-    nodes = _nodes(problems, raw_nodes, networks, Path(file).resolve().parent)
+    role_options = _role_options(problems, get(problems, doc, "options", dict, "topology", Map()))
+    nodes = _nodes(problems, raw_nodes, networks, Path(file).resolve().parent, role_options)
     zones = _zones(problems, get(problems, doc, "zones", dict, "topology", Map()), nodes, set(raw_nodes))
     pipeline = _pipeline(problems, doc, nodes, zones)
     if problems:
@@ -165,7 +167,26 @@ def _networks(problems: Problems, raw: Map) -> dict[str, Network]:
     return networks
 
 
-def _nodes(problems: Problems, raw: Map, networks: dict[str, Network], base_dir: Path) -> dict[str, Node]:
+def _role_options(problems: Problems, raw: Map) -> dict[str, dict]:
+    """`options: {ROLE: {OPTION: VALUE}}`: options for every node of a role (lab.topology.options)."""
+    found: dict[str, dict] = {}
+    for role, spec in raw.items():
+        if role not in server_options.OPTIONS:
+            problems.at(raw, f"options: unknown role {role!r}{suggest(str(role), ROLE_SOFTWARE)}; "
+                             f"roles: {one_of(ROLE_SOFTWARE)}", role)
+            continue
+        if not isinstance(spec, Map):
+            problems.at(raw, f"options for {role} must be a mapping like {{serve_stale: true}}", role, value=True)
+            continue
+        for key, message in server_options.problems(role, spec):
+            problems.at(spec if key in spec else raw, f"options for {role}: {message}",
+                        key if key in spec else role, value=key in spec)
+        found[role] = dict(spec)
+    return found
+
+
+def _nodes(problems: Problems, raw: Map, networks: dict[str, Network], base_dir: Path,
+           role_options: dict[str, dict] | None = None) -> dict[str, Node]:
     nodes: dict[str, Node] = {}
     used: dict[ipaddress.IPv4Address, str] = {}
     for name, spec in raw.items():
@@ -216,7 +237,11 @@ def _nodes(problems: Problems, raw: Map, networks: dict[str, Network], base_dir:
                 addresses[net] = addr
         if not nets and "networks" in spec:
             problems.at(spec, f"{what} must be on at least one network", "networks", value=True)
-        options = get(problems, spec, "options", dict, what, {})
+        options = get(problems, spec, "options", dict, what, Map())
+        if role is not None:
+            for key, message in server_options.problems(role, options):
+                problems.at(options if key in options else spec, f"{what}: {message}",
+                            key if key in options else "options", value=key in options)
         plug = [k for k in spec if k in automation.FIELDS["enactor"]]
         plugin = automation.Automation()
         if plug and role == "agent" and software in automation.FIELDS:
@@ -227,7 +252,8 @@ def _nodes(problems: Problems, raw: Map, networks: dict[str, Network], base_dir:
             problems.at(spec, f"{what}: only pipeline agents (planner, enactor) take {', '.join(plug)}: they "
                               f"replace a role of the DNS automation (docs/automation.md)", plug[0])
         if role is not None and software is not None and addresses:
-            nodes[name] = Node(name, role, software, addresses, dict(options), plugin)
+            resolved = server_options.resolved(role, (role_options or {}).get(role, {}), options)
+            nodes[name] = Node(name, role, software, addresses, resolved, plugin)
     if not raw:
         problems.at(raw, "the topology needs at least one node")
     return nodes

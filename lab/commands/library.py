@@ -1,0 +1,216 @@
+"""`dnslab list` and `dnslab matrix`: the incident library, and every library playbook against every
+resolver vendor.
+
+`matrix` runs each playbook (as written, and with its mitigation's --set options) through `dnslab run` in
+a lab of its own, `--jobs` at a time (labs take separate address slots), then splits each run's probes by
+resolver vendor (lab.matrix) and writes OUT/matrix.json, OUT/matrix.md and OUT/heatmap.png, with every
+run's directory under OUT/runs/. Exit 0 when every library playbook behaved as documented (as written:
+exit 1, the symptom; mitigated: exit 0), 1 when one did not, 2 on invalid input, 3 when a run could not
+run (its error is in the table and in OUT/runs/NAME.log).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from lab import console as consoles, library, matrix as lab_matrix, records
+from lab.errors import ExitCode, InputError
+from lab.playbook import schema
+from lab.topology.software import software_of
+
+console = consoles.stderr()
+out = consoles.stdout()
+RUN_TIMEOUT = 600  # seconds: a run that takes longer is stuck (library runs take under a minute)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(list_library)
+    cli.add_command(matrix)
+
+
+@click.command("list")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, exists=True), default=str(library.PLAYBOOKS),
+              show_default=False, help="Playbook directory (default: the shipped playbooks/).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_library(directory: str, as_json: bool) -> None:
+    """The incident library: one line per playbook (incident, mechanism, symptom, mitigation)."""
+    entries = library.entries(directory)
+    if as_json:
+        out.print_json(json.dumps([entry.__dict__ | {"mitigated": list(entry.mitigated)} for entry in entries]))
+        return
+    table = Table()
+    table.add_column("playbook", no_wrap=True)
+    for column in ("incident", "mechanism", "symptom", "mitigation"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:
+        table.add_row(entry.name, f"{entry.incident} {entry.year}", entry.mechanism, entry.symptom, entry.mitigation)
+    out.print(table)
+    console.print(f"{len(entries)} playbooks. As written each shows its symptom (exit 1); `dnslab list --json` "
+                  f"gives the --set options that switch its mitigation on (exit 0).", highlight=False)
+
+
+@dataclass(frozen=True)
+class Job:
+    playbook: str  # name
+    file: str
+    variant: str
+    sets: tuple[str, ...]
+    vendors: dict
+
+    @property
+    def slug(self) -> str:
+        return f"{self.playbook}-{self.variant}"
+
+
+def plan(names: tuple[str, ...], variant: str, directory: str) -> list[Job]:
+    """The runs: each playbook (library name or file) as written and/or mitigated, validated now."""
+    entries = library.entries(directory)
+    if not names:
+        chosen = [(e.file, e) for e in entries]
+    else:
+        chosen = []
+        for name in names:
+            entry = library.find(name, directory)
+            if entry is None and not Path(name).is_file():
+                known = ", ".join(e.name for e in entries)
+                raise InputError(f"no library playbook or file {name!r}; the library: {known}")
+            chosen.append((entry.file if entry else name, entry))
+    jobs = []
+    for file, entry in chosen:
+        variants = [v for v in lab_matrix.VARIANTS if variant in ("both", v)]
+        for which in variants if entry else ["as-written"]:
+            sets = tuple(entry.mitigated) if which == "mitigated" else ()
+            loaded = schema.load(file, list(sets))  # every problem before anything starts
+            vendors = {n.name: software_of(n.role, n.software).label for n in loaded.topology.by_role("resolver")
+                       if n.name in loaded.probes.resolvers}
+            jobs.append(Job(loaded.name, file, which, sets, vendors))
+    return jobs
+
+
+def run_job(job: Job, index: int, out_dir: Path, prefix: str) -> lab_matrix.RunOutcome:
+    """One `dnslab run` in a lab of its own (PREFIX-INDEX), taken down afterwards."""
+    lab = f"{prefix}-{index}"
+    run_dir = out_dir / "runs" / job.slug
+    log = out_dir / "runs" / f"{job.slug}.log"
+    argv = [sys.executable, "-m", "lab", "run", job.file, "--name", lab, "--out", str(run_dir), "--no-keep"]
+    for option in job.sets:
+        argv += ["--set", option]
+    started = time.monotonic()
+    with open(log, "w") as sink:
+        try:
+            code = subprocess.run(argv, stdout=sink, stderr=subprocess.STDOUT, timeout=RUN_TIMEOUT).returncode
+        except subprocess.TimeoutExpired:
+            code = int(ExitCode.ENVIRONMENT)
+    seconds = time.monotonic() - started
+    try:
+        found = records.read_run(run_dir)
+        probes, events, error = found.probes, found.events, None
+    except InputError:
+        probes, events = [], []
+    tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
+    error = None if code in (0, 1) else (tail[0] if tail else f"exit {code}")
+    return lab_matrix.RunOutcome(job.playbook, job.variant, code, seconds, job.vendors, probes, events,
+                                 str(run_dir), error)
+
+
+@click.command()
+@click.argument("playbooks", nargs=-1)
+@click.option("--variant", type=click.Choice(["both", *lab_matrix.VARIANTS]), default="both", show_default=True,
+              help="Run each library playbook as written, with its mitigation, or both.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 8), default=None,
+              help="Runs (labs) at once; default: the number of CPUs, at most 4.")
+@click.option("--out", type=click.Path(file_okay=False), help="Output directory (default runs/matrix-<time>/).")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, exists=True), default=str(library.PLAYBOOKS),
+              help="Library directory (default: the shipped playbooks/).")
+@click.option("--lab-prefix", default=None, help="Name the runs' labs PREFIX-1, PREFIX-2, ... (default mx<pid>).")
+def matrix(playbooks: tuple[str, ...], variant: str, jobs: int | None, out: str | None, directory: str,
+           lab_prefix: str | None) -> None:
+    """Run library playbooks (default: all) against every resolver vendor; write a table and a heatmap."""
+    from lab.report.heatmap import plot_heatmap  # noqa: PLC0415 - matplotlib only when drawing
+
+    todo = plan(playbooks, variant, directory)
+    if not todo:
+        raise InputError(f"no library playbooks in {directory}")
+    jobs = jobs or max(1, min(4, os.cpu_count() or 1))
+    prefix = lab_prefix or f"mx{os.getpid() % 100000}"
+    out_dir = Path(out) if out else Path("runs") / f"matrix-{time.strftime('%Y%m%d-%H%M%S')}"
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise InputError(f"--out {out_dir} is not empty; give a new directory")
+    (out_dir / "runs").mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    outcomes: list[lab_matrix.RunOutcome | None] = [None] * len(todo)
+    lock = threading.Lock()
+    columns = (TextColumn("[bold]matrix"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"),
+               TimeElapsedColumn(), TextColumn("{task.description}"))
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(f"{jobs} at a time", total=len(todo))
+
+        def one(index: int) -> None:
+            job = todo[index]
+            result = run_job(job, index + 1, out_dir, prefix)
+            outcomes[index] = result
+            with lock:
+                expected = lab_matrix.EXPECTED_EXIT.get(job.variant)
+                mark = "[green]✓[/]" if expected is None or result.exit_code == expected else "[red]✗[/]"
+                progress.console.print(f"{mark} {job.slug}: exit {result.exit_code} in {result.seconds:.0f}s"
+                                       + (f" — {result.error}" if result.error else ""), highlight=False)
+                progress.advance(task)
+
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            list(pool.map(one, range(len(todo))))
+    total = time.monotonic() - started
+    built = lab_matrix.build([o for o in outcomes if o is not None], total)
+    (out_dir / "matrix.json").write_text(json.dumps(built, indent=2) + "\n")
+    (out_dir / "matrix.md").write_text(markdown(built))
+    plot_heatmap(built, out_dir / "heatmap.png", f"dnslab matrix: {len(todo)} runs, {jobs} at a time")
+    render(built)
+    console.print(f"matrix: {out_dir}/matrix.json, matrix.md, heatmap.png — {len(todo)} runs in {total:.0f}s "
+                  f"({jobs} at a time)", highlight=False)
+    if any(row["error"] for row in built["rows"]):
+        sys.exit(ExitCode.ENVIRONMENT)
+    sys.exit(ExitCode.OK if built["all_as_expected"] else ExitCode.CHECK_FAILED)
+
+
+def render(built: dict) -> None:
+    table = Table(title="availability · dominant symptom · time to detect · time to recover")
+    table.add_column("playbook (variant)")
+    table.add_column("exit")
+    for vendor in built["vendors"]:
+        table.add_column(vendor, overflow="fold")
+    for row in built["rows"]:
+        exit_text = str(row["exit_code"]) if row["as_expected"] else f"[red]{row['exit_code']} (unexpected)[/]"
+        table.add_row(lab_matrix.row_label(row), exit_text,
+                      *(_coloured(row["cells"].get(v)) for v in built["vendors"]))
+    out.print(table)
+
+
+def _coloured(figures: dict | None) -> str:
+    text = lab_matrix.cell_text(figures)
+    value = (figures or {}).get("availability")
+    colour = "dim" if value is None else "green" if value >= 0.99 else "yellow" if value >= 0.9 else "red"
+    return f"[{colour}]{text}[/]"
+
+
+def markdown(built: dict) -> str:
+    """The table as Markdown, for notes and issues."""
+    head = "| playbook (variant) | exit | " + " | ".join(built["vendors"]) + " |"
+    lines = [head, "|" + "---|" * (2 + len(built["vendors"]))]
+    for row in built["rows"]:
+        exit_text = str(row["exit_code"]) + ("" if row["as_expected"] else " (unexpected)")
+        cells = [lab_matrix.cell_text(row["cells"].get(v)) for v in built["vendors"]]
+        lines.append(f"| {lab_matrix.row_label(row)} | {exit_text} | " + " | ".join(cells) + " |")
+    if built.get("total_seconds") is not None:
+        lines.append(f"\nTotal: {built['total_seconds']:.0f} s for {len(built['rows'])} runs.")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,173 @@
+"""The incident library end to end through `dnslab run`: every playbook as written shows the operators'
+symptom (exit 1, its check failing), and with its mitigation's --set options passes (exit 0) because the
+safeguard really acted (its events are in events.jsonl). Then `dnslab matrix` on one playbook, both ways.
+
+Each run brings up a lab of its own (the variants differ in topology for serve-stale) and takes it down.
+About 10 minutes: `make test-library` (marker `library`), which CI runs after `make test`.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lab import library
+from tests.integration.conftest import REPO, lab_name
+
+pytestmark = pytest.mark.library
+RESOLVERS = {"unbound", "bind-resolver", "knot-resolver", "pdns-recursor"}
+
+
+@pytest.fixture(scope="module")
+def ready(docker_client, lab_image):
+    return lab_image
+
+
+def run(name: str, variant: str, out: Path) -> tuple[subprocess.CompletedProcess, dict, list[dict]]:
+    entry = library.find(name)
+    argv = [sys.executable, "-m", "lab", "run", entry.file, "--name", lab_name(f"{name[:24]}-{variant[0]}"),
+            "--out", str(out), "--no-keep"]
+    for option in entry.mitigated if variant == "mitigated" else ():
+        argv += ["--set", option]
+    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=300)
+    report = json.loads((out / "report.json").read_text())
+    events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
+    return done, report, events
+
+
+def named(events: list[dict], event: str) -> list[dict]:
+    return [e for e in events if e["event"] == event]
+
+
+def failed_checks(report: dict) -> list[str]:
+    return [c["name"] for c in report["checks"] if not c["ok"]]
+
+
+def test_facebook_every_server_unreachable_resolvers_time_out_then_servfail(ready, tmp_path):
+    done, report, events = run("facebook-2021-auth-unreachable", "as-written", tmp_path)
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "every resolver keeps answering through the outage" in failed_checks(report)
+    figures = report["probes"]["by_resolver"]
+    assert set(figures) == RESOLVERS
+    assert all(f["timeout"] + f["servfail"] > 0 for f in figures.values()), figures
+    assert {e["target"] for e in named(events, "fault_injected")} == {"sec-knot", "sec-nsd"}
+
+
+def test_facebook_with_serve_stale_the_resolvers_bridge_the_outage(ready, tmp_path):
+    done, report, events = run("facebook-2021-auth-unreachable", "mitigated", tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert report["verdict"] == "pass"
+    # The servers really were unreachable: the same partitions as without serve-stale.
+    assert {e["target"] for e in named(events, "fault_injected")} == {"sec-knot", "sec-nsd"}
+    assert "serve_stale: true" in (tmp_path / "playbook.yml").read_text()
+    availability = next(c for c in report["checks"] if c["name"].startswith("every resolver"))
+    assert all(v["ratio"] >= 0.75 for v in availability["data"]["by_resolver"].values())
+
+
+def test_akamai_config_pushed_everywhere_servers_answer_servfail(ready, tmp_path):
+    done, report, events = run("akamai-2021-servfail-config", "as-written", tmp_path)
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "the name keeps resolving through every resolver" in failed_checks(report)
+    assert report["probes"]["by_rcode"].get("SERVFAIL", 0) > 0
+    [finished] = named(events, "rollout_finished")
+    assert finished["changed"] == ["sec-knot", "sec-nsd"] and finished["halted_at"] is None
+
+
+def test_akamai_staged_rollout_halts_at_the_canary(ready, tmp_path):
+    done, report, events = run("akamai-2021-servfail-config", "mitigated", tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    [check] = named(events, "health_check")
+    assert check["node"] == "sec-knot" and not check["healthy"] and "SERVFAIL" in check["answers"]
+    [halted] = named(events, "rollout_halted")
+    assert halted["server"] == "sec-knot" and halted["untouched"] == ["sec-nsd"]
+    assert [e["target"] for e in named(events, "fault_injected")] == ["sec-knot"]  # sec-nsd never changed
+
+
+def test_salesforce_bad_zone_change_everywhere_at_once_empties_the_name(ready, tmp_path):
+    done, report, events = run("salesforce-2021-global-push", "as-written", tmp_path)
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert report["probes"]["empty_answers"] > 0
+    assert {e["target"] for e in named(events, "fault_injected")} == {"sec-knot", "sec-nsd"}
+
+
+def test_salesforce_staggered_change_stops_at_the_health_gate(ready, tmp_path):
+    done, report, events = run("salesforce-2021-global-push", "mitigated", tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    [check] = named(events, "health_check")
+    assert check["node"] == "sec-knot" and check["answers"] == ["NXDOMAIN"] * 3  # the name has nothing else
+    assert named(events, "rollout_halted")[0]["server"] == "sec-knot"
+
+
+def test_azure_lame_delegation_makes_every_resolver_servfail(ready, tmp_path):
+    done, report, events = run("azure-2019-lame-delegation", "as-written", tmp_path)
+    assert done.returncode == 1, done.stderr[-3000:]
+    servfail = {r: f["servfail"] for r, f in report["probes"]["by_resolver"].items()}
+    assert set(servfail) == RESOLVERS and all(n > 0 for n in servfail.values()), servfail
+    assert named(events, "delegation_changed")[0]["to"] == "root"
+
+
+def test_azure_preflight_check_refuses_the_lame_delegation(ready, tmp_path):
+    done, report, events = run("azure-2019-lame-delegation", "mitigated", tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    [preflight] = named(events, "preflight_check")
+    assert preflight["server"] == "root" and preflight["serves"] is False
+    assert named(events, "change_refused") and not named(events, "fault_injected")
+    assert report["probes"]["ok"] == report["probes"]["total"]
+
+
+def test_dyn_flooded_servers_make_resolvers_time_out(ready, tmp_path):
+    done, report, events = run("dyn-2016-auth-flood", "as-written", tmp_path)
+    assert done.returncode == 1, done.stderr[-3000:]
+    [finished] = named(events, "flood_finished")
+    lost = sum(pair.get("lost", 0) for pair in finished["results"].values())
+    sent = sum(pair.get("sent", 0) for pair in finished["results"].values())
+    assert sent > 0 and lost > sent / 2, finished  # the servers really were overloaded
+    assert report["probes"]["timeouts"] + report["probes"]["by_rcode"].get("SERVFAIL", 0) > 0
+
+
+def test_dyn_rrl_and_an_unattacked_secondary_keep_the_name_up(ready, tmp_path):
+    done, report, events = run("dyn-2016-auth-flood", "mitigated", tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    [finished] = named(events, "flood_finished")
+    assert sum(pair.get("sent", 0) for pair in finished["results"].values()) > 0  # the same flood ran
+    assert "sec-extra" in (tmp_path / "playbook.yml").read_text()
+
+
+def test_aws_seoul_fleet_shrinks_to_nothing_and_lookups_time_out(ready, tmp_path):
+    done, report, events = run("aws-seoul-2018-resolver-capacity", "as-written", tmp_path)
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert [e["resolver"] for e in named(events, "fleet_removed")] == [
+        "unbound", "bind-resolver", "knot-resolver", "pdns-recursor"]
+    assert report["probes"]["timeouts"] > 0
+    assert failed_checks(report) == ["clients can resolve through their resolver fleet"]
+
+
+def test_aws_seoul_capacity_guard_keeps_two_resolvers(ready, tmp_path):
+    done, report, events = run("aws-seoul-2018-resolver-capacity", "mitigated", tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert [e["resolver"] for e in named(events, "fleet_removed")] == ["unbound", "bind-resolver"]
+    [guard] = named(events, "capacity_guard")
+    assert guard["refused"] == "knot-resolver" and guard["minimum"] == 2
+    assert report["probes"]["timeouts"] > 0  # the removed ones still time out; the fleet as a whole answers
+
+
+def test_matrix_runs_one_playbook_both_ways_in_parallel_and_draws_it(ready, tmp_path):
+    out = tmp_path / "matrix"
+    done = subprocess.run([sys.executable, "-m", "lab", "matrix", "azure-2019-lame-delegation", "--jobs", "2",
+                           "--out", str(out), "--lab-prefix", lab_name("mx")],
+                          cwd=REPO, capture_output=True, text=True, timeout=400)
+    assert done.returncode == 0, done.stderr[-3000:]
+    built = json.loads((out / "matrix.json").read_text())
+    assert built["vendors"] == ["Unbound", "BIND", "Knot Resolver", "PowerDNS Recursor"]
+    written, mitigated = built["rows"]
+    assert (written["variant"], written["exit_code"], mitigated["variant"], mitigated["exit_code"]) == \
+        ("as-written", 1, "mitigated", 0)
+    assert all(cell["symptom"] == "SERVFAIL" and cell["availability"] < 0.9 for cell in written["cells"].values())
+    assert all(cell["availability"] == 1.0 for cell in mitigated["cells"].values())
+    assert (out / "heatmap.png").read_bytes()[:4] == b"\x89PNG"
+    assert "| azure-2019-lame-delegation (as-written) | 1 |" in (out / "matrix.md").read_text()
+    assert "Knot Resolver" in done.stdout
