@@ -69,7 +69,8 @@ def up(topology_path: str | Path | None = None, name: str | None = None, progres
         labels = {runtime.LAB: lab, runtime.TOPOLOGY: digest, runtime.STATE_DIR: str(state.lab_dir(lab)),
                   runtime.SLOT: str(topology.slot)}
         tsig = state.tsig_key(lab)
-        state.write_node_files(lab, render(topology, tsig))
+        keys = state.dnssec_keys(lab, list(topology.zones)) if topology.dnssec else None
+        state.write_node_files(lab, render(topology, tsig, keys))
         description = describe(lab, topology, tag, path)
         state.save_description(lab, description)
 
