@@ -167,6 +167,8 @@ def describe(lab: str, topology: Topology, tag: str, path: Path) -> dict:
         },
         "zones": {z.origin: {"servers": list(z.servers), "primary": z.primary, "ttl": z.ttl,
                              "negative_ttl": z.negative_ttl} for z in topology.zones.values()},
+        "dnssec": {"signature_validity": topology.dnssec.signature_validity,
+                   "static_validity": topology.dnssec.static_validity} if topology.dnssec else None,
         "probe_name": service.records[0].name if service else ".",
         "probe_type": service.records[0].type if service else "SOA",
         **({"pipeline": _describe_pipeline(lab, topology)} if topology.pipeline else {}),
