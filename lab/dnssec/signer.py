@@ -43,25 +43,16 @@ def unsigned(text: str, origin: str) -> str:
 
 
 def sign(text: str, origin: str, zone_keys: list[dict], inception: float, expiration: float,
-         dnskey_ttl: int | None = None, sign_dnskey_with: list[dict] | None = None) -> str:
-    """`text` (unsigned, or signed before: old signatures go) signed with `zone_keys` (KSKs sign the DNSKEY
-    RRset, ZSKs the rest; every key is published). `sign_dnskey_with` overrides which keys sign the DNSKEY
-    RRset (a rollover that publishes a key it does not sign with)."""
+         dnskey_ttl: int | None = None) -> str:
+    """`text` (unsigned, or signed before: old signatures go) signed with `zone_keys`: every key is published,
+    KSKs sign the DNSKEY RRset, ZSKs the rest. `dnskey_ttl`: default, that of the DNSKEY RRset `text` holds,
+    else the SOA's."""
+    if dnskey_ttl is None:  # re-signing keeps the DNSKEY TTL the zone was first signed with
+        published = _zone(text, origin).get_rdataset(origin, dns.rdatatype.DNSKEY)
+        dnskey_ttl = published.ttl if published is not None else None
     zone = _zone(unsigned(text, origin), origin)
     pairs = [(K.private_key(k), K.dnskey(k)) for k in zone_keys]
-    signer_pairs = None
-    if sign_dnskey_with is not None:
-        signer_pairs = [(K.private_key(k), K.dnskey(k)) for k in sign_dnskey_with]
-
-    def rrset_signer(txn, rrset):
-        chosen = pairs if signer_pairs is None else signer_pairs
-        ksks = [p for p in chosen if p[1].flags & dns.dnssec.Flag.SEP] or chosen
-        zsks = [p for p in pairs if not p[1].flags & dns.dnssec.Flag.SEP] or pairs
-        dns.dnssec.default_rrset_signer(txn, rrset, zone.origin, ksks, zsks, inception=inception,
-                                        expiration=expiration, origin=zone.origin)
-
-    dns.dnssec.sign_zone(zone, keys=pairs, dnskey_ttl=dnskey_ttl, inception=inception, expiration=expiration,
-                         rrset_signer=rrset_signer)
+    dns.dnssec.sign_zone(zone, keys=pairs, dnskey_ttl=dnskey_ttl, inception=inception, expiration=expiration)
     return zone.to_text(relativize=False)
 
 
@@ -83,6 +74,27 @@ def corrupt(text: str, origin: str, names: list[str] | None) -> tuple[str, list[
                 txn.add(name, rdataset.ttl, rr)
             touched.append(name.to_text())
     return zone.to_text(relativize=False), sorted(set(touched))
+
+
+def verify(text: str, origin: str, now: float | None = None) -> list[str]:
+    """Owner names whose RRsets do not validate against the zone's own DNSKEY RRset (what a signer that
+    checks its output before publishing catches). Delegations and glue carry no signatures and are skipped."""
+    zone = _zone(text, origin)
+    apex = zone.origin
+    dnskey = zone.get_rrset(apex, dns.rdatatype.DNSKEY)
+    bad = set()
+    for name, node in zone.items():
+        for rdataset in node:
+            if rdataset.rdtype == dns.rdatatype.RRSIG:
+                continue
+            sigs = node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.RRSIG, rdataset.rdtype)
+            if sigs is None:
+                continue  # unsigned: delegation NS, glue
+            try:
+                dns.dnssec.validate((name, rdataset), (name, sigs), {apex: dnskey} if dnskey else {}, now=now)
+            except dns.dnssec.ValidationFailure:
+                bad.add(name.to_text())
+    return sorted(bad)
 
 
 def expirations(text: str, origin: str) -> list[int]:

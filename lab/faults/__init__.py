@@ -5,7 +5,7 @@
 Groups: process (pause, kill, stop, restart), network (partition, loss, block-port, disconnect),
 dns-answer (delay, drop, servfail, refused, nxdomain, nodata, truncate, spoof: dnsdist in front of a
 server), zone-data (empty-rrset, ttl, remove-glue, lame-delegation, serial-regression) and dnssec
-(expire-signatures, bogus-rrsig, remove-dnskey, ksk-rollover, wrong-denial: a signed lab only). Every fault
+(expire-signatures, bogus-rrsig, remove-dnskey, ksk-rollover, update-ds, wrong-denial: a signed lab only). Every fault
 records what its undo needs in a plain-JSON record persisted in $DNSLAB_HOME/labs/<lab>/faults.json, so
 `clear` works from any process; `clear_all` also sweeps what a killed orchestrator may have left behind.
 """

@@ -13,6 +13,9 @@ from __future__ import annotations
 import time
 from typing import Any, Mapping
 
+import dns.dnssec
+import dns.rdata
+
 from lab import state
 from lab.errors import LabError
 from lab.faults import params as P, zonedata, zonetext
@@ -92,6 +95,11 @@ def _bogus(ctx: FaultContext, record: dict) -> None:
     if not touched:
         raise LabError(f"no signed name {', '.join(names or [])} in {zone}: nothing to corrupt")
     record.update(zone=zone, corrupted=touched)
+    if record["params"]["verify"]:
+        # The mitigation: the signer validates its output and keeps the published zone when it fails.
+        record["refused"] = signer.verify(text, zone)
+        if record["refused"]:
+            return
     publish(ctx, record, zone, text)
 
 
@@ -111,13 +119,36 @@ def _ksk_rollover(ctx: FaultContext, record: dict) -> None:
     published = [old_ksk, new_ksk, zsk] if p["double_signature"] else [new_ksk, zsk]
     child = signer.sign(original(ctx, zone), zone, published, inception, expiration)
     if p["update_parent"]:
-        parent_text = original(ctx, parent)
-        ds_ttl = next(int(line.split()[1]) for line in parent_text.splitlines()
-                      if line.split()[:1] == [zone] and " DS " in line)
-        swapped = signer.without(parent_text, parent, zone, "DS")
-        swapped += f"{zone} {ds_ttl} IN DS {K.ds_text(new_ksk)}\n"
-        publish(ctx, record, parent, signer.sign(swapped, parent, _keys(ctx, parent), inception, expiration))
+        publish(ctx, record, parent, _parent_ds(ctx, zone, parent, [K.ds_text(new_ksk)]))
     publish(ctx, record, zone, child)
+
+
+def _parent_ds(ctx: FaultContext, zone: str, parent: str, ds_rdatas: list[str]) -> str:
+    """The parent zone as published now, re-signed with `ds_rdatas` as the DS RRset of `zone` (same TTL)."""
+    text = _current(ctx, parent)
+    ds = zonetext.find(zonetext.parse(signer.unsigned(text, parent), parent), zone, "DS")
+    if ds is None:
+        raise LabError(f"{parent} holds no DS for {zone}")
+    swapped = signer.without(text, parent, zone, "DS") + "".join(f"{zone} {ds[2]} IN DS {d}\n" for d in ds_rdatas)
+    inception, expiration = _window(ctx)
+    return signer.sign(swapped, parent, _keys(ctx, parent), inception, expiration)
+
+
+def _current(ctx: FaultContext, zone: str) -> str:
+    return _path(ctx, zonedata.holders(ctx.description, zone)[0], zone).read_text()
+
+
+def _update_ds(ctx: FaultContext, record: dict) -> None:
+    """The parent publishes DS records for the KSKs the child publishes now (e.g. after a rollover)."""
+    zone = _zone(record)
+    parent = parent_zone(zone, ctx.description["zones"])
+    published = zonetext.find(zonetext.parse(_current(ctx, zone), zone), zone, "DNSKEY")
+    if published is None:
+        raise LabError(f"{zone} publishes no DNSKEY RRset: no DS to derive")
+    ksks = [d for d in published[3] if d.split()[0] == "257"]
+    ds = [dns.dnssec.make_ds(zone, dns.rdata.from_text("IN", "DNSKEY", d), "SHA256").to_text() for d in ksks]
+    record.update(zone=zone, parent=parent, ds=ds)
+    publish(ctx, record, parent, _parent_ds(ctx, zone, parent, ds))
 
 
 def _wrong_denial(ctx: FaultContext, record: dict) -> None:
@@ -142,11 +173,24 @@ def _with_negative_ttl(text: str, zone: str, ttl: int) -> str:
     return zonetext.edit(text, zone, [["replace", zone, ttl, "SOA", [" ".join(fields)]]])
 
 
+def resign_if_expiring(ctx: FaultContext, zone: str, margin: float) -> dict:
+    """A signature monitor: when the zone's published signatures expire within `margin` seconds, re-sign
+    it (good keys, the full validity) on every server. What the playbook action signature_watch does."""
+    text = _path(ctx, zonedata.holders(ctx.description, zone)[0], zone).read_text()
+    remaining = min(signer.expirations(text, zone), default=None)
+    remaining = None if remaining is None else round(remaining - time.time(), 1)
+    acted = remaining is not None and remaining < margin
+    if acted:
+        inception, expiration = _window(ctx)
+        publish(ctx, {}, zone, signer.sign(text, zone, _keys(ctx, zone), inception, expiration))
+    return {"zone": zone, "expires_in_s": remaining, "margin_s": margin, "resigned": acted}
+
+
 # ---- validation (pure) -------------------------------------------------------------------------------------
 
 
 def _constraints(target: str, params: Mapping[str, Any], description: dict | None, *,
-                 needs_parent: bool = False) -> list:
+                 needs_parent: bool = False, target_serves_parent: bool = False) -> list:
     zone, problems = zonedata._zone_problems(params, description)
     if zone is None or problems:
         return problems
@@ -158,7 +202,7 @@ def _constraints(target: str, params: Mapping[str, Any], description: dict | Non
     if info["primary"]:
         return [("zone", f"{zone} is signed online by its primary {info['primary']}, which would re-sign over the "
                          f"fault; DNSSEC faults act on zones dnslab signs: {', '.join(static + ['.'])}")]
-    if target in description["nodes"] and not zonedata.holds(description, target, zone):
+    if target in description["nodes"] and not target_serves_parent and not zonedata.holds(description, target, zone):
         return [(None, f"node {target!r} does not serve {zone}; its servers: {', '.join(info['servers'])}")]
     if needs_parent:
         parent = parent_zone(zone, description["zones"])
@@ -167,6 +211,9 @@ def _constraints(target: str, params: Mapping[str, Any], description: dict | Non
         if description["zones"][parent]["primary"]:
             return [("zone", f"the parent {parent} of {zone} is signed online by its primary: dnslab cannot "
                              f"swap the DS there")]
+        if target_serves_parent and target in description["nodes"] and not zonedata.holds(description, target, parent):
+            return [(None, f"the DS of {zone} lives in {parent}: target one of its servers "
+                           f"({', '.join(description['zones'][parent]['servers'])})")]
     return []
 
 
@@ -182,6 +229,10 @@ def _rollover_constraints(target, params, description):
     return _constraints(target, params, description, needs_parent=True)
 
 
+def _ds_constraints(target, params, description):
+    return _constraints(target, params, description, needs_parent=True, target_serves_parent=True)
+
+
 _ZONE = Param(str, True, None, "the zone, signed by dnslab (e.g. shop.test.); every server of it is changed")
 
 KINDS = {
@@ -194,7 +245,9 @@ KINDS = {
     "bogus-rrsig": FaultKind(
         "bogus-rrsig", "dnssec", "publish corrupted RRSIGs (one bit flipped) for `names`, default every name "
         "below the apex; the data is unchanged",
-        {"zone": _ZONE, "names": Param(list[str], False, None, "owner names whose signatures go bad (default all)")},
+        {"zone": _ZONE, "names": Param(list[str], False, None, "owner names whose signatures go bad (default all)"),
+         "verify": Param(bool, False, False, "the signer validates its output first and publishes nothing that "
+                                             "fails (the mitigation; default false)")},
         _bogus, _undo, _constraints, single=True),
     "remove-dnskey": FaultKind(
         "remove-dnskey", "dnssec", "publish the zone without its DNSKEY RRset: nothing can be validated",
@@ -208,6 +261,12 @@ KINDS = {
          "update_parent": Param(bool, False, True, "swap the DS in the parent (default true; false: the DS "
                                                    "never matches)")},
         _ksk_rollover, _undo, _rollover_constraints, single=True),
+    "update-ds": FaultKind(
+        "update-ds", "dnssec",
+        "the parent publishes DS records for the KSKs the zone publishes now (after a ksk-rollover with "
+        "update_parent=false: the DS change arriving late); undo restores the parent",
+        {"zone": Param(str, True, None, "the child zone whose DS changes; target a server of its parent")},
+        _update_ds, _undo, _ds_constraints, single=True),
     "wrong-denial": FaultKind(
         "wrong-denial", "dnssec",
         "re-sign the zone with an NSEC chain that proves `name` does not exist (it does): NXDOMAIN with a valid "

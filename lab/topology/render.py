@@ -60,7 +60,7 @@ class _SignedZones:
             text = zone_text(self.topology, zone, self.keys if self.on else None)
             if self.on and zone.primary is None:  # a primary's zone is signed online by BIND
                 text = signer.sign(text, zone.origin, self.keys[zone.origin], self.now - signer.INCEPTION_SLACK,
-                                   self.now + self.topology.dnssec.static_validity)
+                                   self.now + self.topology.dnssec.static_validity, dnskey_ttl=zone.ttl)
             self.cache[zone.origin] = text
         return self.cache[zone.origin]
 

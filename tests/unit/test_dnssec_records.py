@@ -57,3 +57,10 @@ def test_outcomes_say_rcodes_ede_outage_and_recovery_after_the_clear():
     # back while the fault was still in force: no time "after the clear"
     assert (out["bind-resolver"]["outage_s"], out["bind-resolver"]["after_clear_s"]) == (1.0, None)
     assert out["pdns-recursor"]["recovered_s"] is None and out["pdns-recursor"]["outage_s"] is None
+
+
+def test_probes_of_the_final_rollback_are_left_out():
+    events = [{"t": 0.0, "event": "run_started"}, {"t": 5.0, "event": "step_finished"}]
+    probes = [_probe(1, "unbound", "SERVFAIL", [6]), _probe(4, "unbound", "NOERROR"), _probe(6, "unbound", "SERVFAIL")]
+    out = resolver_outcomes(probes, events)["unbound"]
+    assert out["rcodes"] == {"SERVFAIL": 1, "NOERROR": 1} and out["recovered_s"] == 4.0

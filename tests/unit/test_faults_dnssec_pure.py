@@ -41,3 +41,8 @@ def test_the_target_must_serve_the_zone_and_values_are_checked():
 def test_a_rollover_needs_a_parent_dnslab_signs():
     [root] = messages("ksk-rollover", "root", {"zone": "."})
     assert "no parent" in root
+
+
+def test_update_ds_targets_a_server_of_the_parent():
+    assert messages("update-ds", "tld", {"zone": "shop.test."}) == []
+    assert "target one of its servers (tld)" in messages("update-ds", "sec-knot", {"zone": "shop.test."})[0]
