@@ -22,6 +22,9 @@ EDE_NAMES = {0: "Other", 1: "Unsupported DNSKEY Algorithm", 2: "Unsupported DS D
              22: "No Reachable Authority", 23: "Network Error"}
 
 
+UNDO_SLACK = 2.0  # seconds an undo (re-publish and reload) takes before its fault_cleared event
+
+
 def resolver_outcomes(probes: list[Record], events: list[Record], software: dict[str, str] | None = None,
                       t0: float | None = None) -> dict[str, dict[str, Any]]:
     """resolver -> {software, rcodes, ede, ad, outage_s, recovered_s, after_clear_s}.
@@ -48,7 +51,8 @@ def resolver_outcomes(probes: list[Record], events: list[Record], software: dict
         recovered = None
         if bad:
             recovered = next((p["t"] for p in group if p["t"] > bad[-1]["t"] and records.outcome(p) == "ok"), None)
-        before = [c for c in clears if recovered is not None and c <= recovered]
+        # A clear's event is written once its undo is done: a resolver may come back a moment before it.
+        before = [c for c in clears if recovered is not None and c <= recovered + UNDO_SLACK]
         result[resolver] = {
             "software": software.get(resolver),
             "rcodes": dict(Counter(p.get("rcode") or p.get("error") or "none" for p in group).most_common()),
@@ -58,7 +62,8 @@ def resolver_outcomes(probes: list[Record], events: list[Record], software: dict
             "first_failure_s": _since(bad[0]["t"], t0) if bad else None,
             "recovered_s": _since(recovered, t0),
             "outage_s": round(recovered - bad[0]["t"], 3) if bad and recovered is not None else None,
-            "after_clear_s": round(recovered - before[-1], 3) if before and before[-1] > bad[0]["t"] else None,
+            "after_clear_s": max(0.0, round(recovered - before[-1], 3)) if before and before[-1] > bad[0]["t"]
+            else None,
         }
     return result
 

@@ -47,7 +47,7 @@ def test_outcomes_say_rcodes_ede_outage_and_recovery_after_the_clear():
               _probe(5, "unbound", "SERVFAIL", [6]), _probe(9, "unbound", "SERVFAIL", [9]),
               _probe(10, "unbound", "NOERROR"),
               _probe(1, "bind-resolver", "NOERROR"), _probe(3, "bind-resolver", "SERVFAIL"),
-              _probe(4, "bind-resolver", "NOERROR"),
+              _probe(3.5, "bind-resolver", "NOERROR"),
               _probe(3, "pdns-recursor", "SERVFAIL", [7])]
     out = resolver_outcomes(probes, events, {"unbound": "unbound"})
     assert out["unbound"]["rcodes"] == {"SERVFAIL": 3, "NOERROR": 2}
@@ -55,7 +55,7 @@ def test_outcomes_say_rcodes_ede_outage_and_recovery_after_the_clear():
     assert (out["unbound"]["outage_s"], out["unbound"]["after_clear_s"]) == (7.0, 4.0)
     assert out["unbound"]["software"] == "unbound"
     # back while the fault was still in force: no time "after the clear"
-    assert (out["bind-resolver"]["outage_s"], out["bind-resolver"]["after_clear_s"]) == (1.0, None)
+    assert (out["bind-resolver"]["outage_s"], out["bind-resolver"]["after_clear_s"]) == (0.5, None)
     assert out["pdns-recursor"]["recovered_s"] is None and out["pdns-recursor"]["outage_s"] is None
 
 
@@ -64,3 +64,11 @@ def test_probes_of_the_final_rollback_are_left_out():
     probes = [_probe(1, "unbound", "SERVFAIL", [6]), _probe(4, "unbound", "NOERROR"), _probe(6, "unbound", "SERVFAIL")]
     out = resolver_outcomes(probes, events)["unbound"]
     assert out["rcodes"] == {"SERVFAIL": 1, "NOERROR": 1} and out["recovered_s"] == 4.0
+
+
+def test_a_resolver_back_while_the_undo_finishes_counts_as_back_at_the_clear():
+    events = [{"t": 0.0, "event": "run_started"},
+              {"t": 2.0, "event": "fault_injected", "id": "f1", "kind": "k", "target": "x"},
+              {"t": 6.0, "event": "fault_cleared", "id": "f1", "kind": "k", "target": "x"}]
+    probes = [_probe(3, "unbound", "SERVFAIL"), _probe(5.5, "unbound", "NOERROR")]
+    assert resolver_outcomes(probes, events)["unbound"]["after_clear_s"] == 0.0
