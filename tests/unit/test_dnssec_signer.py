@@ -105,3 +105,11 @@ def test_a_bad_dnssec_section_is_reported_with_its_line(tmp_path):
         load.load(path)
     text = str(err.value)
     assert f"{path}:3:" in text and "signature_validity" in text and "rollover" in text
+
+
+def test_enabled_false_is_the_unsigned_lab_and_durations_are_read(tmp_path):
+    path = tmp_path / "t.yml"
+    path.write_text("extends: " + str(load.DEFAULT_TOPOLOGY) + "\ndnssec: {enabled: false}\n")
+    assert load.load(path).dnssec is None
+    path.write_text("extends: " + str(load.DEFAULT_TOPOLOGY) + "\ndnssec: {signature_validity: 2m}\n")
+    assert load.load(path).dnssec.signature_validity == 120
