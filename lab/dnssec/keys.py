@@ -12,9 +12,6 @@ import time
 
 import dns.dnssec
 import dns.name
-import dns.rdata
-import dns.rdataclass
-import dns.rdatatype
 from cryptography.hazmat.primitives.asymmetric import ec
 
 ALGORITHM = dns.dnssec.Algorithm.ECDSAP256SHA256

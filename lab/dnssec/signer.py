@@ -12,10 +12,8 @@ import base64
 
 import dns.dnssec
 import dns.name
-import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
-import dns.rdtypes.ANY.RRSIG
 import dns.zone
 
 from lab.dnssec import keys as K

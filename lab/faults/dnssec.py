@@ -47,7 +47,8 @@ def publish(ctx: FaultContext, record: dict, zone: str, text: str) -> None:
         backup = path.with_name(path.name + BACKUP)
         if not backup.exists():
             backup.write_text(path.read_text())
-        path.write_text("; signed wrongly on purpose by a dnslab fault; the original is kept next to it\n" + text)
+        path.write_text("; published by a dnslab DNSSEC fault or signature_watch; the original is kept next to it\n"
+                        + text)
         record.setdefault("files", []).append([node, zone])
         zonedata.reload(ctx, node, zone)
 
