@@ -33,15 +33,16 @@ def resolver_outcomes(probes: list[Record], events: list[Record], software: dict
     never failed, or never came back within the run: then `recovered_s` is None too). `after_clear_s`: from
     the last fault clear before it came back to that moment (None when it came back while a fault was
     still in force, or never failed). `ede`: "code name" -> count, over every probe that carried EDE.
-    Only probes sent until the last step finished count."""
+    Only probes and clears until the last step finished count."""
     software = software or {}
     t0 = records.run_start(probes, events) if t0 is None else t0
     # The steps are the scenario; what the run's final rollback does to caches is not (undoing a KSK
-    # rollover is a rollover of its own): probes sent after the last step finished are left out.
+    # rollover is a rollover of its own): probes and clears after the last step finished are left out.
+    clears = sorted(w["end"] for w in records.fault_windows(events) if w["end"] is not None)
     finished = [e["t"] for e in events if e.get("event") == "step_finished"]
     if finished:
         probes = [p for p in probes if p["t"] <= max(finished)]
-    clears = sorted(w["end"] for w in records.fault_windows(events) if w["end"] is not None)
+        clears = [c for c in clears if c <= max(finished)]
     by_resolver: dict[str, list[Record]] = {}
     for probe in sorted(probes, key=lambda p: p["t"]):
         by_resolver.setdefault(str(probe.get("resolver")), []).append(probe)

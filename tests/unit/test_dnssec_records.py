@@ -59,11 +59,15 @@ def test_outcomes_say_rcodes_ede_outage_and_recovery_after_the_clear():
     assert out["pdns-recursor"]["recovered_s"] is None and out["pdns-recursor"]["outage_s"] is None
 
 
-def test_probes_of_the_final_rollback_are_left_out():
-    events = [{"t": 0.0, "event": "run_started"}, {"t": 5.0, "event": "step_finished"}]
+def test_probes_and_clears_of_the_final_rollback_are_left_out():
+    events = [{"t": 0.0, "event": "run_started"},
+              {"t": 0.5, "event": "fault_injected", "id": "f1", "kind": "k", "target": "x"},
+              {"t": 5.0, "event": "step_finished"},
+              {"t": 5.5, "event": "fault_cleared", "id": "f1", "kind": "k", "target": "x"}]
     probes = [_probe(1, "unbound", "SERVFAIL", [6]), _probe(4, "unbound", "NOERROR"), _probe(6, "unbound", "SERVFAIL")]
     out = resolver_outcomes(probes, events)["unbound"]
     assert out["rcodes"] == {"SERVFAIL": 1, "NOERROR": 1} and out["recovered_s"] == 4.0
+    assert out["after_clear_s"] is None  # back while the fault held; the rollback's clear came later
 
 
 def test_a_resolver_back_while_the_undo_finishes_counts_as_back_at_the_clear():
