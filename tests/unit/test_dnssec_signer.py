@@ -113,3 +113,11 @@ def test_enabled_false_is_the_unsigned_lab_and_durations_are_read(tmp_path):
     assert load.load(path).dnssec is None
     path.write_text("extends: " + str(load.DEFAULT_TOPOLOGY) + "\ndnssec: {signature_validity: 2m}\n")
     assert load.load(path).dnssec.signature_validity == 120
+
+
+def test_verify_names_what_a_checking_signer_would_refuse():
+    good = signer.sign(ZONE, "shop.test.", KEYS, NOW - 60, NOW + 3600)
+    assert signer.verify(good, "shop.test.") == []
+    bad, _ = signer.corrupt(good, "shop.test.", ["api.shop.test."])
+    assert signer.verify(bad, "shop.test.") == ["api.shop.test."]
+    assert signer.verify(signer.without(good, "shop.test.", "shop.test.", "DNSKEY"), "shop.test.")
