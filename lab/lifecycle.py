@@ -70,7 +70,8 @@ def up(topology_path: str | Path | None = None, name: str | None = None, progres
         labels = {runtime.LAB: lab, runtime.TOPOLOGY: digest, runtime.STATE_DIR: str(state.lab_dir(lab)),
                   runtime.SLOT: str(topology.slot)}
         tsig = state.tsig_key(lab)
-        state.write_node_files(lab, render(topology, tsig))
+        keys = state.dnssec_keys(lab, list(topology.zones)) if topology.dnssec else None
+        state.write_node_files(lab, render(topology, tsig, keys))
         description = describe(lab, topology, tag, path)
         state.save_description(lab, description)
 
@@ -191,6 +192,8 @@ def describe(lab: str, topology: Topology, tag: str, path: Path) -> dict:
         },
         "zones": {z.origin: {"servers": list(z.servers), "primary": z.primary, "ttl": z.ttl,
                              "negative_ttl": z.negative_ttl} for z in topology.zones.values()},
+        "dnssec": {"signature_validity": topology.dnssec.signature_validity,
+                   "static_validity": topology.dnssec.static_validity} if topology.dnssec else None,
         "probe_name": service.records[0].name if service else ".",
         "probe_type": service.records[0].type if service else "SOA",
         **({"pipeline": _describe_pipeline(lab, topology)} if topology.pipeline else {}),

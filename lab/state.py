@@ -4,6 +4,7 @@
         lab.json        the resolved topology (after slot moves) that `status`, `dig` and runs read
         tsig.key        the lab's update key, mode 0600, never printed; copied (0600) as tsig.json into
                         the directory of every node that sends or checks updates
+        dnssec-keys.json  a signed lab's KSK and ZSK per zone, mode 0600 (lab.dnssec.keys)
         nodes/<node>/   mounted at /lab/node in that node's container
 """
 
@@ -44,6 +45,25 @@ def tsig_key(lab: str) -> Tsig:
     return key
 
 
+def dnssec_keys(lab: str, zones: list[str]) -> dict[str, list[dict]]:
+    """The lab's DNSSEC keys (zone -> [KSK, ZSK]), generated on first use, kept (0600) across `up`s so DS
+    records and trust anchors stay what resolvers may have cached. Never committed, never printed."""
+    from lab.dnssec import keys as K  # here: signing needs `cryptography`, an unsigned lab does not
+
+    path = lab_dir(lab) / "dnssec-keys.json"
+    known = json.loads(path.read_text()) if path.exists() else {}
+    missing = [z for z in zones if z not in known]
+    if missing:
+        known.update({z: [K.generate(z, "ksk"), K.generate(z, "zsk")] for z in missing})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump(known, out)
+        tmp.replace(path)
+    return {z: known[z] for z in zones}
+
+
 def write_node_files(lab: str, rendered: dict[str, dict[str, str]]) -> None:
     """Write every node's rendered files afresh (old journals and state go with the old files)."""
     nodes = lab_dir(lab) / "nodes"
@@ -54,8 +74,8 @@ def write_node_files(lab: str, rendered: dict[str, dict[str, str]]) -> None:
             path = nodes / node / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(content)
-            # Configs that carry the TSIG secret stay private to the host's owner.
-            if "secret" in content:
+            # Configs that carry the TSIG secret or a DNSSEC private key stay private to the host's owner.
+            if "secret" in content or "PrivateKey:" in content:
                 path.chmod(0o600)
 
 

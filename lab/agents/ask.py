@@ -6,6 +6,10 @@
 `until` makes it a readiness probe: repeat every query until it gets an answer of that kind ("answer":
 any rcode but SERVFAIL/REFUSED, "noerror": NOERROR, "aa": an authoritative NOERROR, "expect": exactly
 the query's `expect` list of answers, in any order) or the deadline passes.
+
+A query with `"dnssec": true` is sent with EDNS and the AD bit (RFC 6840 5.7: tell me whether it validated);
+its result then has `ad` and `ede` (the Extended DNS Error codes of the answer, RFC 8914). `"cd": true`
+sets Checking Disabled: a validating resolver answers without validating.
 """
 
 from __future__ import annotations
@@ -22,10 +26,19 @@ import dns.rcode
 import dns.rdatatype
 
 
-def ask(server: str, name: str, rdtype: str = "A", timeout: float = 2.0, rd: bool = True, tcp: bool = False) -> dict:
+EDE = 15  # EDNS option code of an Extended DNS Error (RFC 8914)
+
+
+def ask(server: str, name: str, rdtype: str = "A", timeout: float = 2.0, rd: bool = True, tcp: bool = False,
+        dnssec: bool = False, cd: bool = False) -> dict:
     query = dns.message.make_query(name, rdtype)
     if not rd:
         query.flags &= ~dns.flags.RD
+    if dnssec:
+        query.use_edns(0, 0, 1232)
+        query.flags |= dns.flags.AD
+    if cd:
+        query.flags |= dns.flags.CD
     start = time.time()
     result = {"t": start, "server": server, "name": query.question[0].name.to_text(), "type": rdtype.upper(),
               "rcode": None, "answers": [], "ttl": None, "latency_ms": None, "error": None, "aa": False}
@@ -42,6 +55,9 @@ def ask(server: str, name: str, rdtype: str = "A", timeout: float = 2.0, rd: boo
     result["rcode"] = dns.rcode.to_text(response.rcode())
     result["aa"] = bool(response.flags & dns.flags.AA)
     result["tc"] = bool(response.flags & dns.flags.TC)
+    if dnssec:
+        result["ad"] = bool(response.flags & dns.flags.AD)
+        result["ede"] = ede_codes(response)
     # Whose negative answer this is (the lab root's SOA for names outside the lab world).
     for rrset in response.authority:
         if rrset.rdtype == dns.rdatatype.SOA:
@@ -54,6 +70,16 @@ def ask(server: str, name: str, rdtype: str = "A", timeout: float = 2.0, rd: boo
         elif rrset.rdtype == dns.rdatatype.CNAME:
             result.setdefault("cname", []).extend(rd.to_text() for rd in rrset)
     return result
+
+
+def ede_codes(response) -> list[int]:
+    """Extended DNS Error codes in an answer's OPT record (dnspython 2.3 parses them as EDEOption)."""
+    codes = []
+    for option in response.options:
+        if option.otype == EDE:
+            code = getattr(option, "code", None)
+            codes.append(int(code) if code is not None else int.from_bytes(option.data[:2], "big"))
+    return codes
 
 
 def _text(rdata) -> str:
@@ -84,7 +110,8 @@ def main(argv: list[str]) -> int:
     while pending:
         still = []
         for i, q in pending:
-            results[i] = ask(q["server"], q["name"], q.get("type", "A"), timeout, q.get("rd", True), q.get("tcp", False))
+            results[i] = ask(q["server"], q["name"], q.get("type", "A"), timeout, q.get("rd", True), q.get("tcp", False),
+                             q.get("dnssec", False), q.get("cd", False))
             if until and not _done(results[i], until, q):
                 still.append((i, q))
         pending = still

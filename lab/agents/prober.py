@@ -7,7 +7,9 @@
 
 Every 1/rate seconds a round starts: one query to every target, cycling through `queries`. Each query
 has its own socket and deadline in one selector loop, so a slow or lost answer never holds up the next
-round. Lines follow docs/records.md (probes.jsonl).
+round. Lines follow docs/records.md (probes.jsonl). With `"dnssec": true` every query carries EDNS and the AD
+bit, and each line also says whether the answer was validated (`ad`) and which Extended DNS Errors came
+with it (`ede`, RFC 8914).
 
 It stops sending when the lease file is gone (the orchestrator's "stop") or has not been touched for
 `lease_stale` seconds (the orchestrator died), then waits for the queries in flight to be answered or time
@@ -25,12 +27,14 @@ import socket
 import sys
 import time
 
+import dns.flags
 import dns.message
 import dns.rcode
 import dns.rdatatype
 
 from lab.agents import wire as fastwire
 from lab.agents.ask import _text as rdata_text  # one way to turn rdata into the text probes record
+from lab.agents.ask import ede_codes
 
 MAX_WAIT = 0.05  # longest the loop sleeps: how late a round may start or a lease change be seen
 
@@ -44,7 +48,8 @@ class Prober:
         self.queries = [tuple(q) for q in spec["queries"]]
         # Each question is built once; a query is its wire form under a fresh id. A questions also get the
         # fast path's view of themselves (lab.agents.wire).
-        self.wires = {q: dns.message.make_query(*q).to_wire() for q in self.queries}
+        self.dnssec = bool(spec.get("dnssec"))
+        self.wires = {q: _query(*q, dnssec=self.dnssec).to_wire() for q in self.queries}
         self.asked = {q: fastwire.question(w) if q[1].upper() == "A" else None for q, w in self.wires.items()}
         self.lease = spec.get("lease")
         self.lease_stale = float(spec.get("lease_stale", 10))
@@ -93,6 +98,8 @@ class Prober:
         record = {"t": time.time(), "client": self.client, "resolver": target["resolver"], "name": name,
                   "type": qtype, "rcode": None, "answers": [], "ttl": None, "latency_ms": None, "error": None,
                   "seq": self.seq}
+        if self.dnssec:
+            record.update(ad=None, ede=None)  # known once an answer comes
         self.sent += 1
         sock = None
         try:
@@ -143,6 +150,8 @@ class Prober:
         if isinstance(answer, str):
             record["error"] = answer
         else:
+            if self.dnssec:
+                record.update(dnssec_fields(wire))
             record["latency_ms"] = round((time.monotonic() - pending["sent"]) * 1000, 3)
             record["rcode"], record["answers"], record["ttl"], truncated = answer
             if truncated:  # a stub would retry over TCP; say so rather than look empty
@@ -160,6 +169,23 @@ class Prober:
         self.out.flush()
         if "summary" not in line:
             self.printed += 1
+
+
+def _query(name: str, qtype: str, dnssec: bool = False) -> dns.message.Message:
+    query = dns.message.make_query(name, qtype)
+    if dnssec:  # EDNS (without it no EDE can come back) and AD: "tell me whether you validated" (RFC 6840)
+        query.use_edns(0, 0, 1232)
+        query.flags |= dns.flags.AD
+    return query
+
+
+def dnssec_fields(wire: bytes) -> dict:
+    """`ad` and `ede` of an answer (read already: it parses)."""
+    try:
+        response = dns.message.from_wire(wire)
+    except Exception:  # noqa: BLE001 - read() has reported the answer as bad already
+        return {"ad": None, "ede": []}
+    return {"ad": bool(response.flags & dns.flags.AD), "ede": ede_codes(response)}
 
 
 def read(wire: bytes, query: bytes, qtype: str, query_id: int, asked: bytes | None):

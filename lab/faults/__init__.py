@@ -4,7 +4,8 @@
 
 Groups: process (pause, kill, stop, restart), network (partition, loss, block-port, disconnect),
 dns-answer (delay, drop, servfail, refused, nxdomain, nodata, truncate, spoof: dnsdist in front of a
-server) and zone-data (empty-rrset, ttl, remove-glue, lame-delegation, serial-regression). Every fault
+server), zone-data (empty-rrset, ttl, remove-glue, lame-delegation, serial-regression) and dnssec
+(expire-signatures, bogus-rrsig, remove-dnskey, ksk-rollover, update-ds, wrong-denial: a signed lab only). Every fault
 records what its undo needs in a plain-JSON record persisted in $DNSLAB_HOME/labs/<lab>/faults.json, so
 `clear` works from any process; `clear_all` also sweeps what a killed orchestrator may have left behind.
 """
@@ -17,14 +18,15 @@ from typing import Any, Mapping
 
 from lab import runtime
 from lab.errors import InputError, LabError
-from lab.faults import dnsanswer, network, nftrules, process, sidecar, store, targets, zonedata
+from lab.faults import dnsanswer, dnssec, network, nftrules, process, sidecar, store, targets, zonedata
 from lab.faults.base import GROUP_ROLES, FaultContext, FaultKind, Param
 from lab.faults.params import table_problems, with_defaults
 
 __all__ = ["FAULTS", "FaultContext", "FaultKind", "Param", "inject", "clear", "clear_all", "active",
            "param_problems"]
 
-FAULTS: dict[str, FaultKind] = {**process.KINDS, **network.KINDS, **dnsanswer.KINDS, **zonedata.KINDS}
+FAULTS: dict[str, FaultKind] = {**process.KINDS, **network.KINDS, **dnsanswer.KINDS, **zonedata.KINDS,
+                                **dnssec.KINDS}
 
 
 def param_problems(kind: str, target: str, params: Mapping[str, Any] | None,

@@ -17,13 +17,14 @@ from lab.checks import Param
 
 __all__ = ["FaultContext", "FaultKind", "Param", "GROUPS"]
 
-GROUPS = ("process", "network", "dns-answer", "zone-data")
+GROUPS = ("process", "network", "dns-answer", "zone-data", "dnssec")
 # Which roles a fault of each group may target (dns-answer: only nodes that answer DNS on port 53).
 GROUP_ROLES: dict[str, tuple[str, ...]] = {
     "process": ("authoritative", "resolver", "client", "agent"),
     "network": ("authoritative", "resolver", "client", "agent"),
     "dns-answer": ("authoritative", "resolver"),
     "zone-data": ("authoritative",),
+    "dnssec": ("authoritative",),
 }
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lab import zoneupdate
+from lab import lifecycle, runtime, zoneupdate
 from lab.params import Param, table_problems
 from lab.errors import LabError
 
@@ -79,7 +79,54 @@ def zone_update(ctx: RunContext, params: dict) -> dict:
     return {"rcode": result.get("rcode"), "latency_ms": result.get("latency_ms")}
 
 
+# ---- DNSSEC: a signature monitor, and a look through every resolver --------------------------------------
+
+
+def signature_watch(ctx: RunContext, params: dict) -> dict:
+    """Re-sign a zone dnslab signs when its published signatures expire within `margin` (0: never)."""
+    from lab.faults import FaultContext, dnssec  # noqa: PLC0415 - the fault catalogue imports this module's kin
+
+    zone = params["zone"] if params["zone"].endswith(".") else params["zone"] + "."
+    if zone not in ctx.description["zones"] or ctx.description["zones"][zone]["primary"] \
+            or not ctx.description.get("dnssec"):
+        raise LabError(f"signature_watch: {zone} is not a zone dnslab signs in lab {ctx.lab}")
+    return dnssec.resign_if_expiring(FaultContext(ctx.client, ctx.description, ctx.rng), zone, float(params["margin"]))
+
+
+def ask_resolvers(ctx: RunContext, params: dict) -> dict:
+    """Ask every resolver (from one client) each name; fail unless every answer has rcode `expect` (and,
+    for NOERROR, records). `cd`: Checking Disabled, the validating resolver's way around a bogus zone."""
+    clients = [n for n, v in ctx.description["nodes"].items() if v["role"] == "client"]
+    client = params.get("client") or clients[0]
+    resolvers = params.get("resolvers") or [n for n, v in ctx.description["nodes"].items() if v["role"] == "resolver"]
+    queries = [{"server": lifecycle.resolver_address(ctx.description, r, client), "name": name,
+                "type": params["type"], "dnssec": True, "cd": params["cd"], "resolver": r}
+               for name in params["names"] for r in resolvers]
+    out = runtime.exec_json(ctx.client, ctx.description["nodes"][client]["container"], "lab.agents.ask",
+                            {"queries": queries, "timeout": 3}, timeout=60)
+    seen = [{"resolver": q["resolver"], "name": q["name"], "rcode": r["rcode"], "answers": r["answers"],
+             "ad": r.get("ad"), "ede": r.get("ede")} for q, r in zip(queries, out)]
+    wrong = [s for s in seen if s["rcode"] != params["expect"] or (params["expect"] == "NOERROR" and not s["answers"])]
+    if wrong:
+        raise LabError("ask_resolvers: " + "; ".join(f"{s['resolver']} {s['name']} {s['rcode']} ede {s['ede']}"
+                                                     for s in wrong))
+    return {"answers": seen}
+
+
 ACTIONS: dict[str, Action] = {
+    "signature_watch": Action(signature_watch, {
+        "zone": Param(str, True, None, "a zone dnslab signs, e.g. shop.test."),
+        "margin": Param(float, False, 0.0, "re-sign when the earliest signature expires within this many "
+                                           "seconds (default 0: watch only)"),
+    }, "signature monitor: re-sign a zone whose signatures are close to expiry"),
+    "ask_resolvers": Action(ask_resolvers, {
+        "names": Param(list[str], True, None, "names to ask every resolver"),
+        "type": Param(str, False, "A", "query type"),
+        "cd": Param(bool, False, False, "set Checking Disabled"),
+        "expect": Param(str, False, "NOERROR", "the rcode every answer must have"),
+        "client": Param(str, False, None, "the client to ask from (default: the first)"),
+        "resolvers": Param(list[str], False, None, "resolvers to ask (default: every one)"),
+    }, "ask every resolver once; fail unless each answers as expected"),
     "zone_update": Action(zone_update, {
         "zone": Param(str, True, None, "the zone to update, e.g. cloud.test."),
         "ops": Param(list[Any], True, None, "operations as lab.agents.update takes them, e.g. "

@@ -501,6 +501,7 @@ class Run:
                 "targets": [{"resolver": r, "server": lifecycle.resolver_address(self.description, r, client_node)}
                             for r in plan.resolvers],
                 "queries": [[name, qtype] for name in plan.names for qtype in plan.types],
+                **({"dnssec": True} if plan.dnssec else {}),
             }
             lease = state.node_dir(self.lab, client_node) / f"prober-{self.run_id}.lease"
             prober = ProberStream(self.client, self.description["nodes"][client_node]["container"], spec,
@@ -594,7 +595,8 @@ class Run:
                  "roles": {node: plugin.plain() or "built-in" for node, plugin in self.roles.items()},
                  "roles_failed": self.role_failures,
                  "probers": {p.node: {"sent": (p.summary or {}).get("sent"), "written": self.recorder.written.get(
-                     p.node, 0)} for p in self.probers}}
+                     p.node, 0)} for p in self.probers},
+                 "software": {n: v["software"] for n, v in self.description["nodes"].items() if v["role"] == "resolver"}}
         report = lab_report.write_all(self.run_dir, self.playbook.name, self.playbook.seed, verdict,
                                       self.playbook.checks, extra=extra, interrupted=interrupted)
         if interrupted:

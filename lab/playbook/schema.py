@@ -27,7 +27,7 @@ from lab.yamlsrc import Map, Seq, YamlSyntaxError, load as load_yaml
 
 TOP_FIELDS = ("name", "description", "seed", "library", "topology", "setup", "probes", "steps", "checks")
 TOPOLOGY_FIELDS = ("file", "overrides")
-PROBE_FIELDS = ("names", "types", "rate", "clients", "resolvers", "timeout")
+PROBE_FIELDS = ("names", "types", "rate", "clients", "resolvers", "timeout", "dnssec")
 STEP_KINDS = ("wait", "fault", "clear", "action")
 STEP_FIELDS = STEP_KINDS + ("name", "timeout")
 FAULT_FIELDS = ("kind", "target", "params", "duration", "as")
@@ -50,6 +50,7 @@ class ProbePlan:
     clients: tuple[str, ...]
     resolvers: tuple[str, ...]
     timeout: float
+    dnssec: bool = False  # ask with EDNS and AD: probes then record `ad` and `ede` (docs/records.md)
 
 
 @dataclass(frozen=True)
@@ -287,9 +288,10 @@ def _probes(problems: Problems, spec: Map, topology: Topology, lab_description: 
             except Exception as exc:  # InputError: no shared network
                 problems.at(spec, f"probes: {exc}", "clients" if "clients" in spec else None)
     timeout = _duration(problems, spec, "timeout", "probes", 2.0)
+    dnssec = get(problems, spec, "dnssec", bool, "probes", False)
     return ProbePlan(tuple(str(n) if str(n).endswith(".") else f"{n}." for n in names if isinstance(n, str)),
                      tuple(str(t).upper() for t in types if isinstance(t, str)), float(rate), tuple(clients),
-                     tuple(resolvers), timeout)
+                     tuple(resolvers), timeout, bool(dnssec))
 
 
 def _duration(problems: Problems, spec: Map, key: str, what: str, default: float | None) -> float | None:

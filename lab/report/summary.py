@@ -12,6 +12,7 @@ from typing import Any
 from lab import records
 from lab.checks import CheckResult
 from lab.records import Record
+from lab.report.resolvers import resolver_outcomes
 
 VERDICTS = ("pass", "fail", "interrupted")
 
@@ -53,6 +54,7 @@ def build_report(
         ],
         "probes": probe_figures(probes),
         "faults": [_fault(window, t0) for window in records.fault_windows(events)],
+        "resolvers": resolver_outcomes(probes, events, (extra or {}).get("software"), t0),
         "truncated_lines": truncated_lines,
         "extra": dict(extra or {}),
     }

@@ -18,12 +18,13 @@ from lab.agents import settings as pipeline_settings
 from lab.errors import Problem, TopologyError
 from lab.schema import Problems, check_keys, describe, get, one_of, suggest
 from lab.topology import options as server_options
-from lab.topology.model import (PRIMARY_SOFTWARE, ROLE_SOFTWARE, Network, Node, Pipeline, Record, Region, Topology,
-                                Zone)
+from lab.topology.model import (PRIMARY_SOFTWARE, ROLE_SOFTWARE, Dnssec, Network, Node, Pipeline, Record, Region,
+                                Topology, Zone)
 from lab.yamlsrc import Map, Seq, YamlSyntaxError, load as load_yaml
 
 NODE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
-TOP_FIELDS = ("name", "description", "extends", "networks", "nodes", "zones", "pipeline", "options")
+TOP_FIELDS = ("name", "description", "extends", "networks", "nodes", "zones", "pipeline", "options", "dnssec")
+DNSSEC_FIELDS = ("enabled", "signature_validity", "static_validity")
 PIPELINE_FIELDS = ("zone", "regions")
 REGION_FIELDS = ("endpoints", "addresses")
 NODE_FIELDS = ("role", "software", "networks", "options", "command", "image", "source", "cleanup")
@@ -58,10 +59,35 @@ def from_document(doc: object, file: str) -> Topology:
     nodes = _nodes(problems, raw_nodes, networks, Path(file).resolve().parent, role_options)
     zones = _zones(problems, get(problems, doc, "zones", dict, "topology", Map()), nodes, set(raw_nodes))
     pipeline = _pipeline(problems, doc, nodes, zones)
+    dnssec = _dnssec(problems, doc)
     if problems:
         raise TopologyError(problems)
     return Topology(name=name, description=description, file=file, networks=networks, nodes=nodes, zones=zones,
-                    pipeline=pipeline)
+                    pipeline=pipeline, dnssec=dnssec)
+
+
+def _dnssec(problems: Problems, doc: Map) -> Dnssec | None:
+    """The `dnssec:` section: absent or `enabled: false` is an unsigned lab."""
+    if doc.get("dnssec") is None:
+        return None
+    raw = get(problems, doc, "dnssec", dict, "topology", Map())
+    check_keys(problems, raw, DNSSEC_FIELDS, "dnssec")
+    if not get(problems, raw, "enabled", bool, "dnssec", True):
+        return None
+    from lab.faults.duration import parse_duration  # here: lab.faults imports the topology package
+    seconds = {}
+    for key, low in (("signature_validity", 30), ("static_validity", 60)):
+        value = raw.get(key)
+        if value is None:
+            continue
+        try:
+            seconds[key] = int(parse_duration(str(value)))
+        except ValueError as exc:
+            problems.at(raw, f"dnssec {key}: {exc}", key, value=True)
+            continue
+        if not low <= seconds[key] <= 366 * 86400:
+            problems.at(raw, f"dnssec {key} must be between {low}s and 366 days, not {value!r}", key, value=True)
+    return Dnssec(**seconds)
 
 
 # ---- extends: a topology built on another one -------------------------------------------------------------

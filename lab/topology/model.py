@@ -87,6 +87,15 @@ class Pipeline:
 
 
 @dataclass(frozen=True)
+class Dnssec:
+    """A signed lab (docs/dnssec.md): every zone signed, DS records in the parents, every resolver validating
+    against the lab root's own key."""
+
+    signature_validity: int = 3600  # seconds; online signer (BIND dnssec-policy on a primary), re-signed in time
+    static_validity: int = 30 * 86400  # seconds; zones signed once by the orchestrator at `up`
+
+
+@dataclass(frozen=True)
 class Topology:
     name: str
     description: str
@@ -96,6 +105,7 @@ class Topology:
     zones: dict[str, Zone]
     slot: int = 0
     pipeline: Pipeline | None = None
+    dnssec: Dnssec | None = None
 
     def by_role(self, role: str) -> list[Node]:
         return [n for n in self.nodes.values() if n.role == role]

@@ -7,12 +7,14 @@ edited inside a container by hand.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 
 import jinja2
 
 from lab import automation
 from lab.agents import settings as pipeline_settings
+from lab.dnssec import keys as dnssec_keys, signer
 from lab.topology.load import parent_zone
 from lab.topology.model import Node, Topology, Zone
 from lab.topology.software import software_of
@@ -35,19 +37,51 @@ class Tsig:
     secret: str
 
 
-def render(topology: Topology, tsig: Tsig) -> dict[str, dict[str, str]]:
-    """node name -> {path relative to the node directory: file content}."""
-    return {node.name: render_node(topology, node, tsig) for node in topology.nodes.values()}
+def render(topology: Topology, tsig: Tsig, keys: dict[str, list[dict]] | None = None,
+           now: float | None = None) -> dict[str, dict[str, str]]:
+    """node name -> {path relative to the node directory: file content}. A signed topology (`dnssec:`) needs
+    `keys` (zone -> [KSK, ZSK], lab.state.dnssec_keys); static zones are signed as of `now`."""
+    if topology.dnssec is not None and keys is None:
+        raise ValueError("a signed topology is rendered with its keys")
+    signed = _SignedZones(topology, keys or {}, time.time() if now is None else now)
+    return {node.name: render_node(topology, node, tsig, signed) for node in topology.nodes.values()}
 
 
-def render_node(topology: Topology, node: Node, tsig: Tsig) -> dict[str, str]:
+class _SignedZones:
+    """Zone files (signed once per zone however many servers load it), key files, the root's trust anchor."""
+
+    def __init__(self, topology: Topology, keys: dict[str, list[dict]], now: float):
+        self.topology, self.keys, self.now, self.cache = topology, keys, now, {}
+
+    @property
+    def on(self) -> bool:
+        return self.topology.dnssec is not None
+
+    def zone_text(self, zone: Zone) -> str:
+        if zone.origin not in self.cache:
+            text = zone_text(self.topology, zone, self.keys if self.on else None)
+            if self.on and zone.primary is None:  # a primary's zone is signed online by BIND
+                text = signer.sign(text, zone.origin, self.keys[zone.origin], self.now - signer.INCEPTION_SLACK,
+                                   self.now + self.topology.dnssec.static_validity, dnskey_ttl=zone.ttl)
+            self.cache[zone.origin] = text
+        return self.cache[zone.origin]
+
+    def anchor(self) -> dict | None:
+        return signer.trust_anchor(self.keys["."][0]) if self.on else None
+
+
+def render_node(topology: Topology, node: Node, tsig: Tsig, signed: _SignedZones | None = None) -> dict[str, str]:
+    signed = signed or _SignedZones(topology, {}, 0)
     files: dict[str, str] = {"resolv.conf": _resolv_conf(topology, node)}
     soft = software_of(node.role, node.software)
     zones = [_zone_context(topology, zone, node) for zone in topology.zones_of(node.name)]
     if node.role == "authoritative":
         for zone in topology.zones_of(node.name):
             if zone.primary is None or zone.primary == node.name:
-                files[f"zones/{zone_file(zone)}"] = zone_text(topology, zone)
+                files[f"zones/{zone_file(zone)}"] = signed.zone_text(zone)
+            if signed.on and zone.primary == node.name:
+                for key in signed.keys[zone.origin]:
+                    files.update({f"keys/{name}": text for name, text in dnssec_keys.bind_files(key).items()})
     if node.role == "agent" or any(z.primary == node.name for z in topology.zones.values()):
         # The update key travels as a file (0600), so it is never on a command line or in a log.
         files["tsig.json"] = json.dumps({"name": tsig.name, "algorithm": tsig.algorithm, "secret": tsig.secret})
@@ -58,7 +92,10 @@ def render_node(topology: Topology, node: Node, tsig: Tsig) -> dict[str, str]:
         files["root.hints"] = _ENV.get_template("root.hints.j2").render(root_hints=root_hints(topology))
     if soft.template:
         files[soft.config] = _ENV.get_template(soft.template).render(
-            node=node, zones=zones, tsig=tsig, root_hints=root_hints(topology), tlds=lab_tlds(topology))
+            node=node, zones=zones, tsig=tsig, root_hints=root_hints(topology), tlds=lab_tlds(topology),
+            anchor=signed.anchor(), dnssec=topology.dnssec)
+    if node.role == "resolver" and node.software == "pdns-recursor" and signed.on:
+        files["recursor.lua"] = _ENV.get_template("recursor.lua.j2").render(anchor=signed.anchor())
     return files
 
 
@@ -106,8 +143,9 @@ def lab_tlds(topology: Topology) -> list[str]:
     return sorted({z.origin.split(".")[-2] + "." for z in topology.zones.values() if z.origin != "."})
 
 
-def zone_text(topology: Topology, zone: Zone) -> str:
-    """The zone file: SOA, NS and addresses of its servers, delegations with glue, then its records."""
+def zone_text(topology: Topology, zone: Zone, keys: dict[str, list[dict]] | None = None) -> str:
+    """The zone file: SOA, NS and addresses of its servers, delegations with glue (and DS records when
+    `keys` holds the child's KSK), then its records. Unsigned: signing is lab.dnssec.signer's job."""
     origin = zone.origin
     mailbox = f"hostmaster.{origin}" if origin != "." else "hostmaster.ns."
     lines = [
@@ -115,7 +153,9 @@ def zone_text(topology: Topology, zone: Zone) -> str:
         f"$ORIGIN {origin}",
         f"$TTL {zone.ttl}",
         # refresh is long on purpose: secondaries learn of changes by NOTIFY, not by polling.
-        f"@ {zone.ttl} IN SOA {zone.ns_name(zone.servers[0])} {mailbox} "
+        # A negative answer is cached for min(SOA TTL, SOA minimum) (RFC 2308): the SOA lives at least as
+        # long as negative_ttl, so negative_ttl is what resolvers really keep a denial for.
+        f"@ {max(zone.ttl, zone.negative_ttl)} IN SOA {zone.ns_name(zone.servers[0])} {mailbox} "
         f"{INITIAL_SERIAL} 3600 600 86400 {zone.negative_ttl}",
     ]
     lines += [f"@ IN NS {zone.ns_name(s)}" for s in zone.servers]
@@ -125,6 +165,9 @@ def zone_text(topology: Topology, zone: Zone) -> str:
             lines.append(f"; delegation of {child.origin}")
             lines += [f"{child.origin} IN NS {child.ns_name(s)}" for s in child.servers]
             lines += [f"{child.ns_name(s)} IN A {topology.nodes[s].address}" for s in child.servers]
+            if keys and child.origin in keys:
+                lines += [f"{child.origin} IN DS {dnssec_keys.ds_text(k)}" for k in keys[child.origin]
+                          if k["role"] == "ksk"]
     for record in zone.records:
         ttl = f" {record.ttl}" if record.ttl is not None else ""
         lines += [f"{record.name}{ttl} IN {record.type} {rdata}" for rdata in record.rdatas]

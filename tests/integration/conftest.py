@@ -111,6 +111,12 @@ def enactors_lab(request, docker_client, lab_image):
     yield from _module_lab(request, docker_client, "enactors.yml")
 
 
+@pytest.fixture(scope="module")
+def signed_lab(request, docker_client, lab_image):
+    """The default world signed end to end, four validating resolvers (compose/signed.yml)."""
+    yield from _module_lab(request, docker_client, "signed.yml")
+
+
 def labelled(client, lab: str) -> dict[str, int]:
     """How many containers, networks and volumes still carry the lab's label."""
     return {"containers": len(runtime.containers(client, lab)), "networks": len(runtime.networks(client, lab)),

@@ -22,18 +22,20 @@ def context(client, description) -> FaultContext:
 
 
 def ask(client, description, from_node: str, server: str, name: str, rdtype: str = "A", rd: bool = True,
-        tcp: bool = False, timeout: float = 2.0) -> dict:
+        tcp: bool = False, timeout: float = 2.0, **flags) -> dict:
+    """`flags`: dnssec=True (EDNS + AD: the result has `ad` and `ede`), cd=True (checking disabled)."""
     [result] = runtime.exec_json(client, description["nodes"][from_node]["container"], "lab.agents.ask",
-                                 {"queries": [{"server": server, "name": name, "type": rdtype, "rd": rd, "tcp": tcp}],
+                                 {"queries": [{"server": server, "name": name, "type": rdtype, "rd": rd, "tcp": tcp,
+                                               **flags}],
                                   "timeout": timeout}, timeout=timeout + 20)
     return result
 
 
 def via(client, description, resolver: str, name: str, rdtype: str = "A", tcp: bool = False,
-        timeout: float = 3.0) -> dict:
+        timeout: float = 3.0, **flags) -> dict:
     """What client1 gets when it asks `resolver`."""
     server = lifecycle.resolver_address(description, resolver, "client1")
-    return ask(client, description, "client1", server, name, rdtype, tcp=tcp, timeout=timeout)
+    return ask(client, description, "client1", server, name, rdtype, tcp=tcp, timeout=timeout, **flags)
 
 
 def direct(client, description, server_node: str, name: str, rdtype: str = "A", tcp: bool = False) -> dict:

@@ -49,6 +49,7 @@ def test_catalogue_has_every_kind_of_the_contract_in_its_group():
         "network": {"partition", "loss", "block-port", "disconnect"},
         "dns-answer": {"delay", "drop", "servfail", "refused", "nxdomain", "nodata", "truncate", "spoof"},
         "zone-data": {"empty-rrset", "ttl", "remove-glue", "lame-delegation", "serial-regression"},
+        "dnssec": {"expire-signatures", "bogus-rrsig", "remove-dnskey", "ksk-rollover", "update-ds", "wrong-denial"},
     }
     assert {k for ks in groups.values() for k in ks} == set(faults.FAULTS)
     for group, kinds in groups.items():

@@ -1,0 +1,131 @@
+"""DNSSEC faults in a signed lab: what every validating resolver answers, and that undo puts the published
+zone back (each test starts from emptied resolver caches and first proves the zone validates again).
+
+What each resolver answered (rcode and Extended DNS Error codes) is appended to $DNSLAB_DNSSEC_SEEN
+(default /tmp/dnslab-dnssec-seen.jsonl): the per-vendor table of docs/dnssec.md comes from there."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+from lab import lifecycle, runtime, state
+from lab.faults import FaultContext, clear, inject
+from lab.faults.zonedata import BACKUP_SUFFIX
+from tests.integration import faultkit
+
+RESOLVERS = ["unbound", "bind-resolver", "knot-resolver", "pdns-recursor"]
+ZONE = "shop.test."
+WWW, API = "www.shop.test.", "api.shop.test."
+SEEN_FILE = Path(os.environ.get("DNSLAB_DNSSEC_SEEN", "/tmp/dnslab-dnssec-seen.jsonl"))
+
+
+def ask_all(client, lab, name: str, **flags) -> dict[str, dict]:
+    """Every resolver asked once from client1 (one exec), with EDNS and AD: resolver -> result."""
+    queries = [{"server": lifecycle.resolver_address(lab, r, "client1"), "name": name, "type": "A", "dnssec": True,
+                **flags} for r in RESOLVERS]
+    out = runtime.exec_json(client, lab["nodes"]["client1"]["container"], "lab.agents.ask",
+                            {"queries": queries, "timeout": 3}, timeout=60)
+    return dict(zip(RESOLVERS, out))
+
+
+def until_every(client, lab, name: str, predicate, timeout: float = 40.0) -> dict[str, dict]:
+    """Ask until every resolver's answer has satisfied `predicate` (each one's first such answer is kept)."""
+    got: dict[str, dict] = {}
+
+    def observe():
+        for resolver, result in ask_all(client, lab, name).items():
+            if resolver not in got and predicate(result):
+                got[resolver] = result
+        return got
+
+    faultkit.until(observe, lambda seen: len(seen) == len(RESOLVERS), timeout)
+    return got
+
+
+def note(kind: str, params: dict, seen: dict[str, dict]) -> None:
+    with SEEN_FILE.open("a") as out:
+        out.write(json.dumps({"kind": kind, "params": params, "seen": {
+            r: {"rcode": s["rcode"], "ede": s.get("ede"), "ad": s.get("ad")} for r, s in seen.items()}}) + "\n")
+
+
+def zone_files(lab) -> dict[str, str]:
+    nodes = state.lab_dir(lab["lab"]) / "nodes"
+    return {str(p.relative_to(nodes)): p.read_text() for p in sorted(nodes.glob("*/zones/*"))
+            if not p.name.endswith((".jnl", ".jbk", ".signed", ".signed.jnl"))}
+
+
+@pytest.fixture
+def ctx(signed_lab, docker_client):
+    """Emptied resolver caches (a restart), then proof that the published zone validates through every
+    resolver — after the previous test's undo, that is what a clean undo means."""
+    context = FaultContext(docker_client, signed_lab, random.Random(8))
+    clear(context, inject(context, "restart", "role:resolver")["id"])
+    until_every(docker_client, signed_lab, WWW, lambda r: r["rcode"] == "NOERROR" and r["ad"], timeout=30)
+    return context
+
+
+def _inject_and_clear(ctx, kind, params, name, symptom):
+    before = zone_files(ctx.description)
+    record = inject(ctx, kind, "sec-knot", params)
+    try:
+        seen = until_every(ctx.client, ctx.description, name, symptom)
+    finally:
+        clear(ctx, record["id"])
+    note(kind, params, seen)
+    assert zone_files(ctx.description) == before  # the published files are back, byte for byte
+    assert not list((state.lab_dir(ctx.description["lab"]) / "nodes").glob(f"*/zones/*{BACKUP_SUFFIX}"))
+    return record, seen
+
+
+def _servfail(result: dict) -> bool:
+    return result["rcode"] == "SERVFAIL"
+
+
+def test_bogus_signatures_are_servfail_and_resolve_with_checking_disabled(ctx):
+    """Resolvers really validate: one corrupted RRSIG makes that name SERVFAIL, its neighbour still
+    validates, and with CD set the same name resolves."""
+    record = inject(ctx, "bogus-rrsig", "sec-knot", {"zone": ZONE, "names": [WWW]})
+    try:
+        assert record["corrupted"] == [WWW]
+        seen = until_every(ctx.client, ctx.description, WWW, _servfail)
+        for resolver, result in ask_all(ctx.client, ctx.description, API).items():
+            assert (result["rcode"], result["ad"]) == ("NOERROR", True), (resolver, result)
+        for resolver, result in ask_all(ctx.client, ctx.description, WWW, cd=True).items():
+            assert (result["rcode"], result["answers"]) == ("NOERROR", ["192.0.2.80"]), (resolver, result)
+    finally:
+        clear(ctx, record["id"])
+    note("bogus-rrsig", {"zone": ZONE, "names": [WWW]}, seen)
+
+
+def test_expired_signatures_are_servfail(ctx):
+    _inject_and_clear(ctx, "expire-signatures", {"zone": ZONE, "expires_in": 0}, WWW, _servfail)
+
+
+def test_a_zone_without_its_dnskey_is_servfail(ctx):
+    _inject_and_clear(ctx, "remove-dnskey", {"zone": ZONE}, WWW, _servfail)
+
+
+def test_a_ksk_without_a_matching_ds_is_servfail(ctx):
+    record, _ = _inject_and_clear(ctx, "ksk-rollover", {"zone": ZONE, "update_parent": False}, WWW, _servfail)
+    assert record["new_tag"] != record["old_tag"]
+
+
+def test_a_wrong_denial_is_a_validated_nxdomain(ctx):
+    _, seen = _inject_and_clear(ctx, "wrong-denial", {"zone": ZONE, "name": WWW}, WWW,
+                                lambda r: r["rcode"] == "NXDOMAIN")
+    assert all(r["ad"] for r in seen.values()), seen  # a valid proof: the resolvers believe it
+
+
+def test_a_signer_that_verifies_publishes_no_bogus_signatures(signed_lab, docker_client):
+    ctx = FaultContext(docker_client, signed_lab, random.Random(8))  # nothing reaches a resolver: no restart
+    before = zone_files(ctx.description)
+    record = inject(ctx, "bogus-rrsig", "sec-knot", {"zone": ZONE, "verify": True})
+    try:
+        assert WWW in record["refused"] and zone_files(ctx.description) == before
+    finally:
+        clear(ctx, record["id"])
