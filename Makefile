@@ -9,7 +9,7 @@ PYTEST := $(VENV)/bin/pytest
 help:
 	@echo "make lab-up     create .venv, build the image if missing, start the default lab, print its status"
 	@echo "make test       unit + integration tests against real containers"
-	@echo "make test-library  the incident library both ways + dnslab matrix (about 10 minutes)"
+	@echo "make test-library  the incident library (DNSSEC ones too) both ways + dnslab matrix (about 16 minutes)"
 	@echo "make lab-down   remove everything the lab created"
 	@echo "make bench      benchmarks against same-run baselines (RUNS=5, ONLY=...): bench/results.json"
 

@@ -1,6 +1,7 @@
 """The four DNSSEC incident playbooks through `dnslab run`, each as it happened (exit 1, the symptom through
 every validating resolver) and with its mitigation (exit 0). All eight runs share one signed lab; each
-playbook's setup restarts the resolvers, so no run inherits another's cached bogus state."""
+playbook's setup restarts the resolvers, so no run inherits another's cached bogus state. They belong to the
+incident library: `make test-library` (marker `library`), which CI runs after `make test`."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from tests.integration.conftest import REPO
 
 RESOLVERS = {"unbound", "bind-resolver", "knot-resolver", "pdns-recursor"}
+pytestmark = pytest.mark.library
 
 # playbook -> (the --set that switches the mitigation on, the rcode every resolver shows as it happened)
 PLAYBOOKS = {
