@@ -15,6 +15,7 @@ Run it in the lab:
 
 import json
 import os
+import random
 import re
 import sys
 import time
@@ -129,14 +130,15 @@ def apply(plan, s):
                 rcode = update(endpoint, generation, addresses, ttl, seen, guard=True)
                 if rcode == "NOERROR":
                     break
-            if rcode != "NOERROR":
+            if rcode != "NOERROR":  # someone applied this plan or a newer one: the rest of it is stale too
                 emit("refused", generation=generation, endpoint=endpoint, reason="stale", rcode=rcode)
-                continue
+                return
         if rcode == "NOERROR":
             emit("endpoint_applied", generation=generation, endpoint=endpoint, index=index, addresses=addresses)
         else:
             emit("retry", generation=generation, endpoint=endpoint, error=rcode)
     emit("apply_finished", generation=generation)
+    return True
 
 
 def cleanup(applied, s):
@@ -185,8 +187,8 @@ def main():
                 plan = read_json(PLANS / f"gen-{newest:06d}.json")
                 applied = [g for g in served.values() if g is not None]
                 if plan and (not applied or newest > max(applied)):
-                    apply(plan, s)
-                    cleanup(newest, s)
+                    if apply(plan, s):
+                        cleanup(newest, s)
         except Stuck as exc:
             # With no change set to compute, racy waits for a human (`dnslab repair`): the state that needed
             # an operator in us-east-1.
@@ -195,7 +197,7 @@ def main():
             stuck = True
         except (OSError, dns.exception.DNSException) as exc:
             print(f"{NODE}: {exc}", file=sys.stderr, flush=True)  # logs go to stderr
-        time.sleep(float(s["poll"]))
+        time.sleep(float(s["poll"]) * (0.5 + random.random()))  # jitter: three enactors never move in lockstep
 
 
 if __name__ == "__main__":

@@ -77,7 +77,8 @@ apply() {  # apply GENERATION
         update_endpoint "$endpoint" "$gen" "$new"
         case $? in
             0) emit endpoint_applied "\"generation\": $gen, \"endpoint\": \"$endpoint\", \"index\": $index" ;;
-            2) emit refused "\"generation\": $gen, \"endpoint\": \"$endpoint\", \"reason\": \"stale\"" ;;
+            2) emit refused "\"generation\": $gen, \"endpoint\": \"$endpoint\", \"reason\": \"stale\""
+               return 1 ;;  # someone applied this plan or a newer one: the rest of it is stale too
             9) STUCK=1; emit stuck "\"reason\": \"active plan of $endpoint is gone\""; return 1 ;;
             *) emit retry "\"generation\": $gen, \"endpoint\": \"$endpoint\"" ;;
         esac
@@ -130,5 +131,6 @@ while :; do
             if [ "$fresh" = 1 ]; then apply "$gen" && cleanup "$gen"; fi
         fi
     fi
-    sleep "$POLL"
+    # jitter: three enactors never move in lockstep
+    sleep "$(awk -v p="$POLL" -v seed="$(date +%N)" 'BEGIN { srand(seed); printf "%.3f", p * (0.5 + rand()) }')"
 done
