@@ -139,7 +139,9 @@ def _container_spec(lab: str, topology: Topology, node_name: str, tag: str, labe
         binds=binds, tmpfs={d: "" for d in soft.writable}, environment=dict(image.ENVIRONMENT),
         nano_cpus=int(float(node.options.get("cpus") or 0) * 1e9),
     )
-    return _as_agent(spec, topology, plugin or node.automation) if node.role == "agent" else spec
+    if node.role != "agent":
+        return spec
+    return _as_agent(spec, topology, node.automation if plugin is None else plugin)
 
 
 def agent_spec(lab: str, topology: Topology, node: str, tag: str, labels: dict,

@@ -137,8 +137,8 @@ class Lab:
         shutil.rmtree(out, ignore_errors=True)
         out.parent.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "lab", "run", str(path), "--name", self.name, "--out", str(out), "--keep"]
-        for key, value in (set or {}).items():
-            command += ["--set", f"{key}={json.dumps(value) if not isinstance(value, str) else _quoted(value)}"]
+        for key, value in (set or {}).items():  # --set values are YAML; JSON is YAML, and quotes `a: b` safely
+            command += ["--set", f"{key}={json.dumps(value)}"]
         if seed is not None:
             command += ["--seed", str(seed)]
         self.runs.append(out)
@@ -150,11 +150,6 @@ class Lab:
         done = subprocess.run([sys.executable, "-m", "lab", "dig", name, qtype, "--via", via, "--name", self.name],
                               capture_output=True, text=True, timeout=120)
         return done.stdout
-
-
-def _quoted(text: str) -> str:
-    """--set values are YAML: a command like `sh -c "a: b"` goes as a quoted string."""
-    return json.dumps(text)
 
 
 def _lab_name(request, scope: str) -> str:
