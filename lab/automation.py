@@ -18,7 +18,7 @@ import hashlib
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,18 +49,14 @@ class Automation:
 
     def over(self, base: Automation) -> Automation:
         """This plug-in's fields over `base`'s (a playbook's over a topology's)."""
-        return Automation(*(mine if mine is not None else theirs for mine, theirs in zip(
-            (self.command, self.image, self.source, self.cleanup), (base.command, base.image, base.source,
-                                                                    base.cleanup))))
+        return replace(base, **{k: v for k, v in vars(self).items() if v is not None})
 
     def digest(self) -> str:
         """What a container label holds: a role container is recreated when its plug-in changes."""
         return hashlib.sha256(json.dumps(self.plain(), sort_keys=True).encode()).hexdigest()[:12]
 
     def plain(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in
-                (("command", self.command), ("image", self.image), ("source", self.source),
-                 ("cleanup", self.cleanup)) if v is not None}
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in vars(self).items() if v is not None}
 
     def describe(self) -> str:
         """How a person names it in an error: the command, else the image."""
@@ -106,12 +102,6 @@ def parse(problems: Problems, spec: Any, role: str, what: str, base_dir: Path) -
     if ("command" in found or "cleanup" in found) and "source" not in found:
         found["source"] = str(Path(os.getcwd()).resolve())
     return Automation(**found)
-
-
-def split_section(section: str, values: dict) -> tuple[dict, dict]:
-    """A playbook's `enactor:` section -> (settings, plug-in keys)."""
-    keys = FIELDS.get(section, ())
-    return ({k: v for k, v in values.items() if k not in keys}, {k: v for k, v in values.items() if k in keys})
 
 
 # ---- what a role gets --------------------------------------------------------------------------------------
