@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping
 
 import docker
 
-from lab.checks import Param
+from lab.params import Param
 
 __all__ = ["FaultContext", "FaultKind", "Param", "GROUPS"]
 

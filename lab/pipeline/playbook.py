@@ -20,7 +20,7 @@ import yaml
 
 from lab import automation, records
 from lab.agents import settings as table
-from lab.checks import Param
+from lab.params import Param
 from lab.pipeline import control
 from lab.schema import Problems, one_of, suggest
 from lab.yamlsrc import Map

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from lab.checks import Param
+from lab.params import Param
 
 FAULTS = {
     "pause": SimpleNamespace(params={}, group="process"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab import checks
+from lab import params
 from lab.checks import CHECKS, CheckResult, judge, spec_problems
 
 T0 = 1_700_000_000.0
@@ -298,7 +298,7 @@ def test_every_check_accepts_the_common_filters_and_describes_its_parameters() -
         assert {"names", "resolvers", "clients", "types", "window"} <= set(check.params)
         for param in check.params.values():
             type_, required, default, help_text = param  # a validator may unpack it
-            assert checks.type_name(type_) and help_text
+            assert params.type_name(type_) and help_text
             assert not (required and default is not None)
 
 
