@@ -31,7 +31,7 @@ from pathlib import Path
 
 from bench.figures import PREFIX, console, figure
 from bench.probing import Prober
-from lab import lifecycle, runtime, zoneupdate
+from lab import lifecycle, zoneupdate
 from lab.faults import FaultContext, clear, clear_all, inject
 from lab.faults.zonedata import wait_propagated
 
@@ -105,7 +105,7 @@ def flush_unbound(ctx: FaultContext, infra: bool = False) -> None:
     """Forget unbound's cached records (and, with `infra`, what it learnt about servers being slow or down)."""
     commands = [["flush_zone", "."]] + ([["flush_infra", "all"], ["flush_requestlist"]] if infra else [])
     for command in commands:
-        result = runtime.exec_in(ctx.client, ctx.container("unbound"),
+        result = ctx.rt.exec(ctx.container("unbound"),
                                  ["unbound-control", "-c", "/lab/node/unbound.conf", *command], timeout=10)
         if result.exit_code != 0:
             raise RuntimeError(f"unbound-control {' '.join(command)}: {result.output.strip()}")
@@ -114,7 +114,7 @@ def flush_unbound(ctx: FaultContext, infra: bool = False) -> None:
 def ttl0_name(ctx: FaultContext) -> str:
     """A new name with one A record and TTL 0, served by every secondary already."""
     name = f"b{uuid.uuid4().hex[:10]}.cloud.test."
-    result = zoneupdate.send(ctx.client, ctx.description, "cloud.test.", [["replace", name, 0, "A", ["192.0.2.77"]]])
+    result = zoneupdate.send(ctx.rt, ctx.description, "cloud.test.", [["replace", name, 0, "A", ["192.0.2.77"]]])
     if result["rcode"] != "NOERROR" or not wait_propagated(ctx, "cloud.test."):
         raise RuntimeError(f"could not add {name}: {result}")
     return name
@@ -159,7 +159,7 @@ def sample(ctx: FaultContext, case: Case) -> dict:
         lines = prober.lines()
         return len(lines) >= STREAK and all(r["rcode"] is not None and not case.effect(r) for r in lines[-STREAK:])
 
-    with Prober(ctx.client, ctx.description, CLIENT, case.resolver, queries, PROBE_RATE, TIMEOUT) as prober:
+    with Prober(ctx.rt, ctx.description, CLIENT, case.resolver, queries, PROBE_RATE, TIMEOUT) as prober:
         try:
             wait_until(lambda: clean(prober), CLEAN_TIMEOUT, f"{case.resolver}: clean answers before {case.kind}")
         except RuntimeError:
@@ -190,12 +190,12 @@ def sample(ctx: FaultContext, case: Case) -> dict:
             "clean_ms": statistics.median(r["latency_ms"] for r in before) if before else None}
 
 
-def bench(client, runs: int) -> list[dict]:
+def bench(rt, runs: int) -> list[dict]:
     lab = f"{PREFIX}-faults"
     samples: dict[str, list[dict]] = {case.kind: [] for case in CASES}
     try:
-        description = lifecycle.up(DEFAULT_TOPOLOGY, lab, client=client)
-        ctx = FaultContext(client, description, random.Random(1))
+        description = lifecycle.up(DEFAULT_TOPOLOGY, lab, rt=rt)
+        ctx = FaultContext(rt, description, random.Random(1))
         for i in range(runs):
             for case in CASES:  # kinds interleaved: a slow moment of the machine does not hit one kind only
                 got = sample(ctx, case)
@@ -204,7 +204,7 @@ def bench(client, runs: int) -> list[dict]:
                               f"(inject call {got['inject_ms']:.0f} ms)")
         clear_all(ctx)
     finally:
-        lifecycle.down(lab, client=client)
+        lifecycle.down(lab, rt=rt)
     results = []
     for case in CASES:
         got = samples[case.kind]

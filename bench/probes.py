@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bench.figures import PREFIX, console, figure, percentile
 from bench.probing import Prober
-from lab import lifecycle, runtime
+from lab import lifecycle
 from lab.playbook.schema import MAX_RATE
 
 DEFAULT_TOPOLOGY = Path(__file__).resolve().parents[1] / "compose" / "default.yml"
@@ -31,12 +31,12 @@ FULL_SPEED = 100000.0  # rounds/s: far above what the loop can do, so it never w
 DNSPERF_MAX_QPS = 200000  # dnsperf's bound, well above what it reaches here: at most DURATION * this many queries
 
 
-def dnsperf(client, description: dict) -> tuple[float, float]:
+def dnsperf(rt, description: dict) -> tuple[float, float]:
     """(queries/s, average latency ms) of dnsperf from the client against the resolver, bounded."""
     server = lifecycle.resolver_address(description, RESOLVER, CLIENT)
     script = (f"printf '{NAME} {QTYPE}\\n' > /tmp/bench-queries && "
               f"dnsperf -s {server} -d /tmp/bench-queries -l {DURATION} -Q {DNSPERF_MAX_QPS} -t 2")
-    result = runtime.exec_in(client, description["nodes"][CLIENT]["container"], script, timeout=DURATION + 20)
+    result = rt.exec(description["nodes"][CLIENT]["container"], script, timeout=DURATION + 20)
     qps = re.search(r"Queries per second:\s+([\d.]+)", result.output)
     latency = re.search(r"Average Latency \(s\):\s+([\d.]+)", result.output)
     if result.exit_code != 0 or not qps or not latency:
@@ -44,9 +44,9 @@ def dnsperf(client, description: dict) -> tuple[float, float]:
     return float(qps.group(1)), float(latency.group(1)) * 1000
 
 
-def prober_run(client, description: dict, rate: float) -> list[dict]:
+def prober_run(rt, description: dict, rate: float) -> list[dict]:
     """Every line of a prober sending at `rate` rounds/s for DURATION seconds."""
-    with Prober(client, description, CLIENT, RESOLVER, [[NAME, QTYPE]], rate) as prober:
+    with Prober(rt, description, CLIENT, RESOLVER, [[NAME, QTYPE]], rate) as prober:
         prober.wait_lines(1)
         time.sleep(DURATION)
         return prober.stop()
@@ -57,25 +57,25 @@ def sending_rate(lines: list[dict]) -> float:
     return (len(lines) - 1) / (lines[-1]["t"] - lines[0]["t"])
 
 
-def bench(client, runs: int) -> list[dict]:
+def bench(rt, runs: int) -> list[dict]:
     lab = f"{PREFIX}-probes"
     interval_ms = 1000 / MAX_RATE
     perf_qps, perf_ms, ours_qps, ours_ms, ok_share = [], [], [], [], []
     err_p50, err_p99, paced_rate = [], [], []
     try:
-        description = lifecycle.up(DEFAULT_TOPOLOGY, lab, client=client)
-        prober_run(client, description, 10)  # warms the resolver's cache for the name
+        description = lifecycle.up(DEFAULT_TOPOLOGY, lab, rt=rt)
+        prober_run(rt, description, 10)  # warms the resolver's cache for the name
         for i in range(runs):
             console.print(f"[probes] run {i + 1}/{runs}: dnsperf, prober at full speed, prober at {MAX_RATE:g}/s")
-            qps, latency = dnsperf(client, description)
+            qps, latency = dnsperf(rt, description)
             perf_qps.append(qps)
             perf_ms.append(latency)
-            lines = prober_run(client, description, FULL_SPEED)
+            lines = prober_run(rt, description, FULL_SPEED)
             answered = [r for r in lines if r["rcode"] == "NOERROR" and r["answers"]]
             ours_qps.append(len(answered) / (lines[-1]["t"] - lines[0]["t"]))
             ours_ms.append(statistics.median(r["latency_ms"] for r in answered))
             ok_share.append(100 * len(answered) / len(lines))
-            paced = prober_run(client, description, MAX_RATE)
+            paced = prober_run(rt, description, MAX_RATE)
             errors = [abs((b["t"] - a["t"]) * 1000 - interval_ms) for a, b in itertools.pairwise(paced)]
             err_p50.append(percentile(errors, 50))
             err_p99.append(percentile(errors, 99))
@@ -83,7 +83,7 @@ def bench(client, runs: int) -> list[dict]:
             console.print(f"[probes] run {i + 1}/{runs}: prober {ours_qps[-1]:,.0f} q/s, dnsperf {qps:,.0f} q/s; "
                           f"interval error p50 {err_p50[-1]:.3f} ms, p99 {err_p99[-1]:.3f} ms")
     finally:
-        lifecycle.down(lab, client=client)
+        lifecycle.down(lab, rt=rt)
     where = f"{CLIENT} → {RESOLVER}, {NAME} {QTYPE} cached"
     return [
         figure(f"probes: answered queries/s, prober at full speed ({where})", "q/s", ours_qps, perf_qps,

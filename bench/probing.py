@@ -1,43 +1,37 @@
 """Run the lab's own prober (lab.agents.prober) in a client container and read its lines as they come.
 
-The benchmarks use the runner's ProberStream and Recorder unchanged (the same code path as `dnslab run`),
-with the records in a temporary directory and the lease file in the client's node directory: removing
-the lease stops the prober, which then waits for the queries in flight and prints its summary.
+The benchmarks use the run's ProberStream and Recorder unchanged (the same code path as `dnslab run`),
+with the records in a temporary directory: closing the prober's stdin stops it, and it then waits for the
+queries in flight and prints its summary.
 """
 
 from __future__ import annotations
 
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Self
 
-from lab import lifecycle, runtime, state
-from lab.playbook.runner import ProberStream, Recorder
+from lab import lifecycle
+from lab.run.recorder import Recorder
+from lab.run.streams import ProberStream
 
-LEASE_STALE = 120.0  # the bench never refreshes the lease: a prober lives at most this long after its start
-MAX_SECONDS = 60.0   # and never sends for longer than this, whatever happens to the bench
+MAX_SECONDS = 60.0   # a prober never sends for longer than this, whatever happens to the bench
 
 
 class Prober:
     """One prober from `client_node` to one resolver; `with Prober(...) as p:` starts and stops it."""
 
-    def __init__(self, client, description: dict, client_node: str, resolver: str, queries: list[list[str]],
+    def __init__(self, rt, description: dict, client_node: str, resolver: str, queries: list[list[str]],
                  rate: float, timeout: float = 1.0):
-        self.docker, self.description = client, description
-        lab = description["lab"]
-        run_id = uuid.uuid4().hex[:8]
+        self.description = description
         self.server = lifecycle.resolver_address(description, resolver, client_node)
         self.spec = {"client": client_node, "rate": rate, "timeout": timeout, "queries": queries,
-                     "targets": [{"resolver": resolver, "server": self.server}],
-                     "lease": f"{runtime.NODE_MOUNT}/bench-{run_id}.lease", "lease_stale": LEASE_STALE,
-                     "max_seconds": MAX_SECONDS}
-        self.lease = state.node_dir(lab, client_node) / f"bench-{run_id}.lease"
+                     "targets": [{"resolver": resolver, "server": self.server}], "max_seconds": MAX_SECONDS}
         self.container = description["nodes"][client_node]["container"]
         self._tmp = tempfile.TemporaryDirectory(prefix="dnslab-bench-probes-")
         self.recorder = Recorder(Path(self._tmp.name), keep_all=True)  # short runs; every line is measured
-        self.stream = ProberStream(client, self.container, self.spec, self.recorder, self.lease)
+        self.stream = ProberStream(rt, self.container, self.spec, self.recorder)
 
     def __enter__(self) -> Self:
         self.stream.start_exec()
@@ -65,6 +59,7 @@ class Prober:
             return self.lines()
         self.stream.stop()
         self.stream.join(timeout=self.spec["timeout"] + 15)
+        self.stream.close()
         self.recorder.close()
         self._tmp.cleanup()
         self._tmp = None

@@ -50,7 +50,7 @@ def run_once(lab: str, out: Path, extra: tuple[str, ...]) -> tuple[float, int, d
     return wall, done.returncode, json.loads(report_path.read_text())
 
 
-def bench(client, runs: int) -> list[dict]:
+def bench(rt, runs: int) -> list[dict]:
     lab = f"{PREFIX}-race"
     floor = fixed_waits()
     walls: dict[str, list[float]] = {s: [] for s in STRATEGIES}
@@ -59,7 +59,7 @@ def bench(client, runs: int) -> list[dict]:
     verdicts: dict[str, collections.Counter] = {s: collections.Counter() for s in STRATEGIES}
     try:
         console.print("[race] bringing compose/enactors.yml up (warm lab for every run)")
-        lifecycle.up(REPO / "compose" / "enactors.yml", lab, client=client)
+        lifecycle.up(REPO / "compose" / "enactors.yml", lab, rt=rt)
         with tempfile.TemporaryDirectory(prefix="dnslab-bench-race-") as tmp:
             for i in range(runs):
                 for strategy, extra in STRATEGIES.items():  # interleaved: drift on the machine hits both alike
@@ -71,7 +71,7 @@ def bench(client, runs: int) -> list[dict]:
                     console.print(f"[race] run {i + 1}/{runs} {strategy}: {wall:.1f} s, exit {code}, "
                                   f"verdict {report['verdict']}, {report['probes']['empty_answers']} empty answers")
     finally:
-        lifecycle.down(lab, client=client)
+        lifecycle.down(lab, rt=rt)
     results = []
     for strategy in STRATEGIES:
         seen = ", ".join(f"exit {code}×{n}" for code, n in sorted(exits[strategy].items()))

@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import docker
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -49,7 +50,7 @@ def compose(*args: str, cwd: Path) -> None:
         raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}: {tail}")
 
 
-def bench_up_down(client, runs: int, topology: Path, label: str) -> list[dict]:
+def bench_up_down(rt, runs: int, topology: Path, label: str) -> list[dict]:
     """dnslab up (warm image) and down against docker-compose up -d / down of the exported same lab."""
     lab = f"{PREFIX}-{label}"
     ups, downs, c_ups, c_downs = [], [], [], []
@@ -57,17 +58,17 @@ def bench_up_down(client, runs: int, topology: Path, label: str) -> list[dict]:
         project = Path(tmp) / f"{lab}c"
         for i in range(runs):
             console.print(f"[{label}] run {i + 1}/{runs}: dnslab up/down")
-            ups.append(timed(lambda: lifecycle.up(topology, lab, client=client)))
+            ups.append(timed(lambda: lifecycle.up(topology, lab, rt=rt)))
             if i == 0:
                 export.export_compose(lab, project)
-            downs.append(timed(lambda: runtime.remove_lab(client, lab)))
+            downs.append(timed(lambda: rt.remove_lab(lab)))
             console.print(f"[{label}] run {i + 1}/{runs}: docker-compose up/down")
             # Baseline: the same containers started by compose, without dnslab's readiness wait.
             c_ups.append(timed(lambda: compose("up", "-d", cwd=project)))
             c_downs.append(timed(lambda: compose("down", "-t", "0", cwd=project)))
             console.print(f"[{label}] run {i + 1}/{runs}: up {ups[-1]:.2f} s, down {downs[-1]:.2f} s; "
                           f"compose up {c_ups[-1]:.2f} s, down {c_downs[-1]:.2f} s")
-        lifecycle.down(lab, client=client)
+        lifecycle.down(lab, rt=rt)
     return [
         figure(f"{label}: lab up (warm image, until every server answers)", "s", ups, c_ups,
                f"{' '.join(compose_command())} up -d (no readiness wait)"),
@@ -75,49 +76,50 @@ def bench_up_down(client, runs: int, topology: Path, label: str) -> list[dict]:
     ]
 
 
-def bench_image(client, runs: int) -> list[dict]:
+def bench_image(rt, runs: int) -> list[dict]:
     """Cold build (no image present: mmdebstrap, import, tag) and warm (image present) — until ensure() returns
     the tag a lab can start from. A cold build removes the image first, so it runs only when no container
     (of any lab: other people's tests share this machine) uses the image; otherwise it is skipped, and says so."""
     tag = image.image_tag()
-    warm = [timed(lambda: image.ensure(client)) for _ in range(runs)]
+    warm = [timed(lambda: image.ensure(rt)) for _ in range(runs)]
     results = [figure("image: warm check (image present)", "s", warm, None, None)]
     cold_name = "image: cold build (mmdebstrap + import, no image present)"
-    image_id = client.images.get(tag).id
-    users = sorted({c.labels.get(runtime.LAB) or c.name for c in client.containers.list(all=True)
+    engine = docker.from_env()  # the image bench removes and inspects images: the engine's own SDK
+    image_id = engine.images.get(tag).id
+    users = sorted({c.labels.get(runtime.LAB) or c.name for c in engine.containers.list(all=True)
                     if c.attrs.get("Image") == image_id})
     if users:
         return [skipped(cold_name, f"containers of {len(users)} lab(s) use {tag} ({', '.join(users[:4])}); "
                                    "run `bench/run.py --only image` when nothing does"), *results]
     cold = []
     for i in range(runs):
-        client.images.remove(tag, force=True)
-        cold.append(timed(lambda: image.ensure(client, builder="mmdebstrap")))
+        engine.images.remove(tag, force=True)
+        cold.append(timed(lambda: image.ensure(rt, builder="mmdebstrap")))
         console.print(f"[image] cold build {i + 1}/{runs}: {cold[-1]:.1f} s")
-    size = client.images.get(tag).attrs["Size"] / 2**20
+    size = engine.images.get(tag).attrs["Size"] / 2**20
     return [figure(cold_name, "s", cold, warm, "warm check (image present)", note=f"image size {size:.0f} MiB"),
             *results]
 
 
-def bench_scale(client, runs: int) -> list[dict]:
+def bench_scale(rt, runs: int) -> list[dict]:
     """A generated topology with 50 resolvers and clients: up and down times, memory per container."""
     with tempfile.TemporaryDirectory(prefix="dnslab-scale-") as tmp:
         path = Path(tmp) / "scale.yml"
         path.write_text(scale.topology_text(resolvers=25, clients=25))
-        results = bench_up_down(client, runs, path, "scale-50")
+        results = bench_up_down(rt, runs, path, "scale-50")
         lab = f"{PREFIX}-scale-mem"
         try:
-            lifecycle.up(path, lab, client=client)
-            usage = scale.memory_per_container(client, lab)
+            lifecycle.up(path, lab, rt=rt)
+            usage = scale.memory_per_container(lab)
         finally:
-            lifecycle.down(lab, client=client)
+            lifecycle.down(lab, rt=rt)
     for role, samples in sorted(usage.items()):
         results.append(figure(f"scale-50: memory per {role} container", "MiB", samples, None, None))
     return results
 
 
 BENCHES = {
-    "up": lambda client, runs: bench_up_down(client, runs, REPO / "compose" / "default.yml", "default"),
+    "up": lambda rt, runs: bench_up_down(rt, runs, REPO / "compose" / "default.yml", "default"),
     "image": bench_image,
     "probes": probes.bench,
     "faults": faults.bench,
@@ -189,14 +191,14 @@ def main() -> int:
         parser.error(f"--only: unknown benchmark {', '.join(unknown)} (known: {', '.join(BENCHES)})" if unknown
                      else "--runs must be at least 1")
     os.environ.setdefault("DNSLAB_HOME", tempfile.mkdtemp(prefix="dnslab-bench-home-"))
-    client = runtime.connect()
-    image.ensure(client, progress=lambda line: console.print(f"[image] {line}"))
+    rt = runtime.connect()
+    image.ensure(rt, progress=lambda line: console.print(f"[image] {line}"))
     results, elapsed, failed = [], {}, []
     started = time.perf_counter()
     document = {"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                             "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-                            "docker": client.version().get("Version")},
+                            "docker": docker.from_env().version().get("Version")},
                 "runs": args.runs, "benchmarks": chosen, "complete": False, "elapsed_s": elapsed, "results": results}
 
     def save() -> None:  # after every benchmark: a run that breaks later keeps what it measured
@@ -207,7 +209,7 @@ def main() -> int:
         for name in chosen:
             begin = time.perf_counter()
             try:
-                results += BENCHES[name](client, args.runs)
+                results += BENCHES[name](rt, args.runs)
             except Exception as exc:  # noqa: BLE001 - one broken benchmark must not lose the others' figures
                 console.print_exception(max_frames=5)
                 failed.append(name)
@@ -218,18 +220,18 @@ def main() -> int:
         document["complete"] = not failed
         save()
     finally:
-        remove_own_labs(client)
+        remove_own_labs(rt)
     render(results)
     console.print(f"saved {args.out} ({elapsed['total']:.0f} s)")
     return 1 if failed else 0  # a benchmark that broke, never a figure, fails the run
 
 
-def remove_own_labs(client) -> None:
+def remove_own_labs(rt) -> None:
     """Remove whatever this run's labs left (only ours: other people's labs share the daemon); never raise."""
     try:
-        for lab in runtime.labs(client):
+        for lab in rt.labs():
             if lab.startswith(PREFIX):
-                runtime.remove_lab(client, lab)
+                rt.remove_lab(lab)
     except Exception as exc:  # noqa: BLE001 - the figures are saved; say what may be left
         console.print(f"[red]could not remove this run's labs ({PREFIX}-*)[/red]: {exc}; "
                       f"run 'dnslab down --name {PREFIX}-...' for each")

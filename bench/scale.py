@@ -5,6 +5,7 @@ from __future__ import annotations
 import yaml
 
 from lab import runtime
+from lab.parallel import parallel
 
 RESOLVER_KINDS = ["unbound", "bind", "knot-resolver", "pdns-recursor"]
 
@@ -37,8 +38,11 @@ def topology_text(resolvers: int, clients: int) -> str:
     return yaml.safe_dump(doc, sort_keys=False)
 
 
-def memory_per_container(client, lab: str) -> dict[str, list[float]]:
-    """Resident memory (MiB, cgroup usage minus page cache) of every container, grouped by software."""
+def memory_per_container(lab: str) -> dict[str, list[float]]:
+    """Resident memory (MiB, cgroup usage minus page cache) of every container, grouped by software (read
+    through the engine's own SDK: statistics are no part of the lab's runtime interface)."""
+    import docker  # noqa: PLC0415
+
     def one(container):
         stats = container.stats(stream=False)
         mem = stats.get("memory_stats", {})
@@ -46,6 +50,7 @@ def memory_per_container(client, lab: str) -> dict[str, list[float]]:
         return container.labels.get(runtime.SOFTWARE, "?"), (mem.get("usage", 0) - cache) / 2**20
 
     grouped: dict[str, list[float]] = {}
-    for software, mib in runtime.parallel(one, runtime.containers(client, lab)):
+    engine = docker.from_env()
+    for software, mib in parallel(one, engine.containers.list(filters={"label": f"{runtime.LAB}={lab}"})):
         grouped.setdefault(software, []).append(mib)
     return grouped

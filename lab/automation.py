@@ -6,8 +6,8 @@ role's stdout may carry (one JSON event per line). Docker work is in lab.pipelin
 A plug-in says, for a planner or an enactor, any of
     command  what runs instead of the built-in (a string runs under `sh -c`, a list as is)
     image    an image of the user's built on the lab image (`FROM dnslab:latest`)
-    source   a host directory mounted read-only at /automation, the command's working directory
-             (default: the directory dnslab was started in, when a command is given)
+    source   a directory of the user's, copied into the role's container at /automation, the command's
+             working directory (default: the directory dnslab was started in, when a command is given)
 and for an enactor also
     cleanup  a command the built-in enactor runs after each apply instead of its own clean-up
 """
@@ -22,6 +22,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from lab.errors import InputError
+from lab.runtime.base import File
 from lab.schema import Problems
 
 SOURCE_MOUNT = "/automation"
@@ -29,6 +31,11 @@ CONFIG = "/lab/node/pipeline.json"
 TSIG_JSON = "/lab/node/tsig.json"
 TSIG_KEYFILE = "/lab/node/tsig.key"
 PLANS = "/plans"
+# What a source directory's copy leaves out (a user's repository: its history, environments and caches),
+# and how much it may hold: the copy goes into every role container of every run.
+SOURCE_SKIP = {".git", ".hg", ".venv", "venv", "__pycache__", "node_modules", ".mypy_cache", ".pytest_cache",
+               ".tox", ".dnslab-artifacts", "runs"}
+SOURCE_LIMIT = 64 * 2**20
 
 ROLES = ("planner", "enactor")
 FIELDS = {"planner": ("command", "image", "source"), "enactor": ("command", "image", "source", "cleanup")}
@@ -169,3 +176,23 @@ def event_problem(line: str) -> str | None:
 
 def _type_name(kind) -> str:
     return {int: "an integer", str: "a string", list: "a list"}.get(kind, str(kind))
+
+
+def source_files(source: str) -> dict[str, File]:
+    """A plug-in's source directory as files under /automation (modes kept: scripts stay executable).
+    Raises InputError naming the directory when it holds more than SOURCE_LIMIT."""
+    root = Path(source)
+    files, total = {}, 0
+    for directory, subdirs, names in os.walk(root):
+        subdirs[:] = sorted(d for d in subdirs if d not in SOURCE_SKIP)
+        for name in sorted(names):
+            path = Path(directory) / name
+            if not path.is_file() or path.is_symlink():
+                continue
+            total += path.stat().st_size
+            if total > SOURCE_LIMIT:
+                raise InputError(f"the automation source {root} holds more than {SOURCE_LIMIT // 2**20} MB; "
+                                 f"point `source:` at the directory with your program")
+            files[f"{SOURCE_MOUNT}/{path.relative_to(root).as_posix()}"] = File(path.read_bytes(),
+                                                                              path.stat().st_mode & 0o777)
+    return files

@@ -1,7 +1,8 @@
 """Export a lab as a docker-compose project: the same containers, networks, addresses, configs and labels,
 for people who want to run the world without dnslab (and as the baseline `make bench` measures `up` against).
 
-The export is self-contained: the rendered node directories are copied next to the compose file.
+The export is self-contained: every file dnslab puts into a container (rendered configs, agent code, a
+user's automation) is written next to the compose file and bind-mounted where dnslab would put it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from lab import runtime, state
+from lab import automation, runtime, state
 from lab.errors import LabNotFound
 from lab.topology import load as topology_load
 
@@ -29,11 +30,9 @@ def compose_document(description: dict, nodes_dir: str = "./nodes") -> dict:
     for spec in container_specs(lab, topology, description["image"], {runtime.LAB: lab}):
         volumes = [f"{name}:{mount['bind']}:{mount['mode']}" for name, mount in spec.volumes.items()]
         named_volumes.update({name: {"name": name, "labels": {runtime.LAB: lab}} for name in spec.volumes})
-        for host, mount in spec.binds.items():
-            node_root = str(state.node_dir(lab, spec.node))
-            if host.startswith(node_root):
-                host = nodes_dir + "/" + spec.node + host[len(node_root):]
-            volumes.append(f"{host}:{mount['bind']}:{mount['mode']}")
+        volumes += [f"{nodes_dir}/{spec.node}:{runtime.NODE_DIR}:rw", f"./source:{runtime.SOURCE_DIR}:ro"]
+        if any(path.startswith(automation.SOURCE_MOUNT + "/") for path in spec.files):
+            volumes.append(f"./automation/{spec.node}:{automation.SOURCE_MOUNT}:ro")
         services[spec.node] = {
             "image": spec.image,
             "container_name": f"{runtime.container_name(lab, spec.node)}",
@@ -69,11 +68,27 @@ def export_compose(lab: str, out_dir: str | Path) -> Path:
         raise LabNotFound(f"no lab named {lab!r} has been rendered; run 'dnslab up --name {lab}' first")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if (out / "nodes").exists():
-        shutil.rmtree(out / "nodes")
-    shutil.copytree(state.lab_dir(lab) / "nodes", out / "nodes")
+    for folder in ("nodes", "source", "automation"):
+        shutil.rmtree(out / folder, ignore_errors=True)
+    _write_files(lab, description, out)
     path = out / COMPOSE_FILE
     header = (f"# Lab {lab!r} exported by `dnslab export compose` from {description['topology']}.\n"
               f"# Run: docker-compose -f {path.name} up -d  ·  remove: docker-compose down (or dnslab down --name {lab})\n")
     path.write_text(header + yaml.safe_dump(compose_document(description), sort_keys=False))
     return path
+
+
+def _write_files(lab: str, description: dict, out: Path) -> None:
+    """What dnslab would put into each container, where compose_document's binds expect it."""
+    from lab.lifecycle import container_specs  # noqa: PLC0415 - see compose_document
+
+    topology = topology_load.load(description["topology"]).at_slot(description["slot"])
+    for spec in container_specs(lab, topology, description["image"], {runtime.LAB: lab}):
+        for path, file in spec.files.items():
+            for prefix, folder in ((runtime.NODE_DIR, out / "nodes" / spec.node), (runtime.SOURCE_DIR, out / "source"),
+                                   (automation.SOURCE_MOUNT, out / "automation" / spec.node)):
+                if path.startswith(prefix + "/"):
+                    target = folder / path[len(prefix) + 1:]
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(file.content)
+                    target.chmod(file.mode)

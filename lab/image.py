@@ -9,7 +9,6 @@ registry just to find out.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import shutil
@@ -18,9 +17,9 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-import docker.errors
-
-from lab.errors import EnvironmentProblem
+from lab.errors import EnvironmentProblem, LabError
+from lab.runtime import Runtime
+from lab.runtime.locks import MachineLock, lock_path
 
 RECIPE_DIR = Path(__file__).resolve().parents[1] / "compose" / "image"
 REPOSITORY = "dnslab"
@@ -51,64 +50,45 @@ def image_tag() -> str:
     return f"{REPOSITORY}:{recipe_hash()}"
 
 
-def ensure(client: docker.DockerClient, progress: Progress = lambda line: None, builder: str | None = None) -> str:
+def ensure(rt: Runtime, progress: Progress = lambda line: None, builder: str | None = None) -> str:
     """Return the image tag, building the image first when it is missing."""
     tag = image_tag()
-    if _has_image(client, tag):
-        _alias(client, tag)
+    if rt.image_id(tag) is not None:
+        _alias(rt, tag)
         return tag
-    # One build at a time on this machine: a second `up` (another lab, a parallel test) waits for the
-    # first build instead of running mmdebstrap twice.
-    lock_path = Path(tempfile.gettempdir()) / f"dnslab-image-{recipe_hash()}.lock"
-    with open(lock_path, "w") as lock:
-        if not _try_lock(lock):
-            progress("another dnslab is building the image: waiting for it")
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        if _has_image(client, tag):
+    # One build at a time per engine and machine: a second `up` (another lab, a parallel test) waits for
+    # the first build instead of running mmdebstrap twice.
+    lock = MachineLock(lock_path(f"image-{recipe_hash()}", rt.engine_id()))
+    if not lock.try_acquire():
+        progress("another dnslab is building the image: waiting for it")
+        lock.acquire()
+    try:
+        if rt.image_id(tag) is not None:
             return tag
-        _build(client, tag, progress, builder)
-    _alias(client, tag)
+        _build(rt, tag, progress, builder)
+    finally:
+        lock.release()
+    _alias(rt, tag)
     return tag
 
 
-def _alias(client: docker.DockerClient, tag: str) -> None:
+def _alias(rt: Runtime, tag: str) -> None:
     """dnslab:latest names the image this checkout uses, for users' images built on it (docs/automation.md)."""
-    latest = f"{REPOSITORY}:latest"
-    try:
-        if client.images.get(latest).id == client.images.get(tag).id:
-            return
-    except docker.errors.ImageNotFound:
-        pass
-    client.images.get(tag).tag(REPOSITORY, "latest")
+    if rt.image_id(f"{REPOSITORY}:latest") != rt.image_id(tag):
+        rt.tag_image(tag, REPOSITORY, "latest")
 
 
-def _try_lock(lock) -> bool:
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except BlockingIOError:
-        return False
-
-
-def _build(client: docker.DockerClient, tag: str, progress: Progress, builder: str | None) -> None:
+def _build(rt: Runtime, tag: str, progress: Progress, builder: str | None) -> None:
     builder = builder or os.environ.get("DNSLAB_IMAGE_BUILDER", "auto")
     if builder == "auto":
-        builder = "dockerfile" if _has_image(client, BASE_IMAGE) else "mmdebstrap"
+        builder = "dockerfile" if rt.image_id(BASE_IMAGE) is not None else "mmdebstrap"
     if builder == "mmdebstrap":
-        build_mmdebstrap(client, tag, progress)
+        build_mmdebstrap(rt, tag, progress)
     elif builder == "dockerfile":
-        build_dockerfile(client, tag, progress)
+        build_dockerfile(rt, tag, progress)
     else:
         raise EnvironmentProblem(f"unknown image builder {builder!r} in DNSLAB_IMAGE_BUILDER; "
                                  "use auto, mmdebstrap or dockerfile")
-
-
-def _has_image(client: docker.DockerClient, name: str) -> bool:
-    try:
-        client.images.get(name)
-        return True
-    except docker.errors.ImageNotFound:
-        return False
 
 
 def _ensure_mmdebstrap(progress: Progress) -> str:
@@ -128,7 +108,7 @@ def _ensure_mmdebstrap(progress: Progress) -> str:
     return shutil.which("mmdebstrap") or "mmdebstrap"
 
 
-def build_mmdebstrap(client: docker.DockerClient, tag: str, progress: Progress) -> None:
+def build_mmdebstrap(rt: Runtime, tag: str, progress: Progress) -> None:
     mmdebstrap = _ensure_mmdebstrap(progress)
     with tempfile.TemporaryDirectory(prefix="dnslab-image-") as tmp:
         tarball = Path(tmp) / "rootfs.tar"
@@ -150,19 +130,15 @@ def build_mmdebstrap(client: docker.DockerClient, tag: str, progress: Progress) 
                                                                       f"LABEL dnslab.recipe={recipe_hash()}"]
         repository, version = tag.split(":")
         try:
-            client.api.import_image_from_file(str(tarball), repository=repository, tag=version, changes=changes)
-        except docker.errors.APIError as exc:
-            raise EnvironmentProblem(f"docker import of the lab image failed: {exc.explanation or exc}") from None
+            rt.import_image(str(tarball), repository, version, changes)
+        except LabError as exc:
+            raise EnvironmentProblem(str(exc)) from None
 
 
-def build_dockerfile(client: docker.DockerClient, tag: str, progress: Progress) -> None:
+def build_dockerfile(rt: Runtime, tag: str, progress: Progress) -> None:
     progress(f"docker build FROM {BASE_IMAGE}")
     try:
-        for chunk in client.api.build(path=str(RECIPE_DIR), tag=tag, decode=True, rm=True,
-                                      labels={"dnslab.recipe": recipe_hash()}):
-            if "stream" in chunk and chunk["stream"].strip():
-                progress(chunk["stream"].strip())
-            if "error" in chunk:
-                raise EnvironmentProblem(f"image build failed: {chunk['error'].strip()}")
-    except docker.errors.APIError as exc:
-        raise EnvironmentProblem(f"image build failed: {exc.explanation or exc}") from None
+        for line in rt.build_image(str(RECIPE_DIR), tag, {"dnslab.recipe": recipe_hash()}):
+            progress(line)
+    except LabError as exc:
+        raise EnvironmentProblem(str(exc)) from None

@@ -2,32 +2,35 @@
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
+import functools
 import hashlib
+import ipaddress
 import json
 import re
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Iterator
-
-import docker
-import docker.errors
+from typing import Callable
 
 from lab import automation, image, runtime, state
+from lab.agentrun import exec_json
 from lab.automation import Automation
 from lab.errors import InputError, LabError, LabNotFound, Timeout
+from lab.parallel import parallel
+from lab.runtime import File, Runtime
 from lab.topology import load as topology_load
 from lab.topology.model import Topology
 from lab.topology.render import render
 from lab.topology.software import software_of
 
 Progress = Callable[[str], None]
-SOURCE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent
 READY_TIMEOUT = 90.0
 PLAN_STORE_MOUNT = "/plans"  # where pipeline agents see the plan store (lab/agents/plans.py)
+# Every node's command runs behind this: the lab's own resolv.conf (never Docker's embedded DNS), and the
+# script a fault may have left to run once before the server starts again (runtime.ON_START).
+PROLOGUE = (f"cat {runtime.NODE_DIR}/resolv.conf > /etc/resolv.conf; "
+            f"if [ -f {runtime.ON_START} ]; then sh {runtime.ON_START}; rm -f {runtime.ON_START}; fi; exec \"$@\"")
 
 
 def topology_hash(topology: Topology) -> str:
@@ -36,37 +39,39 @@ def topology_hash(topology: Topology) -> str:
 
 
 def up(topology_path: str | Path | None = None, name: str | None = None, progress: Progress = lambda s: None,
-       client: docker.DockerClient | None = None, ready_timeout: float = READY_TIMEOUT) -> dict:
+       rt: Runtime | None = None, ready_timeout: float = READY_TIMEOUT) -> dict:
     """Start the lab (or finish starting it) and wait until every server answers; return its description."""
     path = Path(topology_path or topology_load.DEFAULT_TOPOLOGY)
     topology = topology_load.load(path)
     lab = name or topology.name
     if not topology_load.NODE_NAME.match(lab):
         raise InputError(f"lab name {lab!r} must be lower-case letters, digits and '-' (at most 40)")
-    client = client or runtime.connect()
+    rt = rt or runtime.connect()
     digest = topology_hash(topology)
     # Node containers only: fault sidecars (dnsdist, nft) carry the lab's label but are no nodes.
-    existing = [c for c in runtime.containers(client, lab) if runtime.NODE in c.labels]
+    existing = [c for c in rt.containers(lab) if c.node]
     if existing:
         other = {c.labels.get(runtime.TOPOLOGY) for c in existing} - {digest}
         if other:
             raise InputError(f"lab {lab!r} is already up with another topology; run 'dnslab down --name {lab}' "
                              f"first, or give this one another --name")
-        if {c.labels.get(runtime.NODE) for c in existing} == set(topology.nodes):
+        if {c.node for c in existing} == set(topology.nodes):
             progress(f"lab {lab} exists: making sure every node runs")
             description = state.load_description(lab)
             if description is not None:
-                _resume(client, existing)
-                wait_ready(client, description, progress, ready_timeout)
+                _resume(rt, existing)
+                wait_ready(rt, description, progress, ready_timeout)
                 return description
         progress(f"lab {lab} is incomplete (an earlier 'up' was interrupted): starting it afresh")
-        runtime.remove_lab(client, lab)
-    elif runtime.networks(client, lab) or runtime.volumes(client, lab):
-        runtime.remove_lab(client, lab)
+        rt.remove_lab(lab)
+    elif rt.networks(lab) or rt.volumes(lab):
+        rt.remove_lab(lab)
 
-    tag = image.ensure(client, progress)
-    with _address_space_lock():  # two `up`s at once (two labs, parallel tests) must not pick one slot
-        topology = topology.at_slot(_free_slot(client, topology))
+    tag = image.ensure(rt, progress)
+    # Held from choosing a slot until its networks exist: two `up`s at once (two labs, parallel tests) on one
+    # engine must not pick one slot (every DNSLAB_HOME shares the engine's address space).
+    with rt.lock("address-space"):
+        topology = topology.at_slot(_free_slot(rt, topology))
         labels = {runtime.LAB: lab, runtime.TOPOLOGY: digest, runtime.STATE_DIR: str(state.lab_dir(lab)),
                   runtime.SLOT: str(topology.slot)}
         tsig = state.tsig_key(lab)
@@ -78,41 +83,37 @@ def up(topology_path: str | Path | None = None, name: str | None = None, progres
         progress(f"creating {len(topology.networks)} networks and {len(topology.nodes)} containers")
         for net in topology.networks.values():
             try:
-                runtime.create_network(client, lab, net.name, str(net.subnet), labels)
-            except docker.errors.APIError as exc:  # e.g. a network made outside dnslab took the subnet
-                raise LabError(f"cannot create network {net.name} ({net.subnet}) of lab {lab}: "
-                               f"{exc.explanation or exc}; run 'dnslab down --name {lab}' and try again") from None
+                rt.create_network(runtime.network_name(lab, net.name), str(net.subnet),
+                                  {**labels, runtime.NETWORK: net.name})
+            except LabError as exc:  # e.g. a network made outside dnslab took the subnet
+                raise LabError(f"{exc} (lab {lab}); run 'dnslab down --name {lab}' and try again") from None
     if topology.pipeline is not None:
         # Created here with the lab's labels (Docker would make it unlabelled on first mount), so
         # `dnslab down` finds and removes it with everything else.
-        client.volumes.create(name=plan_volume(lab), labels=labels)
+        rt.create_volume(plan_volume(lab), labels)
     specs = container_specs(lab, topology, tag, labels)
-    runtime.parallel(lambda spec: runtime.create_container(client, spec), specs)
-    runtime.start(client, [runtime.container_name(lab, n) for n in topology.nodes])
-    wait_ready(client, description, progress, ready_timeout)
+    parallel(rt.create, specs)
+    parallel(rt.start, [spec.name for spec in specs])
+    wait_ready(rt, description, progress, ready_timeout)
     return description
 
 
-@contextlib.contextmanager
-def _address_space_lock() -> Iterator[None]:
-    """Held from choosing a slot until its networks exist: one lock file per machine (every DNSLAB_HOME
-    shares the Docker daemon's address space)."""
-    with open(Path(tempfile.gettempdir()) / "dnslab-address-space.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
-def _resume(client: docker.DockerClient, existing: list) -> None:
+def _resume(rt: Runtime, existing: list[runtime.Container]) -> None:
     for container in existing:
-        if container.status == "paused":
-            container.unpause()
-        elif container.status != "running":
-            container.start()
+        if container.state == "paused":
+            rt.unpause(container.name)
+        elif container.state != "running":
+            rt.start(container.name)
 
 
-def _free_slot(client: docker.DockerClient, topology: Topology) -> int:
-    """The first slot whose subnets overlap no Docker network: two labs can then run side by side."""
-    taken = runtime.taken_subnets(client)
+def _free_slot(rt: Runtime, topology: Topology) -> int:
+    """The first slot whose subnets overlap no network of the engine: two labs can then run side by side."""
+    taken = []
+    for subnet, name in rt.taken_subnets():
+        try:
+            taken.append((ipaddress.ip_network(subnet, strict=False), name))
+        except ValueError:
+            continue
     for slot in range(64):
         moved = topology.at_slot(slot)
         if not any(n.subnet.overlaps(t) for n in moved.networks.values() for t, _ in taken):
@@ -125,23 +126,38 @@ def _container_spec(lab: str, topology: Topology, node_name: str, tag: str, labe
                     plugin: Automation | None = None) -> runtime.ContainerSpec:
     node = topology.nodes[node_name]
     soft = software_of(node.role, node.software)
-    node_dir = state.node_dir(lab, node.name)
-    node_dir.mkdir(parents=True, exist_ok=True)
-    binds = {
-        str(SOURCE_DIR): {"bind": runtime.SOURCE_MOUNT, "mode": "ro"},
-        str(node_dir): {"bind": runtime.NODE_MOUNT, "mode": "rw"},
-        str(node_dir / "resolv.conf"): {"bind": "/etc/resolv.conf", "mode": "ro"},
-    }
     spec = runtime.ContainerSpec(
         lab=lab, node=node.name, image=tag, command=list(soft.command),
+        entrypoint=["sh", "-c", PROLOGUE, "dnslab-node"],
         addresses={net: str(addr) for net, addr in node.addresses.items()},
         labels={**labels, runtime.NODE: node.name, runtime.ROLE: node.role, runtime.SOFTWARE: node.software},
-        binds=binds, tmpfs={d: "" for d in soft.writable}, environment=dict(image.ENVIRONMENT),
-        nano_cpus=int(float(node.options.get("cpus") or 0) * 1e9),
+        files={**node_files(lab, node.name), **agent_code()}, tmpfs={d: "" for d in soft.writable},
+        environment=dict(image.ENVIRONMENT), nano_cpus=int(float(node.options.get("cpus") or 0) * 1e9),
     )
     if node.role != "agent":
         return spec
     return _as_agent(spec, topology, node.automation if plugin is None else plugin)
+
+
+def node_files(lab: str, node: str) -> dict[str, File]:
+    """The node's rendered files (lab.state keeps them on this side), as they go into its container."""
+    root = state.node_dir(lab, node)
+    files = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []:
+        files[f"{runtime.NODE_DIR}/{path.relative_to(root).as_posix()}"] = File(path.read_bytes(),
+                                                                                path.stat().st_mode & 0o777)
+    return files
+
+
+@functools.cache
+def agent_code() -> dict[str, File]:
+    """lab.agents (what runs inside containers), on the containers' PYTHONPATH: read from this package, so a
+    code change needs no image rebuild, only a new container."""
+    files = {f"{runtime.SOURCE_DIR}/lab/__init__.py": File.of((PACKAGE_DIR / "__init__.py").read_bytes())}
+    for path in sorted((PACKAGE_DIR / "agents").rglob("*.py")):
+        rel = path.relative_to(PACKAGE_DIR.parent).as_posix()
+        files[f"{runtime.SOURCE_DIR}/{rel}"] = File.of(path.read_bytes())
+    return files
 
 
 def agent_spec(lab: str, topology: Topology, node: str, tag: str, labels: dict,
@@ -152,14 +168,15 @@ def agent_spec(lab: str, topology: Topology, node: str, tag: str, labels: dict,
 
 def _as_agent(spec: runtime.ContainerSpec, topology: Topology, plugin: Automation) -> runtime.ContainerSpec:
     """A pipeline agent: the built-in planner or enactor, or the user's program in its place, with the
-    environment of the automation contract (docs/automation.md) and the plan store mounted."""
+    environment of the automation contract (docs/automation.md), its source copied in and the plan store
+    mounted."""
     node = topology.nodes[spec.node]
     primary = topology.nodes[topology.zones[topology.pipeline.zone].primary]
     env = automation.environment(node.software, node.name, topology.pipeline.zone,
                                  str(topology.address_towards(primary, node)), plugin)
-    binds = {**spec.binds, **({plugin.source: {"bind": automation.SOURCE_MOUNT, "mode": "ro"}} if plugin.source else {})}
+    files = {**spec.files, **(automation.source_files(plugin.source) if plugin.source else {})}
     return replace(
-        spec, image=plugin.image or spec.image, command=list(plugin.command or spec.command), binds=binds,
+        spec, image=plugin.image or spec.image, command=list(plugin.command or spec.command), files=files,
         labels={**spec.labels, runtime.AUTOMATION: plugin.digest()}, environment={**spec.environment, **env},
         volumes={plan_volume(spec.lab): {"bind": PLAN_STORE_MOUNT, "mode": "rw"}},  # the shared plan store
         working_dir=automation.SOURCE_MOUNT if plugin.source else None)
@@ -245,7 +262,7 @@ def _ready_plan(description: dict) -> dict[str, dict]:
     return {"aa": auth, "noerror": resolve}
 
 
-def answers(client: docker.DockerClient, description: dict, deadline: float = 0,
+def answers(rt: Runtime, description: dict, deadline: float = 0,
             running: set[str] | None = None) -> dict[str, str | None]:
     """node -> None when the server answers as it should, else what it did instead. With a deadline,
     keep asking until every server answers or the deadline (seconds) runs out. `running`: ask only from
@@ -256,11 +273,11 @@ def answers(client: docker.DockerClient, description: dict, deadline: float = 0,
             plan = {c: q for c, q in plan.items() if c in running}
         def run(item):
             container, queries = item
-            return container, runtime.exec_json(
-                client, container, "lab.agents.ask",
+            return container, exec_json(
+                rt, container, "lab.agents.ask",
                 {"queries": queries, "until": until, "deadline": deadline, "timeout": 1}, timeout=deadline + 15)
 
-        for container, results in runtime.parallel(run, plan.items()):
+        for container, results in parallel(run, plan.items()):
             for query, result in zip(plan[container], results):
                 good = result["rcode"] == "NOERROR" and (until != "aa" or result["aa"])
                 problem = None if good else f"{result['rcode'] or result['error']} for {query['name']} {query['type']}"
@@ -268,27 +285,27 @@ def answers(client: docker.DockerClient, description: dict, deadline: float = 0,
     return problems
 
 
-def wait_ready(client: docker.DockerClient, description: dict, progress: Progress,
+def wait_ready(rt: Runtime, description: dict, progress: Progress,
                timeout: float = READY_TIMEOUT) -> None:
     progress(f"waiting for every server of lab {description['lab']} to answer")
-    failing = {node: why for node, why in answers(client, description, timeout).items() if why}
+    failing = {node: why for node, why in answers(rt, description, timeout).items() if why}
     if failing:
         raise Timeout(f"lab {description['lab']} not ready after {timeout:.0f}s: "
                       + "; ".join(f"{node} ({why})" for node, why in failing.items())
                       + f". See 'docker logs dnslab-{description['lab']}-NODE'")
 
 
-def status(lab: str, client: docker.DockerClient | None = None) -> list[dict]:
+def status(lab: str, rt: Runtime | None = None) -> list[dict]:
     """Every node of the lab: name, role, software, version, address, state, and whether it answers."""
-    client = client or runtime.connect()
+    rt = rt or runtime.connect()
     description = state.load_description(lab)
-    found = {c.labels.get(runtime.NODE): c for c in runtime.containers(client, lab)}
+    found = {c.node: c for c in rt.containers(lab) if c.node}
     if not found and not description:
         raise LabNotFound(f"no lab named {lab!r} is up; start it with 'dnslab up --name {lab}'")
     nodes = description["nodes"] if description else {n: {} for n in found}
-    versions = software_versions(client, description, found) if description else {}
-    running = {c.name for c in found.values() if c.status == "running"}
-    health = answers(client, description, running=running) if description and running else {}
+    versions = software_versions(rt, description, found) if description else {}
+    running = {c.name for c in found.values() if c.state == "running"}
+    health = answers(rt, description, running=running) if description and running else {}
     rows = []
     for name, node in nodes.items():
         container = found.get(name)
@@ -298,25 +315,25 @@ def status(lab: str, client: docker.DockerClient | None = None) -> list[dict]:
             "software": node.get("software", container.labels.get(runtime.SOFTWARE) if container else "?"),
             "version": versions.get((node.get("role"), node.get("software")), ""),
             "address": " ".join(node.get("addresses", {}).values()),
-            "state": container.status if container else "missing",
+            "state": container.state if container else "missing",
             # Servers: do they answer right now? Clients have nothing to ask.
             "answers": ("yes" if health.get(name, "") is None else health.get(name) or "-"),
         })
     return rows
 
 
-def software_versions(client: docker.DockerClient, description: dict, found: dict) -> dict:
+def software_versions(rt: Runtime, description: dict, found: dict) -> dict:
     """(role, software) -> version text, asked once per image and cached next to the labs."""
     cache = state.home() / "versions" / f"{description['image'].replace(':', '-')}.json"
     if cache.exists():
         table = json.loads(cache.read_text())
         return {tuple(k.split("/", 1)): v for k, v in table.items()}
-    running = next((c for c in found.values() if c.status == "running"), None)
+    running = next((c for c in found.values() if c.state == "running"), None)
     if running is None:
         return {}
     kinds = {(n["role"], n["software"]) for n in description["nodes"].values()}
     script = "; ".join(f"echo \"{r}/{s}=$({software_of(r, s).version} | head -1)\"" for r, s in sorted(kinds))
-    result = runtime.exec_in(client, running.name, script, timeout=20)
+    result = rt.exec(running.name, script, timeout=20)
     table = {}
     for line in result.output.splitlines():
         key, _, value = line.partition("=")
@@ -332,23 +349,23 @@ def _short_version(text: str) -> str:
     return match.group(0) if match else text.strip()[:30]
 
 
-def down(lab: str | None, all_labs: bool = False, client: docker.DockerClient | None = None) -> dict[str, dict]:
+def down(lab: str | None, all_labs: bool = False, rt: Runtime | None = None) -> dict[str, dict]:
     """Remove every resource of one lab (or of all labs) by label; returns what went, per lab."""
-    client = client or runtime.connect()
-    names = sorted(runtime.labs(client)) if all_labs else [lab]
+    rt = rt or runtime.connect()
+    names = sorted(rt.labs()) if all_labs else [lab]
     removed = {}
     for name in names:
-        removed[name] = runtime.remove_lab(client, name)
+        removed[name] = rt.remove_lab(name)
         state.forget(name)
     return removed
 
 
 def dig(lab: str, qname: str, qtype: str = "A", via: str = "all", client_node: str | None = None,
-        client: docker.DockerClient | None = None) -> list[dict]:
+        rt: Runtime | None = None) -> list[dict]:
     """Ask every (or one) resolver from a client container; one result per resolver."""
-    client = client or runtime.connect()
+    rt = rt or runtime.connect()
     description = state.load_description(lab)
-    if description is None or not runtime.containers(client, lab):
+    if description is None or not rt.containers(lab):
         raise LabNotFound(f"no lab named {lab!r} is up; start it with 'dnslab up --name {lab}'")
     nodes = description["nodes"]
     resolvers = [n for n, v in nodes.items() if v["role"] == "resolver"]
@@ -365,7 +382,7 @@ def dig(lab: str, qname: str, qtype: str = "A", via: str = "all", client_node: s
         raise InputError(f"--client {client_node!r} is not a client of lab {lab!r}; clients: {', '.join(clients)}")
     queries = [{"server": resolver_address(description, r, client_node), "name": qname, "type": qtype}
                for r in resolvers]
-    results = runtime.exec_json(client, nodes[client_node]["container"], "lab.agents.ask",
+    results = exec_json(rt, nodes[client_node]["container"], "lab.agents.ask",
                                 {"queries": queries, "timeout": 3})
     for resolver, result in zip(resolvers, results):
         result["resolver"] = resolver

@@ -158,7 +158,7 @@ def _lab_name(request, scope: str) -> str:
 
 
 def docker_or_skip():
-    """A Docker client; without a daemon the test is skipped, or fails under CI=true (a skipped lab test in CI
+    """The lab's runtime (lab.runtime); without a Docker daemon the test is skipped, or fails under CI=true (a skipped lab test in CI
     is a failed one)."""
     try:
         return runtime.connect()
@@ -169,16 +169,16 @@ def docker_or_skip():
 
 
 def _bring_up(request, scope: str, topology: str, name: str | None):
-    client = docker_or_skip()
+    rt = docker_or_skip()
     name = name or _lab_name(request, scope)
     path = find(topology, "topology")
     artifacts = Path(request.config.getoption("--dnslab-artifacts")).resolve() / name
     try:
-        description = lifecycle.up(path, name, client=client)
+        description = lifecycle.up(path, name, rt=rt)
         yield Lab(name, path, description, artifacts)
     finally:
         if not request.config.getoption("--dnslab-keep"):
-            lifecycle.down(name, client=client)
+            lifecycle.down(name, rt=rt)
 
 
 def _marker_args(request) -> tuple[str, str | None]:

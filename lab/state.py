@@ -1,11 +1,12 @@
-"""Where a lab keeps its files on the host: rendered configs, zone files, its TSIG key, its description.
+"""Where a lab keeps its files on the orchestrator's side: rendered configs, zone files, its TSIG key, its description.
 
     $DNSLAB_HOME (default ~/.local/state/dnslab)/labs/<lab>/
         lab.json        the resolved topology (after slot moves) that `status`, `dig` and runs read
         tsig.key        the lab's update key, mode 0600, never printed; copied (0600) as tsig.json into
                         the directory of every node that sends or checks updates
         dnssec-keys.json  a signed lab's KSK and ZSK per zone, mode 0600 (lab.dnssec.keys)
-        nodes/<node>/   mounted at /lab/node in that node's container
+        nodes/<node>/   the node's rendered files, as they were put into its container at /lab/node
+                        (the record of what was rendered: a sweep restores edited zone files from it)
 """
 
 from __future__ import annotations

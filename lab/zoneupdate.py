@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import docker
-
-from lab import runtime
+from lab.agentrun import exec_json
 from lab.errors import InputError
+from lab.runtime import Runtime
 
 KEY_IN_CONTAINER = "/lab/node/tsig.json"
 
@@ -19,7 +18,7 @@ def primary_of(description: dict, zone: str) -> str:
     return info["primary"]
 
 
-def send(client: docker.DockerClient, description: dict, zone: str, ops: list, prereq: list = (),
+def send(rt: Runtime, description: dict, zone: str, ops: list, prereq: list = (),
          signed: bool = True, timeout: float = 5) -> dict:
     """Send one update for `zone` from the primary's own container to its own address; return
     {"rcode", "error", "latency_ms"}. Unsigned updates exist to show that the primary refuses them."""
@@ -28,4 +27,4 @@ def send(client: docker.DockerClient, description: dict, zone: str, ops: list, p
     node = description["nodes"][primary]
     spec = {"server": next(iter(node["addresses"].values())), "zone": zone, "ops": list(ops),
             "prereq": list(prereq), "key": KEY_IN_CONTAINER if signed else None, "timeout": timeout}
-    return runtime.exec_json(client, node["container"], "lab.agents.update", spec, timeout=timeout + 10)
+    return exec_json(rt, node["container"], "lab.agents.update", spec, timeout=timeout + 10)

@@ -2,8 +2,7 @@
 
     python3 -m lab.agents.prober '{"client": "client1", "rate": 5, "timeout": 2,
         "targets": [{"resolver": "unbound", "server": "10.53.1.21"}],
-        "queries": [["dynamodb.us-east-1.cloud.test.", "A"]],
-        "lease": "/lab/node/prober-RUN.lease", "lease_stale": 10}'
+        "queries": [["dynamodb.us-east-1.cloud.test.", "A"]], "stdin": true}'
 
 Every 1/rate seconds a round starts: one query to every target, cycling through `queries`. Each query
 has its own socket and deadline in one selector loop, so a slow or lost answer never holds up the next
@@ -11,20 +10,21 @@ round. Lines follow docs/records.md (probes.jsonl). With `"dnssec": true` every 
 bit, and each line also says whether the answer was validated (`ad`) and which Extended DNS Errors came
 with it (`ede`, RFC 8914).
 
-It stops sending when the lease file is gone (the orchestrator's "stop") or has not been touched for
-`lease_stale` seconds (the orchestrator died), then waits for the queries in flight to be answered or time
-out, prints their lines and a last line `{"summary": {"client": ..., "sent": N, "printed": N}}`, and exits.
+With `"stdin": true` it stops sending when its stdin ends: the orchestrator closes it to stop the prober,
+and the engine closes it when the orchestrator dies (so no prober outlives its run); in any case after
+`max_seconds`. Then it waits for the queries in flight to be answered or time out, prints their lines and a
+last line `{"summary": {"client": ..., "sent": N, "printed": N}}`, and exits.
 Every query sent thus gets exactly one line. Runs with the image's python3 and dnspython 2.3 only.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import random
 import selectors
 import socket
 import sys
+import threading
 import time
 
 import dns.flags
@@ -36,11 +36,11 @@ from lab.agents import wire as fastwire
 from lab.agents.ask import _text as rdata_text  # one way to turn rdata into the text probes record
 from lab.agents.ask import ede_codes
 
-MAX_WAIT = 0.05  # longest the loop sleeps: how late a round may start or a lease change be seen
+MAX_WAIT = 0.05  # longest the loop sleeps: how late a round may start or a stop be seen
 
 
 class Prober:
-    def __init__(self, spec: dict, out=sys.stdout):
+    def __init__(self, spec: dict, out=sys.stdout, stop: threading.Event | None = None):
         self.client = spec["client"]
         self.interval = 1.0 / float(spec["rate"])
         self.timeout = float(spec.get("timeout", 2.0))
@@ -51,8 +51,7 @@ class Prober:
         self.dnssec = bool(spec.get("dnssec"))
         self.wires = {q: _query(*q, dnssec=self.dnssec).to_wire() for q in self.queries}
         self.asked = {q: fastwire.question(w) if q[1].upper() == "A" else None for q, w in self.wires.items()}
-        self.lease = spec.get("lease")
-        self.lease_stale = float(spec.get("lease_stale", 10))
+        self.stop = stop or threading.Event()  # set: send no more, drain and say the summary
         self.max_seconds = float(spec.get("max_seconds", 3600))
         self.out = out
         self.selector = selectors.DefaultSelector()
@@ -76,14 +75,7 @@ class Prober:
         self._emit({"summary": {"client": self.client, "sent": self.sent, "printed": self.printed}})
 
     def _may_send(self, started: float) -> bool:
-        if time.monotonic() - started > self.max_seconds:
-            return False
-        if self.lease is None:
-            return True
-        try:
-            return time.time() - os.stat(self.lease).st_mtime < self.lease_stale
-        except OSError:
-            return False
+        return not self.stop.is_set() and time.monotonic() - started <= self.max_seconds
 
     def _send_round(self) -> None:
         name, qtype = self.queries[self.round % len(self.queries)]
@@ -209,8 +201,21 @@ def read(wire: bytes, query: bytes, qtype: str, query_id: int, asked: bytes | No
     return dns.rcode.to_text(response.rcode()), answers, ttl, bool(response.flags & 0x0200)
 
 
+def stop_at_end_of(stream, stop: threading.Event) -> None:
+    """Set `stop` when the stream ends (a daemon thread reads it: the prober's loop never blocks on it)."""
+    def read() -> None:
+        while stream.readline():
+            pass
+        stop.set()
+    threading.Thread(target=read, name="stdin", daemon=True).start()
+
+
 def main(argv: list[str]) -> int:
-    Prober(json.loads(argv[1])).run()
+    spec = json.loads(argv[1])
+    stop = threading.Event()
+    if spec.get("stdin"):
+        stop_at_end_of(sys.stdin, stop)
+    Prober(spec, stop=stop).run()
     return 0
 
 

@@ -45,8 +45,8 @@ def register(cli: click.Group) -> None:
     @click.option("--name", "-n", help="Lab name (default: $DNSLAB_NAME, else default).")
     def repair(name: str | None) -> None:
         """Restore the newest plan on every endpoint: the manual fix for stuck (naive) enactors."""
-        client, description = _lab(name)
-        result = pipeline.repair(client, description)
+        rt, description = _lab(name)
+        result = pipeline.repair(rt, description)
         click.echo(f"repaired: generation {result['generation']} written to {len(result['written'])} endpoints"
                    + (f", {len(result['skipped'])} already newer" if result["skipped"] else "")
                    + "; enactors resume on their next cycle, clients once cached answers expire")
@@ -60,8 +60,8 @@ def register(cli: click.Group) -> None:
     @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
     def status(name: str | None, as_json: bool) -> None:
         """Newest generation, what each enactor is doing, what DNS says is applied, stuck or not."""
-        client, description = _lab(name)
-        result = pipeline.status(client, description)
+        rt, description = _lab(name)
+        result = pipeline.status(rt, description)
         if as_json:
             click.echo(json.dumps(result, indent=2))
             return
@@ -72,8 +72,8 @@ def register(cli: click.Group) -> None:
     @click.option("--name", "-n", help="Lab name (default: $DNSLAB_NAME, else default).")
     def set_(pairs: tuple[str, ...], name: str | None) -> None:
         """Retune running agents, e.g. `enactor.strategy=guarded pipeline.interval=0.5`."""
-        client, description = _lab(name)
-        now = pipeline.configure(client, description, _parse_sets(pairs))
+        rt, description = _lab(name)
+        now = pipeline.configure(rt, description, _parse_sets(pairs))
         click.echo(" ".join(f"{k}={now[k]}" for k in sorted(now) if k != "epoch"))
 
     @group.command("reset")
@@ -81,8 +81,8 @@ def register(cli: click.Group) -> None:
     @click.option("--name", "-n", help="Lab name (default: $DNSLAB_NAME, else default).")
     def reset(pairs: tuple[str, ...], name: str | None) -> None:
         """Start afresh: no plans but a baseline generation (the whole pool) in the store and in DNS."""
-        client, description = _lab(name)
-        result = pipeline.reset(client, description, _parse_sets(pairs))
+        rt, description = _lab(name)
+        result = pipeline.reset(rt, description, _parse_sets(pairs))
         held = "" if not result["not_held"] else f" (did not answer the hold: {', '.join(result['not_held'])})"
         click.echo(f"pipeline reset: baseline generation {result['generation']}, epoch {result['epoch']}{held}")
 

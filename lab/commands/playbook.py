@@ -59,7 +59,7 @@ def count(items, noun: str) -> str:
 def run(playbook: str, seed: int | None, sets: tuple[str, ...], out: str | None, keep: bool | None,
         name: str | None) -> None:
     """Run a playbook: probe, inject faults, roll them back, judge the checks, write RUN_DIR."""
-    from lab.playbook import runner  # noqa: PLC0415 - docker and matplotlib only when running
+    from lab import run as runs  # noqa: PLC0415 - docker and matplotlib only when running
 
     loaded = schema.load(playbook, list(sets), seed)  # every problem before anything starts
     lab = name or os.environ.get("DNSLAB_NAME") or loaded.topology.name
@@ -77,7 +77,7 @@ def run(playbook: str, seed: int | None, sets: tuple[str, ...], out: str | None,
             def update(text: str) -> None:
                 status.update(text)
 
-            result = runner.run(loaded, lab, run_dir, keep, status=update, progress=progress)
+            result = runs.run(loaded, lab, run_dir, keep, status=update, progress=progress)
     finally:
         signal.signal(signal.SIGTERM, previous)
     from lab.report import render_terminal  # noqa: PLC0415

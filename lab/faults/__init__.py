@@ -16,11 +16,11 @@ import time
 from collections.abc import Collection
 from typing import Any, Mapping
 
-from lab import runtime
 from lab.errors import InputError, LabError
 from lab.faults import dnsanswer, dnssec, network, nftrules, process, sidecar, store, targets, zonedata
 from lab.faults.base import GROUP_ROLES, FaultContext, FaultKind, Param
 from lab.faults.params import table_problems, with_defaults
+from lab.parallel import parallel
 
 __all__ = ["FAULTS", "FaultContext", "FaultKind", "Param", "inject", "clear", "clear_all", "active",
            "param_problems"]
@@ -114,18 +114,17 @@ def sweep(ctx: FaultContext, leave: Collection[str] = ()) -> dict[str, list[str]
     """Put the lab back without any record: works after an orchestrator was killed and its records lost."""
     found: dict[str, list[str]] = {"resumed": process.resume_all(ctx, leave),
                                    "reconnected": network.reconnect_all(ctx)}
-    nodes = [c.labels[runtime.NODE] for c in runtime.containers(ctx.client, ctx.lab)
-             if runtime.NODE in c.labels and c.status == "running" and c.labels[runtime.NODE] in ctx.description["nodes"]
-             and c.labels[runtime.NODE] not in leave]
+    nodes = [c.node for c in ctx.rt.containers(ctx.lab)
+             if c.node and c.state == "running" and c.node in ctx.description["nodes"] and c.node not in leave]
 
     def sweep_node(node: str) -> list[str]:
         out = sidecar.run_in_namespace(ctx, node, nftrules.SWEEP_SCRIPT, "sweep")
         return [f"{node}:{line.split()[-1]}" for line in out.splitlines() if line.strip()]
 
-    found["nft_tables"] = [t for tables in runtime.parallel(sweep_node, nodes) for t in tables]
+    found["nft_tables"] = [t for tables in parallel(sweep_node, nodes) for t in tables]
     found["sidecars"] = []
     for container in sidecar.sidecars(ctx):
-        container.remove(force=True)
+        ctx.rt.remove(container.name)
         found["sidecars"].append(container.name)
     found["zone_files"] = zonedata.restore_static_files(ctx)
     return found

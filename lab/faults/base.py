@@ -11,9 +11,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-import docker
-
 from lab.params import Param
+from lab.runtime import Runtime
 
 __all__ = ["FaultContext", "FaultKind", "Param", "GROUPS"]
 
@@ -30,9 +29,9 @@ GROUP_ROLES: dict[str, tuple[str, ...]] = {
 
 @dataclass
 class FaultContext:
-    """Where faults act: the Docker client, the lab's description (lab.json) and the run's seeded RNG."""
+    """Where faults act: the lab's runtime, its description (lab.json) and the run's seeded RNG."""
 
-    client: docker.DockerClient
+    rt: Runtime
     description: dict
     rng: random.Random = field(default_factory=random.Random)
 
@@ -58,7 +57,8 @@ class FaultKind:
     """One kind of fault: its parameters, what it does, how it is undone.
 
     `single`: the target must be one node (zone data lives on one server); otherwise a group or
-    random pick is fine and the fault acts on every node it names."""
+    random pick is fine and the fault acts on every node it names. `stops_containers`: it pauses, stops or
+    kills its targets' containers (a run's container watch excuses them while it is in force)."""
 
     name: str
     group: str
@@ -68,3 +68,4 @@ class FaultKind:
     undo: Undo
     constraints: Constraint = no_constraints
     single: bool = False
+    stops_containers: bool = False

@@ -59,7 +59,8 @@ def teardown(ctx: FaultContext, node: str) -> None:
     dnsdist sidecar."""
     script = (f"nft list table ip {nftrules.REDIRECT_TABLE} >/dev/null 2>&1 && "
               f"nft delete table ip {nftrules.REDIRECT_TABLE} || true")
-    if ctx.client.containers.get(ctx.container(node)).status == "running":
+    found = ctx.rt.container(ctx.container(node))
+    if found is not None and found.state == "running":
         sidecar.run_in_namespace(ctx, node, script, "teardown")
     sidecar.remove_dnsdist(ctx, node)
 

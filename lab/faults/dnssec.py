@@ -2,9 +2,9 @@
 
 Every kind re-signs a static (offline-signed) zone of a signed lab on purpose wrongly, writes it to every
 server of that zone (a signer publishes to all of them) and reloads them; a KSK rollover also re-signs the
-parent with the new DS. The rendered original files are kept next to the edited ones as
-`<file>.dnslab-orig` (as zone-data faults do), so undo — and the sweep of `fault clear --all`, with no
-record at all — puts back exactly what `up` published. Zones a BIND primary signs online (cloud.test. in
+parent with the new DS. The rendered original files stay on the orchestrator's side (lab.state, as for
+zone-data faults), so undo — and the sweep of `fault clear --all`, with no record at all — puts back
+exactly what `up` published. Zones a BIND primary signs online (cloud.test. in
 compose/signed.yml) are not for these faults: pause the primary to stop its re-signing instead.
 """
 
@@ -23,43 +23,27 @@ from lab.faults.base import FaultContext, FaultKind, Param
 from lab.dnssec import keys as K, signer
 from lab.topology.load import parent_zone
 
-BACKUP = zonedata.BACKUP_SUFFIX
-
-
-# ---- the signed files (host side) --------------------------------------------------------------------------
-
-
-def _path(ctx: FaultContext, node: str, zone: str):
-    return zonedata._static_path(ctx, node, zone)
+# ---- the signed files --------------------------------------------------------------------------------------
 
 
 def original(ctx: FaultContext, zone: str) -> str:
-    """The zone as `up` published it (the backup while a fault holds it)."""
-    path = _path(ctx, zonedata.holders(ctx.description, zone)[0], zone)
-    backup = path.with_name(path.name + BACKUP)
-    return (backup if backup.exists() else path).read_text()
+    """The zone as `up` published it (rendered, kept on the orchestrator's side)."""
+    return zonedata.rendered(ctx, zonedata.holders(ctx.description, zone)[0], zone)
 
 
 def publish(ctx: FaultContext, record: dict, zone: str, text: str) -> None:
-    """Write `text` as `zone` on every server of it (the original kept as backup) and reload them."""
+    """Put `text` as `zone` on every server of it and reload them (undo puts the rendered original back)."""
     for node in zonedata.holders(ctx.description, zone):
-        path = _path(ctx, node, zone)
-        backup = path.with_name(path.name + BACKUP)
-        if not backup.exists():
-            backup.write_text(path.read_text())
-        path.write_text("; published by a dnslab DNSSEC fault or signature_watch; the original is kept next to it\n"
-                        + text)
+        zonedata.put_zone(ctx, node, zone, "; published by a dnslab DNSSEC fault or signature_watch\n" + text)
         record.setdefault("files", []).append([node, zone])
         zonedata.reload(ctx, node, zone)
 
 
 def _undo(ctx: FaultContext, record: dict) -> None:
     for node, zone in {tuple(f) for f in record.get("files", [])}:
-        path = _path(ctx, node, zone)
-        backup = path.with_name(path.name + BACKUP)
-        if backup.exists():
-            path.write_text(backup.read_text())
-            backup.unlink()
+        rendered = zonedata.rendered(ctx, node, zone)
+        if zonedata.served(ctx, node, zone) != rendered:
+            zonedata.put_zone(ctx, node, zone, rendered)
             zonedata.reload(ctx, node, zone)
 
 
@@ -136,7 +120,7 @@ def _parent_ds(ctx: FaultContext, zone: str, parent: str, ds_rdatas: list[str]) 
 
 
 def _current(ctx: FaultContext, zone: str) -> str:
-    return _path(ctx, zonedata.holders(ctx.description, zone)[0], zone).read_text()
+    return zonedata.served(ctx, zonedata.holders(ctx.description, zone)[0], zone)
 
 
 def _update_ds(ctx: FaultContext, record: dict) -> None:
@@ -177,7 +161,7 @@ def _with_negative_ttl(text: str, zone: str, ttl: int) -> str:
 def resign_if_expiring(ctx: FaultContext, zone: str, margin: float) -> dict:
     """A signature monitor: when the zone's published signatures expire within `margin` seconds, re-sign
     it (good keys, the full validity) on every server. What the playbook action signature_watch does."""
-    text = _path(ctx, zonedata.holders(ctx.description, zone)[0], zone).read_text()
+    text = _current(ctx, zone)
     remaining = min(signer.expirations(text, zone), default=None)
     remaining = None if remaining is None else round(remaining - time.time(), 1)
     acted = remaining is not None and remaining < margin

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-import docker.errors
-
 from lab import runtime
 from lab.faults import nftrules, params as P, sidecar, targets
 from lab.faults.base import FaultContext, FaultKind, Param
+from lab.parallel import parallel
 
 
 def _install(ctx: FaultContext, record: dict, ruleset_for) -> None:
@@ -23,7 +22,7 @@ def _install(ctx: FaultContext, record: dict, ruleset_for) -> None:
     def install(node: str) -> None:
         sidecar.nft(ctx, node, ruleset_for(node), record["id"])
         record["nft_nodes"].append(node)
-    runtime.parallel(install, record["nodes"])
+    parallel(install, record["nodes"])
 
 
 def _uninstall(ctx: FaultContext, record: dict) -> None:
@@ -31,9 +30,10 @@ def _uninstall(ctx: FaultContext, record: dict) -> None:
     script = f"nft list table inet {table} >/dev/null 2>&1 && nft delete table inet {table} || true"
 
     def uninstall(node: str) -> None:
-        if ctx.client.containers.get(ctx.container(node)).status == "running":
+        found = ctx.rt.container(ctx.container(node))
+        if found is not None and found.state == "running":
             sidecar.run_in_namespace(ctx, node, script, record["id"])
-    runtime.parallel(uninstall, record.get("nft_nodes", record["nodes"]))
+    parallel(uninstall, record.get("nft_nodes", record["nodes"]))
 
 
 def _partition(ctx: FaultContext, record: dict) -> None:
@@ -83,9 +83,7 @@ def _disconnect(ctx: FaultContext, record: dict) -> None:
         address = ctx.description["nodes"][node]["addresses"].get(network)
         if address is None:
             continue
-        with runtime.LEAVING:
-            ctx.client.api.disconnect_container_from_network(ctx.container(node),
-                                                             runtime.network_name(ctx.lab, network))
+        ctx.rt.detach(ctx.container(node), runtime.network_name(ctx.lab, network))
         record["disconnected"][node] = address
 
 
@@ -97,24 +95,17 @@ def _reconnect(ctx: FaultContext, record: dict) -> None:
 
 def reconnect(ctx: FaultContext, node: str, network: str, address: str) -> bool:
     """Attach the node to the network again with its own address and alias; False if it already was."""
-    try:
-        ctx.client.api.connect_container_to_network(ctx.container(node), runtime.network_name(ctx.lab, network),
-                                                    ipv4_address=address, aliases=[node])
-        return True
-    except docker.errors.APIError as exc:
-        if "already exists" in str(exc) or "already attached" in str(exc):
-            return False
-        raise
+    return ctx.rt.attach(ctx.container(node), runtime.network_name(ctx.lab, network), address, [node])
 
 
 def reconnect_all(ctx: FaultContext) -> list[str]:
     """Sweep: every node back on every network the description puts it on; return 'node/network' reattached."""
     done = []
     for node, info in ctx.description["nodes"].items():
-        try:
-            attached = ctx.client.containers.get(info["container"]).attrs["NetworkSettings"]["Networks"]
-        except docker.errors.NotFound:
+        found = ctx.rt.container(info["container"])
+        if found is None:
             continue
+        attached = found.networks
         for network, address in info["addresses"].items():
             if runtime.network_name(ctx.lab, network) not in attached and reconnect(ctx, node, network, address):
                 done.append(f"{node}/{network}")

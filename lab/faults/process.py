@@ -8,60 +8,51 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-import docker.errors
-
-from lab import runtime
+from lab.errors import LabError
 from lab.faults.base import FaultContext, FaultKind
 from lab.faults.readiness import wait_answering
+from lab.parallel import parallel
 
-STOP_TIMEOUT = 5  # seconds docker waits for SIGTERM before SIGKILL
+STOP_TIMEOUT = 5  # seconds the engine waits for SIGTERM before SIGKILL
 
 
 def _each(ctx: FaultContext, record: dict, action) -> None:
-    runtime.parallel(lambda node: action(ctx.client.containers.get(ctx.container(node))), record["nodes"])
-
-
-def _each_leaving(ctx: FaultContext, record: dict, action) -> None:
-    """Like _each, for actions that take containers off their networks: one node at a time (see
-    runtime.one_by_one, a Docker 20.10 deadlock)."""
-    runtime.one_by_one(lambda node: action(ctx.client.containers.get(ctx.container(node))), record["nodes"])
+    # Actions that take containers off their networks serialise themselves in the runtime (rt.leaving).
+    parallel(lambda node: action(ctx.container(node)), record["nodes"])
 
 
 def _pause(ctx: FaultContext, record: dict) -> None:
-    _each(ctx, record, lambda c: c.pause())
+    _each(ctx, record, ctx.rt.pause)
 
 
 def _unpause(ctx: FaultContext, record: dict) -> None:
-    def unpause(container) -> None:
-        container.reload()
-        if container.status == "paused":
-            container.unpause()
+    def unpause(name: str) -> None:
+        found = ctx.rt.container(name)
+        if found is not None and found.state == "paused":
+            ctx.rt.unpause(name)
     _each(ctx, record, unpause)
 
 
 def _kill(ctx: FaultContext, record: dict) -> None:
-    def kill(container) -> None:
-        container.kill()
-        container.wait(condition="not-running", timeout=STOP_TIMEOUT * 2)  # its network teardown is over
-    _each_leaving(ctx, record, kill)
+    _each(ctx, record, ctx.rt.kill)
 
 
 def _stop(ctx: FaultContext, record: dict) -> None:
-    _each_leaving(ctx, record, lambda c: c.stop(timeout=STOP_TIMEOUT))
+    _each(ctx, record, lambda name: ctx.rt.stop(name, timeout=STOP_TIMEOUT))
 
 
 def _restart(ctx: FaultContext, record: dict) -> None:
-    _each_leaving(ctx, record, lambda c: c.restart(timeout=STOP_TIMEOUT))
+    _each(ctx, record, lambda name: ctx.rt.restart(name, timeout=STOP_TIMEOUT))
     record["ready_s"] = {n: round(wait_answering(ctx, n), 3) for n in record["nodes"]}
 
 
 def _start(ctx: FaultContext, record: dict) -> None:
-    def start(container) -> None:
-        container.reload()
-        if container.status == "paused":
-            container.unpause()
-        elif container.status != "running":
-            container.start()
+    def start(name: str) -> None:
+        found = ctx.rt.container(name)
+        if found is not None and found.state == "paused":
+            ctx.rt.unpause(name)
+        elif found is not None and found.state != "running":
+            ctx.rt.start(name)
     _each(ctx, record, start)
     record["ready_s"] = {n: round(wait_answering(ctx, n), 3) for n in record["nodes"]}
 
@@ -74,14 +65,14 @@ def resume_all(ctx: FaultContext, leave: Collection[str] = ()) -> list[str]:
     """Sweep: unpause or start every node container that is not running (but those in `leave`); return their
     node names."""
     woken = []
-    for container in runtime.containers(ctx.client, ctx.lab):
-        node = container.labels.get(runtime.NODE)
-        if node is None or container.status == "running" or node in leave:
+    for container in ctx.rt.containers(ctx.lab):
+        node = container.node
+        if node is None or container.state == "running" or node in leave:
             continue
         try:
-            container.unpause() if container.status == "paused" else container.start()
+            ctx.rt.unpause(container.name) if container.state == "paused" else ctx.rt.start(container.name)
             woken.append(node)
-        except docker.errors.APIError:
+        except LabError:
             continue
     for node in woken:
         if node in ctx.description["nodes"]:
@@ -91,11 +82,11 @@ def resume_all(ctx: FaultContext, leave: Collection[str] = ()) -> list[str]:
 
 KINDS = {
     "pause": FaultKind("pause", "process", "freeze every process of the node (cgroup freezer); undo: unpause",
-                       {}, _pause, _unpause),
+                       {}, _pause, _unpause, stops_containers=True),
     "kill": FaultKind("kill", "process", "SIGKILL the node's server; undo: start it and wait until it answers",
-                      {}, _kill, _start),
+                      {}, _kill, _start, stops_containers=True),
     "stop": FaultKind("stop", "process", "stop the node's server (SIGTERM); undo: start it and wait until it answers",
-                      {}, _stop, _start),
+                      {}, _stop, _start, stops_containers=True),
     "restart": FaultKind("restart", "process", "restart the node's server and wait until it answers; undo: nothing",
-                         {}, _restart, _nothing),
+                         {}, _restart, _nothing, stops_containers=True),
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from lab import runtime
+from lab.agentrun import exec_json
 from lab.errors import Timeout
 from lab.faults.base import FaultContext
 
@@ -30,20 +30,20 @@ def wait_answering(ctx: FaultContext, node: str, timeout: float = READY_TIMEOUT)
     """Seconds until `node` runs and answers; raises Timeout naming the node after `timeout`."""
     started = time.monotonic()
     deadline = started + timeout
-    container = ctx.client.containers.get(ctx.container(node))
-    while container.status != "running":
+    name = ctx.container(node)
+    while (found := ctx.rt.container(name)) is None or found.state != "running":
         if time.monotonic() > deadline:
-            raise Timeout(f"{node} is still {container.status} after {timeout:.0f}s; see 'docker logs {container.name}'")
+            state = found.state if found else "gone"
+            raise Timeout(f"{node} is still {state} after {timeout:.0f}s; see 'docker logs {name}'")
         time.sleep(0.2)
-        container.reload()
     plan = ready_query(ctx.description, node)
     if plan is not None:
         where, query, until = plan
         remaining = max(1.0, deadline - time.monotonic())
-        [result] = runtime.exec_json(ctx.client, where, "lab.agents.ask",
+        [result] = exec_json(ctx.rt, where, "lab.agents.ask",
                                      {"queries": [query], "until": until, "deadline": remaining, "timeout": 1},
                                      timeout=remaining + 15)
         if result["rcode"] != "NOERROR" or (until == "aa" and not result["aa"]):
             raise Timeout(f"{node} does not answer {query['name']} {query['type']} after {timeout:.0f}s "
-                          f"({result['rcode'] or result['error']}); see 'docker logs {container.name}'")
+                          f"({result['rcode'] or result['error']}); see 'docker logs {name}'")
     return time.monotonic() - started

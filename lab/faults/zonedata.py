@@ -4,8 +4,9 @@ Where the data is changed depends on the zone:
 - a zone with a (BIND) primary takes TSIG-signed RFC 2136 updates (lab.zoneupdate) and its secondaries
   follow by NOTIFY/IXFR; the previous RRsets are read by AXFR from the primary (lab.agents.zonedump);
 - a zone without one (e.g. the lab root or test., served from rendered files) is changed by editing the
-  target server's zone file in the lab directory and reloading that server. The rendered original is kept
-  next to it as `<file>.dnslab-orig` until undo, so a sweep can restore it with no record of the fault.
+  target server's zone file in its container (through the runtime) and reloading that server. The rendered
+  original stays on the orchestrator's side (lab.state), so a sweep can restore it with no record of the
+  fault: any file that differs from what was rendered is put back.
 
 The fault's target is the node that holds the data changed: the primary of a dynamic zone, or a server of
 a static one. remove-glue and lame-delegation change the *parent* of `zone`.
@@ -13,10 +14,10 @@ a static one. remove-glue and lame-delegation change the *parent* of `zone`.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Mapping
 
 from lab import runtime, state, zoneupdate
+from lab.agentrun import exec_json
 from lab.errors import LabError
 from lab.faults import params as P, zonetext
 from lab.faults.base import FaultContext, FaultKind, Param
@@ -25,7 +26,6 @@ from lab.topology.load import parent_zone
 from lab.topology.model import Zone
 from lab.topology.render import zone_file
 
-BACKUP_SUFFIX = ".dnslab-orig"
 PROPAGATION_TIMEOUT = 10.0
 
 
@@ -77,35 +77,46 @@ def _address(ctx: FaultContext, node: str) -> str:
     return next(iter(ctx.description["nodes"][node]["addresses"].values()))
 
 
-def _static_path(ctx: FaultContext, node: str, zone: str) -> Path:
-    return state.node_dir(ctx.lab, node) / "zones" / zone_file(Zone(zone, ()))
+def _zone_path(zone: str) -> str:
+    """Where a zone's file is, in the container (and under the node's rendered directory)."""
+    return f"zones/{zone_file(Zone(zone, ()))}"
+
+
+def rendered(ctx: FaultContext, node: str, zone: str) -> str:
+    return (state.node_dir(ctx.lab, node) / _zone_path(zone)).read_text()
+
+
+def served(ctx: FaultContext, node: str, zone: str) -> str:
+    """The zone file the node's server loads now (a fault may have edited it)."""
+    data = ctx.rt.read_file(ctx.container(node), f"{runtime.NODE_DIR}/{_zone_path(zone)}")
+    if data is None:
+        raise LabError(f"{node} has no zone file for {zone}; run 'dnslab down' and 'dnslab up' to render it again")
+    return data.decode()
+
+
+def put_zone(ctx: FaultContext, node: str, zone: str, text: str) -> None:
+    ctx.rt.put_files(ctx.container(node), {f"{runtime.NODE_DIR}/{_zone_path(zone)}": runtime.File.of(text)})
 
 
 def read(ctx: FaultContext, node: str, zone: str) -> list[list]:
     if ctx.description["zones"][zone]["primary"]:
-        return runtime.exec_json(ctx.client, ctx.container(node), "lab.agents.zonedump",
-                                 {"server": _address(ctx, node), "zone": zone}, timeout=30)
-    return zonetext.parse(_static_path(ctx, node, zone).read_text(), zone)
+        return exec_json(ctx.rt, ctx.container(node), "lab.agents.zonedump",
+                         {"server": _address(ctx, node), "zone": zone}, timeout=30)
+    return zonetext.parse(served(ctx, node, zone), zone)
 
 
 def change(ctx: FaultContext, node: str, zone: str, ops: list[list]) -> None:
     if ctx.description["zones"][zone]["primary"]:
-        result = zoneupdate.send(ctx.client, ctx.description, zone, ops)
+        result = zoneupdate.send(ctx.rt, ctx.description, zone, ops)
         if result["rcode"] != "NOERROR":
             raise LabError(f"update of {zone} on {node} answered {result['rcode'] or result['error']}")
         wait_propagated(ctx, zone)
         return
-    path = _static_path(ctx, node, zone)
-    backup = path.with_name(path.name + BACKUP_SUFFIX)
-    if not backup.exists():
-        backup.write_text(path.read_text())
-    edited = zonetext.edit(path.read_text(), zone, ops)
-    if zonetext.parse(edited, zone) == zonetext.parse(backup.read_text(), zone):
-        # Back to what was rendered: the original file, byte for byte, and no backup left behind.
-        path.write_text(backup.read_text())
-        backup.unlink()
-    else:
-        path.write_text(edited)
+    original = rendered(ctx, node, zone)
+    edited = zonetext.edit(served(ctx, node, zone), zone, ops)
+    # Back to what was rendered: the original file, byte for byte (so the sweep sees nothing to restore).
+    same = zonetext.parse(edited, zone) == zonetext.parse(original, zone)
+    put_zone(ctx, node, zone, original if same else edited)
     reload(ctx, node, zone)
 
 
@@ -115,11 +126,11 @@ def wait_propagated(ctx: FaultContext, zone: str, timeout: float = PROPAGATION_T
     info = ctx.description["zones"][zone]
     primary = info["primary"]
     where = ctx.container(primary)
-    [soa] = runtime.exec_json(ctx.client, where, "lab.agents.ask", {"queries": [
+    [soa] = exec_json(ctx.rt, where, "lab.agents.ask", {"queries": [
         {"server": _address(ctx, primary), "name": zone, "type": "SOA", "rd": False}], "timeout": 2})
     queries = [{"server": _address(ctx, s), "name": zone, "type": "SOA", "rd": False, "expect": soa["answers"]}
                for s in info["servers"]]
-    results = runtime.exec_json(ctx.client, where, "lab.agents.ask",
+    results = exec_json(ctx.rt, where, "lab.agents.ask",
                                 {"queries": queries, "until": "expect", "deadline": timeout, "timeout": 1},
                                 timeout=timeout + 15)
     return all(sorted(r["answers"]) == sorted(soa["answers"]) for r in results)
@@ -131,7 +142,7 @@ def reload(ctx: FaultContext, node: str, zone: str) -> None:
         argv = ["knotc", "-b", "zone-reload", zone]
     else:
         argv = ["kill", "-HUP", "1"]
-    result = runtime.exec_in(ctx.client, ctx.container(node), argv, timeout=20)
+    result = ctx.rt.exec(ctx.container(node), argv, timeout=20)
     if result.exit_code != 0:
         raise LabError(f"{node} did not reload {zone}: {result.output.strip()[:200]}")
 
@@ -143,12 +154,14 @@ def restore_static_files(ctx: FaultContext) -> list[str]:
         for zone in [z for z in ctx.description["zones"] if holds(ctx.description, node, z)]:
             if ctx.description["zones"][zone]["primary"]:
                 continue
-            path = _static_path(ctx, node, zone)
-            backup = path.with_name(path.name + BACKUP_SUFFIX)
-            if backup.exists():
-                path.write_text(backup.read_text())
-                backup.unlink()
-                reload(ctx, node, zone)
+            found = ctx.rt.container(info["container"])
+            if found is None:
+                continue
+            original = rendered(ctx, node, zone)
+            if served(ctx, node, zone) != original:
+                put_zone(ctx, node, zone, original)
+                if found.state == "running":
+                    reload(ctx, node, zone)
                 restored.append(f"{node}:{zone}")
     return restored
 
@@ -226,16 +239,14 @@ def _serial_regression(ctx: FaultContext, record: dict) -> None:
     record.update(zone=zone, original_serial=original, regressed_serial=lower)
     # BIND ignores an update that lowers the serial (RFC 2136 3.4.2.2), so the primary is restarted on a zone
     # file with the lower serial and no journal: what an operator restoring an old zone file does.
-    container = ctx.client.containers.get(ctx.container(node))
-    with runtime.LEAVING:
-        container.stop(timeout=10)
+    name, path = ctx.container(node), f"{runtime.NODE_DIR}/{_zone_path(zone)}"
+    ctx.rt.stop(name, timeout=10)
     try:
-        path = state.node_dir(ctx.lab, node) / "zones" / zone_file(Zone(zone, ()))
-        path.write_text(zonetext.zone_file(zone, rrsets, serial=lower))
-        for journal in (path.with_name(path.name + ".jnl"), path.with_name(path.name + ".jbk")):
-            journal.unlink(missing_ok=True)
+        # A stopped container takes files but runs nothing: its journals go at its next start (runtime.ON_START).
+        ctx.rt.put_files(name, {path: runtime.File.of(zonetext.zone_file(zone, rrsets, serial=lower)),
+                                runtime.ON_START: runtime.File.of(f"rm -f {path}.jnl {path}.jbk\n")})
     finally:
-        container.start()
+        ctx.rt.start(name)
     wait_answering(ctx, node)
 
 

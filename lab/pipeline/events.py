@@ -7,22 +7,16 @@ import json
 import time
 from collections.abc import Callable
 
-import docker
-import docker.errors
-
 from lab.pipeline.control import pipeline_of
+from lab.runtime import Runtime
 
 
-def agent_events(client: docker.DockerClient, description: dict, since: float = 0) -> list[dict]:
+def agent_events(rt: Runtime, description: dict, since: float = 0) -> list[dict]:
     """Every event the planner and enactors printed at or after `since` (Unix time), in time order."""
     pipeline = pipeline_of(description)
     found = []
     for node in [pipeline["planner"], *pipeline["enactors"]]:
-        try:
-            container = client.containers.get(description["nodes"][node]["container"])
-            text = container.logs(stdout=True, stderr=False, since=int(since)).decode("utf-8", "replace")
-        except docker.errors.NotFound:
-            continue
+        text = rt.logs(description["nodes"][node]["container"], stdout=True, stderr=False, since=since)
         for line in text.splitlines():
             try:
                 record = json.loads(line)
@@ -33,12 +27,12 @@ def agent_events(client: docker.DockerClient, description: dict, since: float = 
     return sorted(found, key=lambda r: r["t"])
 
 
-def wait_for_event(client: docker.DockerClient, description: dict, match: Callable[[dict], bool], since: float,
+def wait_for_event(rt: Runtime, description: dict, match: Callable[[dict], bool], since: float,
                    timeout: float, every: float = 0.1) -> dict | None:
     """The first event after `since` for which `match` holds, polling the logs until `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
-        for record in agent_events(client, description, since):
+        for record in agent_events(rt, description, since):
             if match(record):
                 return record
         if time.monotonic() >= deadline:

@@ -85,14 +85,14 @@ def pipeline_reset(ctx, params: dict) -> dict:
     if seed is not None and "pipeline.seed" not in settings:
         settings["pipeline.seed"] = int(seed)
     settings.update(params.get("settings") or {})
-    result = control.reset(ctx.client, ctx.description, settings)
+    result = control.reset(ctx.rt, ctx.description, settings)
     if result["not_held"]:  # a role that ignores holds (docs/automation.md) may write during the reset
         ctx.emit("roles_not_held", nodes=result["not_held"], epoch=result["epoch"])
     return {"epoch": result["epoch"], "not_held": result["not_held"], "settings": control.flatten(settings)}
 
 
 def repair(ctx, params: dict) -> dict:
-    result = control.repair(ctx.client, ctx.description)
+    result = control.repair(ctx.rt, ctx.description)
     return {"generation": result["generation"], "written": len(result["written"]), "skipped": len(result["skipped"])}
 
 

@@ -3,7 +3,7 @@
     steps:
       - action: {name: zone_update, params: {zone: cloud.test., ops: [[replace, api, 5, A, [198.51.100.7]]]}}
 
-An action is `function(ctx: RunContext, params: dict) -> dict`: it gets the run's context (Docker client,
+An action is `function(ctx: RunContext, params: dict) -> dict`: it gets the run's context (the runtime,
 lab description, seeded rng, `emit` for events, the step's timeout) and the step's params, with defaults
 filled in, and returns a small JSON-ready result that goes into the `action_done` event. It raises
 lab.errors.LabError (or a subclass) when it fails; the run then stops, rolls back and reports the error.
@@ -18,16 +18,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lab import lifecycle, runtime, zoneupdate
+from lab import lifecycle, zoneupdate
+from lab.agentrun import exec_json
 from lab.params import Param, table_problems
 from lab.errors import LabError
+from lab.runtime import Runtime
 
 
 @dataclass
 class RunContext:
     """What an action may use while a playbook runs."""
 
-    client: Any  # docker.DockerClient
+    rt: Runtime
     description: dict  # the lab's lab.json
     lab: str
     rng: random.Random
@@ -70,7 +72,7 @@ def with_defaults(name: str, params: Mapping[str, Any]) -> dict:
 def zone_update(ctx: RunContext, params: dict) -> dict:
     """Send one TSIG-signed RFC 2136 update to the zone's primary (lab.zoneupdate); fail on another rcode."""
     timeout = float(params["timeout"] if params.get("timeout") is not None else ctx.timeout or 5)
-    result = zoneupdate.send(ctx.client, ctx.description, params["zone"], params["ops"], params.get("prereq") or [],
+    result = zoneupdate.send(ctx.rt, ctx.description, params["zone"], params["ops"], params.get("prereq") or [],
                              timeout=timeout)
     expected = str(params["expect"]).upper()
     outcome = result.get("rcode") or result.get("error")
@@ -90,7 +92,7 @@ def signature_watch(ctx: RunContext, params: dict) -> dict:
     if zone not in ctx.description["zones"] or ctx.description["zones"][zone]["primary"] \
             or not ctx.description.get("dnssec"):
         raise LabError(f"signature_watch: {zone} is not a zone dnslab signs in lab {ctx.lab}")
-    return dnssec.resign_if_expiring(FaultContext(ctx.client, ctx.description, ctx.rng), zone, float(params["margin"]))
+    return dnssec.resign_if_expiring(FaultContext(ctx.rt, ctx.description, ctx.rng), zone, float(params["margin"]))
 
 
 def ask_resolvers(ctx: RunContext, params: dict) -> dict:
@@ -102,7 +104,7 @@ def ask_resolvers(ctx: RunContext, params: dict) -> dict:
     queries = [{"server": lifecycle.resolver_address(ctx.description, r, client), "name": name,
                 "type": params["type"], "dnssec": True, "cd": params["cd"], "resolver": r}
                for name in params["names"] for r in resolvers]
-    out = runtime.exec_json(ctx.client, ctx.description["nodes"][client]["container"], "lab.agents.ask",
+    out = exec_json(ctx.rt, ctx.description["nodes"][client]["container"], "lab.agents.ask",
                             {"queries": queries, "timeout": 3}, timeout=60)
     seen = [{"resolver": q["resolver"], "name": q["name"], "rcode": r["rcode"], "answers": r["answers"],
              "ad": r.get("ad"), "ede": r.get("ede")} for q, r in zip(queries, out)]

@@ -18,7 +18,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from lab import lifecycle, runtime
+from lab import lifecycle
+from lab.agentrun import exec_json
 from lab.errors import InputError, LabError
 from lab.faults import zonedata
 from lab.params import Param
@@ -34,7 +35,7 @@ HEALTH_SAMPLES = 3  # queries per health check; every one must be answered well
 
 def _running(ctx: RunContext, node: str) -> bool:
     try:
-        return ctx.client.containers.get(ctx.description["nodes"][node]["container"]).status == "running"
+        return ctx.rt.container(ctx.description["nodes"][node]["container"]).state == "running"
     except Exception:  # noqa: BLE001 - a missing container is not running
         return False
 
@@ -51,8 +52,7 @@ def vantage(description: dict, node: str, avoid: set[str]) -> str | None:
 
 def ask(ctx: RunContext, where: str, queries: list[dict]) -> list[dict]:
     container = ctx.description["nodes"][where]["container"]
-    return runtime.exec_json(ctx.client, container, "lab.agents.ask",
-                             {"queries": queries, "timeout": HEALTH_TIMEOUT}, timeout=30)
+    return exec_json(ctx.rt, container, "lab.agents.ask", {"queries": queries, "timeout": HEALTH_TIMEOUT}, timeout=30)
 
 
 def _address_from(description: dict, node: str, peer: str) -> str:

@@ -14,14 +14,14 @@ from __future__ import annotations
 import re
 import time
 
-from lab import state
+from lab import runtime
 from lab.errors import InputError
 from lab.params import Param
 from lab.playbook.actions import Action, RunContext
 
 MAX_SECONDS = 60
 MAX_QPS = 20_000
-QUERY_FILE = "flood.queries"  # in each attacker's node directory (/lab/node)
+QUERY_FILE = f"{runtime.NODE_DIR}/flood.queries"  # put into each attacker's container
 REPORT = re.compile(r"Queries (sent|completed|lost):\s+(\d+)")
 
 
@@ -40,6 +40,10 @@ def parse_report(text: str) -> dict[str, int]:
     return {kind: int(count) for kind, count in REPORT.findall(text)}
 
 
+def _log(target: str) -> str:
+    return f"{runtime.NODE_DIR}/flood-{target}.log"
+
+
 def flood(ctx: RunContext, params: dict) -> dict:
     """Flood `targets` from `from` for `seconds` at up to `qps` per attacker and target; wait until done."""
     nodes = ctx.description["nodes"]
@@ -56,8 +60,8 @@ def flood(ctx: RunContext, params: dict) -> dict:
     names = list(params["names"] or [ctx.description["probe_name"]])
     pairs = []
     for attacker in attackers:
-        (state.node_dir(ctx.lab, attacker) / QUERY_FILE).write_text(
-            "\n".join(query_lines(names, params["random_names"], zone, ctx.rng.getrandbits(32))) + "\n")
+        lines = query_lines(names, params["random_names"], zone, ctx.rng.getrandbits(32))
+        ctx.rt.put_files(nodes[attacker]["container"], {QUERY_FILE: runtime.File.of("\n".join(lines) + "\n")})
         for target in targets:
             shared = [net for net in nodes[attacker]["addresses"] if net in nodes[target]["addresses"]]
             if not shared:
@@ -65,19 +69,17 @@ def flood(ctx: RunContext, params: dict) -> dict:
             pairs.append((attacker, target, nodes[target]["addresses"][shared[0]]))
     ctx.emit("flood_started", targets=targets, attackers=attackers, seconds=seconds, qps=qps)
     for attacker, target, address in pairs:
-        log = f"/lab/node/flood-{target}.log"
-        command = (f"dnsperf -s {address} -d /lab/node/{QUERY_FILE} -l {seconds} -Q {qps} -c 16 -q {2 * qps} -t 1 "
-                   f"> {log} 2>&1")
-        exec_id = ctx.client.api.exec_create(nodes[attacker]["container"], ["sh", "-c", command])["Id"]
-        ctx.client.api.exec_start(exec_id, detach=True)
+        command = (f"dnsperf -s {address} -d {QUERY_FILE} -l {seconds} -Q {qps} -c 16 -q {2 * qps} -t 1 "
+                   f"> {_log(target)} 2>&1")
+        ctx.rt.exec_detached(nodes[attacker]["container"], ["sh", "-c", command])
     deadline = time.monotonic() + seconds + 4  # dnsperf waits up to its -t for the last answers
     while time.monotonic() < deadline:
         ctx.tick()
         time.sleep(0.1)
     results = {}
     for attacker, target, _ in pairs:
-        path = state.node_dir(ctx.lab, attacker) / f"flood-{target}.log"
-        results[f"{attacker}->{target}"] = parse_report(path.read_text(errors="replace")) if path.exists() else {}
+        log = ctx.rt.read_file(nodes[attacker]["container"], _log(target))
+        results[f"{attacker}->{target}"] = parse_report(log.decode(errors="replace")) if log is not None else {}
     ctx.emit("flood_finished", results=results)
     return {"results": results}
 

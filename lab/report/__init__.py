@@ -32,8 +32,12 @@ def write_all(
     check_specs: Iterable[Mapping[str, Any]],
     extra: dict[str, Any] | None = None,
     interrupted: bool = False,
+    judged: tuple[records.RunRecords, list[checks.CheckResult]] | None = None,
 ) -> dict[str, Any]:
     """Read RUN_DIR's records, judge them, write the report files into RUN_DIR; return the report.
+
+    `judged`: the records and check results when the caller has judged them already (a run does, to know
+    its verdict before it writes `run_finished`), so a run is judged once.
 
     `verdict` None derives it from the checks (verdict_for), "interrupted" when `interrupted` is true.
     The report lists the files it was written to under "files" (names relative to RUN_DIR).
@@ -44,8 +48,7 @@ def write_all(
 
     run_dir = Path(run_dir)
     check_specs = list(check_specs)
-    found = records.read_run(run_dir)
-    results = checks.judge(check_specs, found.probes, found.events)
+    found, results = judged or _judge(run_dir, check_specs)
     report = build_report(
         playbook_name, seed, verdict or verdict_for(results, interrupted), results,
         found.probes, found.events, extra, truncated_lines=found.truncated_lines,
@@ -58,6 +61,11 @@ def write_all(
     plot_timeline(found.probes, found.events, run_dir / REPORT_FILES["timeline"],
                   f"{playbook_name} (seed {seed}): {report['verdict']}")
     return report
+
+
+def _judge(run_dir: Path, check_specs: list) -> tuple[records.RunRecords, list[checks.CheckResult]]:
+    found = records.read_run(run_dir)
+    return found, checks.judge(check_specs, found.probes, found.events)
 
 
 def _write_atomically(path: Path, text: str) -> None:

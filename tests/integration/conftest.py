@@ -50,7 +50,14 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture(scope="session")
-def docker_client():
+def engine(rt):
+    """The Docker engine through its own SDK: an independent view for assertions about what the lab made
+    (mounts, capabilities, network flags) — the lab itself talks to it only through `rt`."""
+    return docker.from_env(timeout=120)
+
+
+@pytest.fixture(scope="session")
+def rt():
     return docker_or_skip()  # the plugin's rule: under CI=true no Docker is a failure, never a skip
 
 
@@ -62,10 +69,10 @@ def dnslab_home():
     os.environ["DNSLAB_HOME"] = home
     yield Path(home)
     try:
-        client = runtime.connect()
-        for lab in runtime.labs(client):
+        rt = runtime.connect()
+        for lab in rt.labs():
             if lab.startswith(PREFIX):
-                runtime.remove_lab(client, lab)
+                rt.remove_lab(lab)
     except DockerUnavailable:
         pass
     if old is None:
@@ -75,49 +82,48 @@ def dnslab_home():
 
 
 @pytest.fixture(scope="session")
-def lab_image(docker_client):
+def lab_image(rt):
     """The lab image, built once if missing (progress goes to the test log)."""
-    return image.ensure(docker_client, progress=lambda line: print(f"[image] {line}", flush=True))
+    return image.ensure(rt, progress=lambda line: print(f"[image] {line}", flush=True))
 
 
 def lab_name(suffix: str) -> str:
     return f"{PREFIX}-{suffix}"
 
 
-def _module_lab(request, client, topology: str):
+def _module_lab(request, rt, topology: str):
     """A lab of `topology` named after the test module, up for that module; always removed afterwards."""
     name = lab_name(Path(request.module.__file__).stem.removeprefix("test_").replace("_", "-"))
     try:
-        yield lifecycle.up(REPO / "compose" / topology, name, client=client)
+        yield lifecycle.up(REPO / "compose" / topology, name, rt=rt)
     finally:
-        lifecycle.down(name, client=client)
+        lifecycle.down(name, rt=rt)
 
 
 @pytest.fixture(scope="module")
-def default_lab(request, docker_client, lab_image):
+def default_lab(request, rt, lab_image):
     """The default topology (11 containers)."""
-    yield from _module_lab(request, docker_client, "default.yml")
+    yield from _module_lab(request, rt, "default.yml")
 
 
 @pytest.fixture(scope="module")
-def minimal_lab(request, docker_client, lab_image):
+def minimal_lab(request, rt, lab_image):
     """compose/minimal.yml (5 containers): root, primary, sec-nsd, unbound, client1."""
-    yield from _module_lab(request, docker_client, "minimal.yml")
+    yield from _module_lab(request, rt, "minimal.yml")
 
 
 @pytest.fixture(scope="module")
-def enactors_lab(request, docker_client, lab_image):
+def enactors_lab(request, rt, lab_image):
     """The default world plus the planner and three enactors (compose/enactors.yml)."""
-    yield from _module_lab(request, docker_client, "enactors.yml")
+    yield from _module_lab(request, rt, "enactors.yml")
 
 
 @pytest.fixture(scope="module")
-def signed_lab(request, docker_client, lab_image):
+def signed_lab(request, rt, lab_image):
     """The default world signed end to end, four validating resolvers (compose/signed.yml)."""
-    yield from _module_lab(request, docker_client, "signed.yml")
+    yield from _module_lab(request, rt, "signed.yml")
 
 
-def labelled(client, lab: str) -> dict[str, int]:
+def labelled(rt, lab: str) -> dict[str, int]:
     """How many containers, networks and volumes still carry the lab's label."""
-    return {"containers": len(runtime.containers(client, lab)), "networks": len(runtime.networks(client, lab)),
-            "volumes": len(runtime.volumes(client, lab))}
+    return {"containers": len(rt.containers(lab)), "networks": len(rt.networks(lab)), "volumes": len(rt.volumes(lab))}

@@ -10,46 +10,47 @@ import time
 import uuid
 from pathlib import Path
 
-from lab import lifecycle, runtime, zoneupdate
+from lab import lifecycle, zoneupdate
+from lab.agentrun import exec_json
 from lab.faults import FaultContext, sidecar
 from lab.faults.zonedata import wait_propagated
 
 LATENCY_FILE = Path(os.environ.get("DNSLAB_FAULT_LATENCY", "/tmp/dnslab-fault-latency.jsonl"))
 
 
-def context(client, description) -> FaultContext:
-    return FaultContext(client, description, random.Random(42))
+def context(rt, description) -> FaultContext:
+    return FaultContext(rt, description, random.Random(42))
 
 
-def ask(client, description, from_node: str, server: str, name: str, rdtype: str = "A", rd: bool = True,
+def ask(rt, description, from_node: str, server: str, name: str, rdtype: str = "A", rd: bool = True,
         tcp: bool = False, timeout: float = 2.0, **flags) -> dict:
     """`flags`: dnssec=True (EDNS + AD: the result has `ad` and `ede`), cd=True (checking disabled)."""
-    [result] = runtime.exec_json(client, description["nodes"][from_node]["container"], "lab.agents.ask",
+    [result] = exec_json(rt, description["nodes"][from_node]["container"], "lab.agents.ask",
                                  {"queries": [{"server": server, "name": name, "type": rdtype, "rd": rd, "tcp": tcp,
                                                **flags}],
                                   "timeout": timeout}, timeout=timeout + 20)
     return result
 
 
-def via(client, description, resolver: str, name: str, rdtype: str = "A", tcp: bool = False,
+def via(rt, description, resolver: str, name: str, rdtype: str = "A", tcp: bool = False,
         timeout: float = 3.0, **flags) -> dict:
     """What client1 gets when it asks `resolver`."""
     server = lifecycle.resolver_address(description, resolver, "client1")
-    return ask(client, description, "client1", server, name, rdtype, tcp=tcp, timeout=timeout, **flags)
+    return ask(rt, description, "client1", server, name, rdtype, tcp=tcp, timeout=timeout, **flags)
 
 
-def direct(client, description, server_node: str, name: str, rdtype: str = "A", tcp: bool = False) -> dict:
+def direct(rt, description, server_node: str, name: str, rdtype: str = "A", tcp: bool = False) -> dict:
     """What a resolver container gets when it asks an authoritative server itself (no recursion, no cache)."""
     address = next(iter(description["nodes"][server_node]["addresses"].values()))
-    return ask(client, description, "unbound", address, name, rdtype, rd=False, tcp=tcp)
+    return ask(rt, description, "unbound", address, name, rdtype, rd=False, tcp=tcp)
 
 
-def fresh_name(client, description, value: str = "192.0.2.77", ttl: int = 5) -> str:
+def fresh_name(rt, description, value: str = "192.0.2.77", ttl: int = 5) -> str:
     """A name no resolver has seen, with one A record, on every secondary already."""
     name = f"f{uuid.uuid4().hex[:8]}.cloud.test."
-    result = zoneupdate.send(client, description, "cloud.test.", [["replace", name, ttl, "A", [value]]])
+    result = zoneupdate.send(rt, description, "cloud.test.", [["replace", name, ttl, "A", [value]]])
     assert result["rcode"] == "NOERROR", result
-    assert wait_propagated(context(client, description), "cloud.test.")
+    assert wait_propagated(context(rt, description), "cloud.test.")
     return name
 
 
@@ -94,11 +95,11 @@ def leftovers(ctx, nodes: list[str] | None = None) -> dict:
         found = [line for line in out.splitlines() if "dnslab" in line]
         if found:
             tables[node] = found
-    containers = runtime.containers(ctx.client, ctx.lab)
+    containers = ctx.rt.containers(ctx.lab)
     return {
         "nft": tables,
         "sidecars": [c.name for c in containers if sidecar.SIDECAR in c.labels],
-        "not_running": [c.name for c in containers if runtime.NODE in c.labels and c.status != "running"],
+        "not_running": [c.name for c in containers if c.node and c.state != "running"],
     }
 
 

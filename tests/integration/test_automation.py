@@ -37,8 +37,8 @@ def error_lines(done: subprocess.CompletedProcess) -> list[str]:
     return [line for line in done.stderr.splitlines() + done.stdout.splitlines() if line.startswith("Error:")]
 
 
-def agent_states(client, lab: str) -> dict[str, str]:
-    return {c.labels[runtime.NODE]: c.status for c in runtime.containers(client, lab)
+def agent_states(rt, lab: str) -> dict[str, str]:
+    return {c.node: c.state for c in rt.containers(lab)
             if c.labels.get(runtime.ROLE) == "agent"}
 
 
@@ -80,22 +80,22 @@ def test_example_user_suite_with_the_pytest_plugin(variant, code, lab_image, tmp
     else:
         assert "1 passed" in done.stdout
         assert not list((tmp_path / "artifacts").glob("*/*/*/report.json")), "a passed test's runs are removed"
-    assert not [c for c in runtime.containers(runtime.connect(), None) if "test-my-enactor" in
+    assert not [c for c in runtime.connect().containers(None) if "test-my-enactor" in
                 c.labels.get(runtime.LAB, "")], "the plugin took its lab down"
 
 
-def test_role_that_exits_at_once_is_named_with_its_exit_code(enactors_lab, docker_client, tmp_path):
+def test_role_that_exits_at_once_is_named_with_its_exit_code(enactors_lab, rt, tmp_path):
     done, report, _ = run(enactors_lab, SMOKE, tmp_path / "gone", "--set", "enactor.command=python3 nonexistent.py")
     assert done.returncode == 3, done.stderr[-2000:]
     lines = error_lines(done)
     assert len(lines) == 1 and "enactor-a (python3 nonexistent.py) exited with code 2 at start" in lines[0], lines
     assert "can't open file" in lines[0]
-    states = agent_states(docker_client, enactors_lab["lab"])
+    states = agent_states(rt, enactors_lab["lab"])
     assert all(states[n] == "exited" for n in ("enactor-a", "enactor-b", "enactor-c")), states
     assert not (tmp_path / "gone").exists()  # nothing started: no probers, no run directory
 
 
-def test_role_printing_garbage_breaks_the_contract(enactors_lab, docker_client, tmp_path):
+def test_role_printing_garbage_breaks_the_contract(enactors_lab, rt, tmp_path):
     command = "enactor.command=while :; do echo hello world; sleep 0.3; done"
     done, report, events = run(enactors_lab, SMOKE, tmp_path / "garbage", "--set", command)
     assert done.returncode == 3, done.stderr[-2000:]
@@ -106,12 +106,12 @@ def test_role_printing_garbage_breaks_the_contract(enactors_lab, docker_client, 
     assert report["verdict"] == "fail" and report["extra"]["roles_failed"]
     prober = report["extra"]["probers"]["client1"]
     assert prober["sent"] == prober["written"]  # the probers were stopped and drained, not left running
-    states = agent_states(docker_client, enactors_lab["lab"])
+    states = agent_states(rt, enactors_lab["lab"])
     assert all(states[n] != "running" for n in ("enactor-a", "enactor-b", "enactor-c")), states  # nor the program
     assert states["planner"] == "running"  # the built-in planner is not the user's to stop
 
 
-def test_role_dying_during_the_run_is_named_with_its_last_words(enactors_lab, docker_client, tmp_path):
+def test_role_dying_during_the_run_is_named_with_its_last_words(enactors_lab, rt, tmp_path):
     command = "enactor.command=sleep 7; echo boom >&2; exit 7"  # after the start-up check, within the 8 s wait
     done, report, events = run(enactors_lab, SMOKE, tmp_path / "dies", "--set", command)
     assert done.returncode == 3, done.stderr[-2000:]
@@ -122,11 +122,11 @@ def test_role_dying_during_the_run_is_named_with_its_last_words(enactors_lab, do
     assert any(e["event"] == "role_failed" for e in events)
 
 
-def test_built_in_roles_come_back_after_a_user_run(enactors_lab, docker_client, tmp_path):
+def test_built_in_roles_come_back_after_a_user_run(enactors_lab, rt, engine, tmp_path):
     done, report, events = run(enactors_lab, SMOKE, tmp_path / "builtin")
     assert done.returncode == 0, done.stderr[-2000:]
     assert set(report["extra"]["roles"].values()) == {"built-in"}
-    assert set(agent_states(docker_client, enactors_lab["lab"]).values()) == {"running"}
-    container = docker_client.containers.get(enactors_lab["nodes"]["enactor-a"]["container"])
+    assert set(agent_states(rt, enactors_lab["lab"]).values()) == {"running"}
+    container = engine.containers.get(enactors_lab["nodes"]["enactor-a"]["container"])
     assert container.attrs["Config"]["Cmd"] == ["python3", "-m", "lab.agents.enactor"]
     assert container.attrs["Config"]["WorkingDir"] in ("", "/")

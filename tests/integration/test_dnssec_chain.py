@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab import runtime, state
+from lab import state
 from lab.dnssec import signer
 from tests.integration import faultkit
 
@@ -13,32 +13,32 @@ RESOLVERS = ["unbound", "bind-resolver", "knot-resolver", "pdns-recursor"]
 
 @pytest.mark.parametrize("resolver", RESOLVERS)
 @pytest.mark.parametrize("name", ["dynamodb.us-east-1.cloud.test.", "www.shop.test."])
-def test_good_answers_are_validated(signed_lab, docker_client, resolver, name):
+def test_good_answers_are_validated(signed_lab, rt, resolver, name):
     """AD set: the resolver validated the answer from the lab root's key down (cloud.test. is signed online
     by its BIND primary and served by Knot and NSD secondaries; shop.test. is signed by dnslab)."""
-    result = faultkit.via(docker_client, signed_lab, resolver, name, dnssec=True)
+    result = faultkit.via(rt, signed_lab, resolver, name, dnssec=True)
     assert result["rcode"] == "NOERROR" and result["answers"], result
     assert result["ad"] is True, result
 
 
 @pytest.mark.parametrize("resolver", RESOLVERS)
-def test_a_denial_is_validated(signed_lab, docker_client, resolver):
-    result = faultkit.via(docker_client, signed_lab, resolver, "nothing-here.shop.test.", dnssec=True)
+def test_a_denial_is_validated(signed_lab, rt, resolver):
+    result = faultkit.via(rt, signed_lab, resolver, "nothing-here.shop.test.", dnssec=True)
     assert result["rcode"] == "NXDOMAIN" and result["ad"] is True, result
 
 
-def test_updates_are_signed_as_they_arrive(signed_lab, docker_client):
+def test_updates_are_signed_as_they_arrive(signed_lab, rt):
     """An RFC 2136 update to the primary is signed online and validates through every resolver."""
-    name = faultkit.fresh_name(docker_client, signed_lab)
+    name = faultkit.fresh_name(rt, signed_lab)
     for resolver in RESOLVERS:
-        result = faultkit.via(docker_client, signed_lab, resolver, name, dnssec=True)
+        result = faultkit.via(rt, signed_lab, resolver, name, dnssec=True)
         assert (result["rcode"], result["answers"], result["ad"]) == ("NOERROR", ["192.0.2.77"], True), result
 
 
-def test_secondaries_serve_the_signed_zone(signed_lab, docker_client):
+def test_secondaries_serve_the_signed_zone(signed_lab, rt):
     for server in ("sec-knot", "sec-nsd"):
         address = next(iter(signed_lab["nodes"][server]["addresses"].values()))
-        out = runtime.exec_in(docker_client, signed_lab["nodes"]["unbound"]["container"],
+        out = rt.exec(signed_lab["nodes"]["unbound"]["container"],
                               ["dig", "+norec", "+dnssec", f"@{address}", "cloud.test.", "DNSKEY"], timeout=20)
         assert "RRSIG\tDNSKEY" in out.output and "DNSKEY\t257 3 13" in out.output, out.output
 

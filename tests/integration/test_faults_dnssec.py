@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from lab import lifecycle, runtime, state
+from lab import lifecycle, state
+from lab.agentrun import exec_json
 from lab.faults import FaultContext, clear, inject
 from lab.faults.zonedata import BACKUP_SUFFIX
 from tests.integration import faultkit
@@ -24,21 +25,21 @@ WWW, API = "www.shop.test.", "api.shop.test."
 SEEN_FILE = Path(os.environ.get("DNSLAB_DNSSEC_SEEN", "/tmp/dnslab-dnssec-seen.jsonl"))
 
 
-def ask_all(client, lab, name: str, **flags) -> dict[str, dict]:
+def ask_all(rt, lab, name: str, **flags) -> dict[str, dict]:
     """Every resolver asked once from client1 (one exec), with EDNS and AD: resolver -> result."""
     queries = [{"server": lifecycle.resolver_address(lab, r, "client1"), "name": name, "type": "A", "dnssec": True,
                 **flags} for r in RESOLVERS]
-    out = runtime.exec_json(client, lab["nodes"]["client1"]["container"], "lab.agents.ask",
+    out = exec_json(rt, lab["nodes"]["client1"]["container"], "lab.agents.ask",
                             {"queries": queries, "timeout": 3}, timeout=60)
     return dict(zip(RESOLVERS, out))
 
 
-def until_every(client, lab, name: str, predicate, timeout: float = 40.0) -> dict[str, dict]:
+def until_every(rt, lab, name: str, predicate, timeout: float = 40.0) -> dict[str, dict]:
     """Ask until every resolver's answer has satisfied `predicate` (each one's first such answer is kept)."""
     got: dict[str, dict] = {}
 
     def observe():
-        for resolver, result in ask_all(client, lab, name).items():
+        for resolver, result in ask_all(rt, lab, name).items():
             if resolver not in got and predicate(result):
                 got[resolver] = result
         return got
@@ -60,12 +61,12 @@ def zone_files(lab) -> dict[str, str]:
 
 
 @pytest.fixture
-def ctx(signed_lab, docker_client):
+def ctx(signed_lab, rt):
     """Emptied resolver caches (a restart), then proof that the published zone validates through every
     resolver — after the previous test's undo, that is what a clean undo means."""
-    context = FaultContext(docker_client, signed_lab, random.Random(8))
+    context = FaultContext(rt, signed_lab, random.Random(8))
     clear(context, inject(context, "restart", "role:resolver")["id"])
-    until_every(docker_client, signed_lab, WWW, lambda r: r["rcode"] == "NOERROR" and r["ad"], timeout=30)
+    until_every(rt, signed_lab, WWW, lambda r: r["rcode"] == "NOERROR" and r["ad"], timeout=30)
     return context
 
 
@@ -73,7 +74,7 @@ def _inject_and_clear(ctx, kind, params, name, symptom):
     before = zone_files(ctx.description)
     record = inject(ctx, kind, "sec-knot", params)
     try:
-        seen = until_every(ctx.client, ctx.description, name, symptom)
+        seen = until_every(ctx.rt, ctx.description, name, symptom)
     finally:
         clear(ctx, record["id"])
     note(kind, params, seen)
@@ -92,10 +93,10 @@ def test_bogus_signatures_are_servfail_and_resolve_with_checking_disabled(ctx):
     record = inject(ctx, "bogus-rrsig", "sec-knot", {"zone": ZONE, "names": [WWW]})
     try:
         assert record["corrupted"] == [WWW]
-        seen = until_every(ctx.client, ctx.description, WWW, _servfail)
-        for resolver, result in ask_all(ctx.client, ctx.description, API).items():
+        seen = until_every(ctx.rt, ctx.description, WWW, _servfail)
+        for resolver, result in ask_all(ctx.rt, ctx.description, API).items():
             assert (result["rcode"], result["ad"]) == ("NOERROR", True), (resolver, result)
-        for resolver, result in ask_all(ctx.client, ctx.description, WWW, cd=True).items():
+        for resolver, result in ask_all(ctx.rt, ctx.description, WWW, cd=True).items():
             assert (result["rcode"], result["answers"]) == ("NOERROR", ["192.0.2.80"]), (resolver, result)
     finally:
         clear(ctx, record["id"])
@@ -121,8 +122,8 @@ def test_a_wrong_denial_is_a_validated_nxdomain(ctx):
     assert all(r["ad"] for r in seen.values()), seen  # a valid proof: the resolvers believe it
 
 
-def test_a_signer_that_verifies_publishes_no_bogus_signatures(signed_lab, docker_client):
-    ctx = FaultContext(docker_client, signed_lab, random.Random(8))  # nothing reaches a resolver: no restart
+def test_a_signer_that_verifies_publishes_no_bogus_signatures(signed_lab, rt):
+    ctx = FaultContext(rt, signed_lab, random.Random(8))  # nothing reaches a resolver: no restart
     before = zone_files(ctx.description)
     record = inject(ctx, "bogus-rrsig", "sec-knot", {"zone": ZONE, "verify": True})
     try:

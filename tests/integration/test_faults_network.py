@@ -16,61 +16,61 @@ TIMEOUT = lambda r: r["error"] == "timeout"  # noqa: E731
 
 
 @pytest.fixture(scope="module")
-def ctx(docker_client, default_lab):
-    context_ = context(docker_client, default_lab)
+def ctx(rt, default_lab):
+    context_ = context(rt, default_lab)
     yield context_
     clear_all(context_)
 
 
 def test_partition_cuts_one_resolver_off_the_authoritative_servers(ctx):
-    client, description = ctx.client, ctx.description
+    rt, description = ctx.rt, ctx.description
     record, seen = inject_and_observe(
         ctx, "partition", "unbound", {"from": ["role:authoritative"]},
-        lambda: via(client, description, "unbound", unused_name()), lambda r: r["rcode"] in ("SERVFAIL", None))
+        lambda: via(rt, description, "unbound", unused_name()), lambda r: r["rcode"] in ("SERVFAIL", None))
     try:
         # Only that resolver: the others still reach the servers, and clients still reach it.
-        assert via(client, description, "bind-resolver", unused_name())["rcode"] == "NXDOMAIN"
+        assert via(rt, description, "bind-resolver", unused_name())["rcode"] == "NXDOMAIN"
     finally:
         clear(ctx, record["id"])
-    assert via(client, description, "unbound", unused_name())["rcode"] == "NXDOMAIN"
+    assert via(rt, description, "unbound", unused_name())["rcode"] == "NXDOMAIN"
     assert leftovers(ctx, ["unbound"]) == CLEAN
 
 
 def test_loss_100_is_a_partition(ctx):
-    client, description = ctx.client, ctx.description
+    rt, description = ctx.rt, ctx.description
     record, _ = inject_and_observe(ctx, "loss", "knot-resolver", {"percent": 100},
-                                   lambda: via(client, description, "knot-resolver", "api.cloud.test.", timeout=1),
+                                   lambda: via(rt, description, "knot-resolver", "api.cloud.test.", timeout=1),
                                    TIMEOUT)
     clear(ctx, record["id"])
-    assert via(client, description, "knot-resolver", "api.cloud.test.")["answers"] == ["198.51.100.1"]
+    assert via(rt, description, "knot-resolver", "api.cloud.test.")["answers"] == ["198.51.100.1"]
     assert leftovers(ctx, ["knot-resolver"]) == CLEAN
 
 
 def test_block_udp_port_53_leaves_tcp_working(ctx):
-    client, description = ctx.client, ctx.description
+    rt, description = ctx.rt, ctx.description
     record, _ = inject_and_observe(ctx, "block-port", "sec-knot", {"proto": "udp"},
-                                   lambda: direct(client, description, "sec-knot", "api.cloud.test."), TIMEOUT)
+                                   lambda: direct(rt, description, "sec-knot", "api.cloud.test."), TIMEOUT)
     try:
-        over_tcp = direct(client, description, "sec-knot", "api.cloud.test.", tcp=True)
+        over_tcp = direct(rt, description, "sec-knot", "api.cloud.test.", tcp=True)
         assert over_tcp["aa"] and over_tcp["answers"] == ["198.51.100.1"]
     finally:
         clear(ctx, record["id"])
-    assert direct(client, description, "sec-knot", "api.cloud.test.")["answers"] == ["198.51.100.1"]
+    assert direct(rt, description, "sec-knot", "api.cloud.test.")["answers"] == ["198.51.100.1"]
     assert leftovers(ctx, ["sec-knot"]) == CLEAN
 
 
 def test_disconnect_and_reconnect_with_the_same_address(ctx):
-    client, description = ctx.client, ctx.description
+    rt, description = ctx.rt, ctx.description
     record, _ = inject_and_observe(ctx, "disconnect", "pdns-recursor", {"network": "edge"},
-                                   lambda: via(client, description, "pdns-recursor", "api.cloud.test.", timeout=1),
+                                   lambda: via(rt, description, "pdns-recursor", "api.cloud.test.", timeout=1),
                                    TIMEOUT)
     assert record["disconnected"] == {"pdns-recursor": description["nodes"]["pdns-recursor"]["addresses"]["edge"]}
     clear(ctx, record["id"])
-    assert via(client, description, "pdns-recursor", "api.cloud.test.")["answers"] == ["198.51.100.1"]
+    assert via(rt, description, "pdns-recursor", "api.cloud.test.")["answers"] == ["198.51.100.1"]
 
 
 def test_clear_all_sweeps_leftovers_when_the_fault_store_is_lost(ctx):
-    client, description = ctx.client, ctx.description
+    rt, description = ctx.rt, ctx.description
     inject(ctx, "pause", "sec-nsd", {})
     inject(ctx, "loss", "unbound", {"percent": 100})
     inject(ctx, "servfail", "sec-knot", {})
@@ -83,7 +83,7 @@ def test_clear_all_sweeps_leftovers_when_the_fault_store_is_lost(ctx):
     assert "unbound:dnslab_loss_" in " ".join(swept["nft_tables"]) and "sec-knot:dnslab_dnsdist" in swept["nft_tables"]
     assert len(swept["sidecars"]) == 1
     assert leftovers(ctx) == CLEAN
-    assert via(client, description, "unbound", unused_name())["rcode"] == "NXDOMAIN"
+    assert via(rt, description, "unbound", unused_name())["rcode"] == "NXDOMAIN"
     assert clear_all(ctx) == []  # nothing left the second time
 
 

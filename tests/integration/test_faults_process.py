@@ -11,20 +11,20 @@ FAILED = ("SERVFAIL", None)  # None: the client timed out
 
 
 @pytest.fixture(scope="module")
-def ctx(docker_client, default_lab):
-    context_ = context(docker_client, default_lab)
+def ctx(rt, default_lab):
+    context_ = context(rt, default_lab)
     yield context_
     clear_all(context_)
 
 
 @pytest.mark.parametrize("kind", ["pause", "kill"])
 def test_both_secondaries_down_fail_uncached_names_then_recover(ctx, kind):
-    client, description = ctx.client, ctx.description
+    rt, description = ctx.rt, ctx.description
     records = []
     try:
         records.append(inject(ctx, kind, "sec-knot", {}))
         record, seen = inject_and_observe(
-            ctx, kind, "sec-nsd", {}, lambda: via(client, description, "unbound", unused_name()),
+            ctx, kind, "sec-nsd", {}, lambda: via(rt, description, "unbound", unused_name()),
             lambda r: r["rcode"] in FAILED)
         records.append(record)
         assert seen["rcode"] in FAILED
@@ -32,30 +32,30 @@ def test_both_secondaries_down_fail_uncached_names_then_recover(ctx, kind):
         for record in records:
             clear(ctx, record["id"])
     # Cleared means serving again: the answer comes back without waiting for anything.
-    assert via(client, description, "unbound", unused_name())["rcode"] == "NXDOMAIN"
-    assert via(client, description, "unbound", "api.cloud.test.")["answers"] == ["198.51.100.1"]
+    assert via(rt, description, "unbound", unused_name())["rcode"] == "NXDOMAIN"
+    assert via(rt, description, "unbound", "api.cloud.test.")["answers"] == ["198.51.100.1"]
     assert leftovers(ctx, ["sec-knot", "sec-nsd"]) == CLEAN
 
 
 def test_stopped_resolver_times_out_and_answers_after_clear(ctx):
-    client, description = ctx.client, ctx.description
+    rt, description = ctx.rt, ctx.description
     record, seen = inject_and_observe(ctx, "stop", "unbound", {},
-                                      lambda: via(client, description, "unbound", "api.cloud.test.", timeout=1),
+                                      lambda: via(rt, description, "unbound", "api.cloud.test.", timeout=1),
                                       lambda r: r["error"] == "timeout")
-    assert via(client, description, "bind-resolver", "api.cloud.test.")["answers"] == ["198.51.100.1"]
+    assert via(rt, description, "bind-resolver", "api.cloud.test.")["answers"] == ["198.51.100.1"]
     clear(ctx, record["id"])
-    assert via(client, description, "unbound", "api.cloud.test.")["answers"] == ["198.51.100.1"]
+    assert via(rt, description, "unbound", "api.cloud.test.")["answers"] == ["198.51.100.1"]
     assert leftovers(ctx, ["unbound"]) == CLEAN
 
 
-def test_restart_returns_when_the_node_answers_again(ctx):
-    client, description = ctx.client, ctx.description
-    container = client.containers.get(description["nodes"]["pdns-recursor"]["container"])
+def test_restart_returns_when_the_node_answers_again(ctx, engine):
+    rt, description = ctx.rt, ctx.description
+    container = engine.containers.get(description["nodes"]["pdns-recursor"]["container"])
     started_before = container.attrs["State"]["StartedAt"]
     record = inject(ctx, "restart", "random:role:resolver", {})
     node = record["chosen"]["node"]
     assert record["nodes"] == [node] and node in record["ready_s"]
-    assert via(client, description, node, "api.cloud.test.")["answers"] == ["198.51.100.1"]
+    assert via(rt, description, node, "api.cloud.test.")["answers"] == ["198.51.100.1"]
     clear(ctx, record["id"])  # nothing to undo, but it leaves the active list
     assert active(ctx) == []
     if node == "pdns-recursor":

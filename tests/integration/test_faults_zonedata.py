@@ -12,55 +12,55 @@ from tests.integration.faultkit import (CLEAN, context, direct, fresh_name, inje
 
 
 @pytest.fixture(scope="module")
-def ctx(docker_client, default_lab):
-    context_ = context(docker_client, default_lab)
+def ctx(rt, default_lab):
+    context_ = context(rt, default_lab)
     yield context_
     clear_all(context_)
 
 
 def flush_unbound(ctx) -> None:
     """Forget every cached delegation, so the resolver asks the parent again."""
-    result = runtime.exec_in(ctx.client, ctx.container("unbound"),
+    result = ctx.rt.exec(ctx.container("unbound"),
                              ["unbound-control", "-c", "/lab/node/unbound.conf", "flush_zone", "."])
     assert result.exit_code == 0, result.output
 
 
 def test_empty_rrset_gives_nodata_and_undo_restores_values_and_ttl(ctx):
-    client, description = ctx.client, ctx.description
-    name = fresh_name(client, description, ttl=5)
+    rt, description = ctx.rt, ctx.description
+    name = fresh_name(rt, description, ttl=5)
     # The name keeps another record, so an empty A RRset is NODATA (a name left with nothing is NXDOMAIN).
-    assert zoneupdate.send(client, description, "cloud.test.", [["add", name, 5, "TXT", ["keep"]]])["rcode"] == "NOERROR"
+    assert zoneupdate.send(rt, description, "cloud.test.", [["add", name, 5, "TXT", ["keep"]]])["rcode"] == "NOERROR"
     record, _ = inject_and_observe(ctx, "empty-rrset", "primary", {"name": name, "type": "A"},
-                                   lambda: via(client, description, "unbound", name),
+                                   lambda: via(rt, description, "unbound", name),
                                    lambda r: r["rcode"] == "NOERROR" and r["answers"] == [])
     assert record["previous"] == [[name, "A", 5, ["192.0.2.77"]]]
     clear(ctx, record["id"])
     for server in ("sec-knot", "sec-nsd"):
-        seen = direct(client, description, server, name)
+        seen = direct(rt, description, server, name)
         assert (seen["answers"], seen["ttl"]) == (["192.0.2.77"], 5)
-    assert via(client, description, "bind-resolver", name)["answers"] == ["192.0.2.77"]
+    assert via(rt, description, "bind-resolver", name)["answers"] == ["192.0.2.77"]
 
 
 def test_ttl_change_is_seen_by_a_resolver_then_put_back(ctx):
-    client, description = ctx.client, ctx.description
-    name = fresh_name(client, description, ttl=5)
+    rt, description = ctx.rt, ctx.description
+    name = fresh_name(rt, description, ttl=5)
     record, _ = inject_and_observe(ctx, "ttl", "primary", {"name": name, "type": "A", "ttl": 77},
-                                   lambda: direct(client, description, "sec-nsd", name), lambda r: r["ttl"] == 77)
-    seen = via(client, description, "knot-resolver", name)
+                                   lambda: direct(rt, description, "sec-nsd", name), lambda r: r["ttl"] == 77)
+    seen = via(rt, description, "knot-resolver", name)
     assert seen["answers"] == ["192.0.2.77"] and 70 <= seen["ttl"] <= 77
     clear(ctx, record["id"])
-    assert direct(client, description, "sec-knot", name)["ttl"] == 5
+    assert direct(rt, description, "sec-knot", name)["ttl"] == 5
 
 
 @pytest.mark.parametrize("kind", ["remove-glue", "lame-delegation"])
 def test_broken_delegation_fails_resolution_until_undone(ctx, kind):
-    client, description = ctx.client, ctx.description
+    rt, description = ctx.rt, ctx.description
     zone_path = state.node_dir(ctx.lab, "tld") / "zones" / "test.zone"
     rendered = zone_path.read_bytes()
 
     def observe():
         flush_unbound(ctx)
-        return via(client, description, "unbound", unused_name())
+        return via(rt, description, "unbound", unused_name())
 
     record, _ = inject_and_observe(ctx, kind, "tld", {"zone": "cloud.test."}, observe,
                                    lambda r: r["rcode"] in ("SERVFAIL", None))
@@ -70,8 +70,8 @@ def test_broken_delegation_fails_resolution_until_undone(ctx, kind):
         assert sorted(r[0] for r in record["previous"]) == ["sec-knot.ns.cloud.test.", "sec-nsd.ns.cloud.test."]
     clear(ctx, record["id"])
     flush_unbound(ctx)
-    assert via(client, description, "unbound", unused_name())["rcode"] == "NXDOMAIN"
-    assert via(client, description, "unbound", "api.cloud.test.")["answers"] == ["198.51.100.1"]
+    assert via(rt, description, "unbound", unused_name())["rcode"] == "NXDOMAIN"
+    assert via(rt, description, "unbound", "api.cloud.test.")["answers"] == ["198.51.100.1"]
     assert zone_path.read_bytes() == rendered and not list(zone_path.parent.glob("*.dnslab-orig"))
 
 
@@ -80,26 +80,26 @@ def soa_serial(result: dict) -> int:
 
 
 def test_serial_regression_leaves_secondaries_stale_until_undone(ctx):
-    client, description = ctx.client, ctx.description
-    original = soa_serial(direct(client, description, "sec-knot", "cloud.test.", "SOA"))
+    rt, description = ctx.rt, ctx.description
+    original = soa_serial(direct(rt, description, "sec-knot", "cloud.test.", "SOA"))
     record, _ = inject_and_observe(ctx, "serial-regression", "primary", {"zone": "cloud.test."},
-                                   lambda: direct(client, description, "primary", "cloud.test.", "SOA"),
+                                   lambda: direct(rt, description, "primary", "cloud.test.", "SOA"),
                                    lambda r: r["answers"] and soa_serial(r) == record_serial(ctx))
     assert record["original_serial"] == original
     # A change made on the primary now never reaches the secondaries: their serial is "newer".
     name = unused_name()
-    assert zoneupdate.send(client, description, "cloud.test.", [["replace", name, 5, "A", ["192.0.2.88"]]])["rcode"] \
+    assert zoneupdate.send(rt, description, "cloud.test.", [["replace", name, 5, "A", ["192.0.2.88"]]])["rcode"] \
         == "NOERROR"
-    assert direct(client, description, "primary", name)["answers"] == ["192.0.2.88"]
+    assert direct(rt, description, "primary", name)["answers"] == ["192.0.2.88"]
     for server in ("sec-knot", "sec-nsd"):
-        assert soa_serial(direct(client, description, server, "cloud.test.", "SOA")) == original
-        assert direct(client, description, server, name)["rcode"] == "NXDOMAIN"
-    assert via(client, description, "unbound", name)["rcode"] == "NXDOMAIN"
+        assert soa_serial(direct(rt, description, server, "cloud.test.", "SOA")) == original
+        assert direct(rt, description, server, name)["rcode"] == "NXDOMAIN"
+    assert via(rt, description, "unbound", name)["rcode"] == "NXDOMAIN"
     cleared = clear(ctx, record["id"])
     assert cleared["restored_serial"] == original + 1
     for server in ("sec-knot", "sec-nsd"):
-        assert direct(client, description, server, name)["answers"] == ["192.0.2.88"]
-    assert via(client, description, "pdns-recursor", name)["answers"] == ["192.0.2.88"]
+        assert direct(rt, description, server, name)["answers"] == ["192.0.2.88"]
+    assert via(rt, description, "pdns-recursor", name)["answers"] == ["192.0.2.88"]
     assert leftovers(ctx, ["primary", "sec-knot", "sec-nsd"]) == CLEAN
 
 

@@ -57,7 +57,7 @@ def assert_timeouts_are_lines(probes: list[dict]) -> list[dict]:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
-def test_an_interrupt_rolls_back_every_kind_of_fault_and_keeps_every_probe(minimal_lab, docker_client, tmp_path,
+def test_an_interrupt_rolls_back_every_kind_of_fault_and_keeps_every_probe(minimal_lab, rt, tmp_path,
                                                                            signum):
     run_dir = tmp_path / "run"
     process = start_run(minimal_lab["lab"], run_dir, *LONG_WAIT)
@@ -84,7 +84,7 @@ def test_an_interrupt_rolls_back_every_kind_of_fault_and_keeps_every_probe(minim
     assert [e["step"] for e in events if e["event"] == "interrupted"] == [6]
     assert events[-1]["event"] == "run_finished" and events[-1]["verdict"] == "interrupted"
 
-    ctx = context(docker_client, minimal_lab)
+    ctx = context(rt, minimal_lab)
     assert faults.active(ctx) == []
     assert leftovers(ctx) == CLEAN  # no nft table in any namespace, no sidecar, no paused container
     sent = next(e["sent"] for e in events if e["event"] == "prober_summary")
@@ -92,7 +92,7 @@ def test_an_interrupt_rolls_back_every_kind_of_fault_and_keeps_every_probe(minim
           f"sent {sent} = written {len(probes)}, {len(timeouts)} timeouts")
 
 
-def test_after_sigkill_the_records_make_a_report_and_clear_down_and_the_next_run_work(minimal_lab, docker_client,
+def test_after_sigkill_the_records_make_a_report_and_clear_down_and_the_next_run_work(minimal_lab, rt,
                                                                                        tmp_path):
     lab = minimal_lab["lab"]
     run_dir = tmp_path / "killed"
@@ -107,7 +107,7 @@ def test_after_sigkill_the_records_make_a_report_and_clear_down_and_the_next_run
             process.kill()
     assert process.returncode == -signal.SIGKILL
     assert not (run_dir / "report.json").exists()
-    ctx = context(docker_client, state.load_description(lab))
+    ctx = context(rt, state.load_description(lab))
     assert leftovers(ctx) != CLEAN and len(faults.active(ctx)) == 3  # nothing rolled back: the faults are left
 
     # The records a killed run wrote still make a report: judged as interrupted, every line it has.
@@ -125,7 +125,7 @@ def test_after_sigkill_the_records_make_a_report_and_clear_down_and_the_next_run
 
     down = dnslab("down", "--name", lab, timeout=120)
     assert down.returncode == 0, down.stderr[-3000:]
-    assert labelled(docker_client, lab) == {"containers": 0, "networks": 0, "volumes": 0}
+    assert labelled(rt, lab) == {"containers": 0, "networks": 0, "volumes": 0}
 
     # The next run brings the lab up again by itself, passes, and takes it down again.
     quick = tmp_path / "quick.yml"
@@ -144,5 +144,5 @@ checks:
     next_run = dnslab("run", str(quick), "--name", lab, "--out", str(tmp_path / "next"), timeout=240)
     assert next_run.returncode == 0, next_run.stderr[-3000:]
     assert json.loads((tmp_path / "next" / "report.json").read_text())["verdict"] == "pass"
-    assert labelled(docker_client, lab) == {"containers": 0, "networks": 0, "volumes": 0}
+    assert labelled(rt, lab) == {"containers": 0, "networks": 0, "volumes": 0}
     print(f"[figures] SIGKILL: report re-judged {len(lines)} probe lines; clear --all, down, next run exit 0")

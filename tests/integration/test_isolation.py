@@ -30,12 +30,12 @@ def start_run(playbook: Path, lab: str, run_dir: Path) -> subprocess.Popen:
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def assert_privileges(client, labs: list[str]) -> int:
+def assert_privileges(engine, labs: list[str]) -> int:
     """Nodes: no capability added, not privileged, no Docker socket, no published port. NET_ADMIN only on
     sidecars, each in the namespace of a node of its own lab. Returns how many sidecars hold it."""
     with_net_admin = 0
     for lab in labs:
-        found = runtime.containers(client, lab)
+        found = engine.containers.list(all=True, filters={"label": f"{runtime.LAB}={lab}"})
         own = {c.id for c in found if runtime.NODE in c.labels}
         for container in found:
             host = container.attrs["HostConfig"]
@@ -53,7 +53,7 @@ def assert_privileges(client, labs: list[str]) -> int:
     return with_net_admin
 
 
-def test_two_labs_run_side_by_side_without_seeing_each_other(docker_client, lab_image, tmp_path):
+def test_two_labs_run_side_by_side_without_seeing_each_other(rt, engine, lab_image, tmp_path):
     busy_lab, quiet_lab = lab_name("iso-busy"), lab_name("iso-quiet")
     busy_dir, quiet_dir = tmp_path / "busy", tmp_path / "quiet"
     busy, quiet = start_run(BUSY, busy_lab, busy_dir), start_run(QUIET, quiet_lab, quiet_dir)
@@ -66,17 +66,17 @@ def test_two_labs_run_side_by_side_without_seeing_each_other(docker_client, lab_
                 key = state.lab_dir(lab) / "tsig.key"
                 if lab not in secrets and key.exists() and key.stat().st_size:
                     secrets[lab] = json.loads(key.read_text())["secret"]
-            sidecars_seen = max(sidecars_seen, assert_privileges(docker_client, [busy_lab, quiet_lab]))
+            sidecars_seen = max(sidecars_seen, assert_privileges(engine, [busy_lab, quiet_lab]))
             events = read_jsonl(busy_dir / "events.jsonl") if (busy_dir / "events.jsonl").exists() else []
             in_force = sum(e["event"] == "fault_injected" for e in events) == 2 and \
                 not any(e["event"] == "fault_cleared" for e in events)
             if in_force and not checked_in_fault:
                 # The busy lab's loss table is in its own resolver's namespace; the quiet lab has no trace.
-                busy_ctx = context(docker_client, state.load_description(busy_lab))
+                busy_ctx = context(rt, state.load_description(busy_lab))
                 tables = sidecar.run_in_namespace(busy_ctx, "unbound", "nft list tables", "check")
                 assert "dnslab_loss" in tables, tables
-                assert leftovers(context(docker_client, state.load_description(quiet_lab))) == CLEAN
-                assert assert_privileges(docker_client, [busy_lab, quiet_lab]) >= 1  # the dnsdist sidecar
+                assert leftovers(context(rt, state.load_description(quiet_lab))) == CLEAN
+                assert assert_privileges(engine, [busy_lab, quiet_lab]) >= 1  # the dnsdist sidecar
                 checked_in_fault = True
             time.sleep(0.5)
         busy_out, busy_err = busy.communicate()
@@ -86,13 +86,13 @@ def test_two_labs_run_side_by_side_without_seeing_each_other(docker_client, lab_
             if process.poll() is None:
                 process.kill()
         for lab in (busy_lab, quiet_lab):
-            lifecycle.down(lab, client=docker_client)
+            lifecycle.down(lab, rt=rt)
 
     assert busy.returncode == 1, busy_err[-3000:]  # its expected latency failure, nothing else
     assert quiet.returncode == 0, quiet_err[-3000:]
     assert checked_in_fault, "never looked while the busy lab's faults were in force"
     for lab in (busy_lab, quiet_lab):
-        assert labelled(docker_client, lab) == {"containers": 0, "networks": 0, "volumes": 0}
+        assert labelled(rt, lab) == {"containers": 0, "networks": 0, "volumes": 0}
 
     # Each lab answered with its own marker only: no query crossed to the other lab's servers.
     for run_dir, lab, marker in ((busy_dir, busy_lab, "lab=busy"), (quiet_dir, quiet_lab, "lab=quiet")):

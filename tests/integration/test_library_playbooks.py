@@ -23,7 +23,7 @@ RESOLVERS = {"unbound", "bind-resolver", "knot-resolver", "pdns-recursor"}
 
 
 @pytest.fixture(scope="module")
-def ready(docker_client, lab_image):
+def ready(rt, lab_image):
     return lab_image
 
 

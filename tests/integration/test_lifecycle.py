@@ -9,53 +9,53 @@ import subprocess
 import sys
 import time
 
-from lab import lifecycle, runtime
+from lab import lifecycle
 from tests.integration.conftest import REPO, labelled, lab_name
 
 MINIMAL = REPO / "compose" / "minimal.yml"
 
 
-def test_up_is_idempotent_and_two_labs_run_side_by_side(docker_client, lab_image):
+def test_up_is_idempotent_and_two_labs_run_side_by_side(rt, lab_image):
     first, second = lab_name("side-a"), lab_name("side-b")
     try:
-        a = lifecycle.up(MINIMAL, first, client=docker_client)
-        ids = sorted(c.id for c in runtime.containers(docker_client, first))
-        again = lifecycle.up(MINIMAL, first, client=docker_client)
-        assert sorted(c.id for c in runtime.containers(docker_client, first)) == ids
+        a = lifecycle.up(MINIMAL, first, rt=rt)
+        ids = sorted(c.id for c in rt.containers(first))
+        again = lifecycle.up(MINIMAL, first, rt=rt)
+        assert sorted(c.id for c in rt.containers(first)) == ids
         assert again["slot"] == a["slot"]
 
-        b = lifecycle.up(MINIMAL, second, client=docker_client)
+        b = lifecycle.up(MINIMAL, second, rt=rt)
         assert b["slot"] != a["slot"]  # same topology, moved to free address space
         for lab in (first, second):
-            results = lifecycle.dig(lab, "dynamodb.us-east-1.cloud.test.", client=docker_client)
+            results = lifecycle.dig(lab, "dynamodb.us-east-1.cloud.test.", rt=rt)
             assert all(r["rcode"] == "NOERROR" and r["answers"] for r in results), results
     finally:
-        lifecycle.down(first, client=docker_client)
-        lifecycle.down(second, client=docker_client)
-    assert labelled(docker_client, first) == labelled(docker_client, second) == \
+        lifecycle.down(first, rt=rt)
+        lifecycle.down(second, rt=rt)
+    assert labelled(rt, first) == labelled(rt, second) == \
         {"containers": 0, "networks": 0, "volumes": 0}
 
 
-def test_down_after_sigkill_during_up_leaves_nothing(docker_client, lab_image):
+def test_down_after_sigkill_during_up_leaves_nothing(rt, lab_image):
     name = lab_name("killed")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "lab", "up", "--topology", str(REPO / "compose" / "default.yml"),
                              "--name", name], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(runtime.containers(docker_client, name)) < 3:
+        while time.monotonic() < deadline and len(rt.containers(name)) < 3:
             time.sleep(0.05)
-        assert runtime.containers(docker_client, name), "up never created a container"
+        assert rt.containers(name), "up never created a container"
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
-        assert labelled(docker_client, name)["containers"] > 0  # the killed orchestrator left things behind
+        assert labelled(rt, name)["containers"] > 0  # the killed orchestrator left things behind
     finally:
         if proc.poll() is None:
             proc.kill()
         done = subprocess.run([sys.executable, "-m", "lab", "down", "--name", name], capture_output=True, text=True,
                               timeout=120)
     assert done.returncode == 0, done.stderr
-    assert labelled(docker_client, name) == {"containers": 0, "networks": 0, "volumes": 0}
+    assert labelled(rt, name) == {"containers": 0, "networks": 0, "volumes": 0}
 
 
 def test_cli_up_with_missing_docker_exits_3_with_one_line(tmp_path):

@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from lab import lifecycle, pipeline, runtime
+from lab import lifecycle, pipeline
+from lab.agentrun import exec_json
 from lab.pipeline.events import agent_events, wait_for_event
 
 REGIONAL = "dynamodb.us-east-1.cloud.test."
@@ -23,43 +24,43 @@ def lab(enactors_lab):
     return enactors_lab
 
 
-def store_files(client, lab: dict) -> dict[str, dict]:
+def store_files(rt, lab: dict) -> dict[str, dict]:
     """The plan files as the planner's container sees them on the shared volume."""
     container = lab["nodes"]["planner"]["container"]
     script = "cd /plans && for f in gen-*.json; do echo \"$f $(cat $f)\"; done"
-    out = runtime.exec_in(client, container, script, timeout=10).output
+    out = rt.exec(container, script, timeout=10).output
     return {line.split(" ", 1)[0]: json.loads(line.split(" ", 1)[1]) for line in out.splitlines() if " " in line}
 
 
-def ask_secondaries(client, lab: dict, name: str, rdtype: str) -> list[dict]:
+def ask_secondaries(rt, lab: dict, name: str, rdtype: str) -> list[dict]:
     queries = [{"server": lab["nodes"][s]["addresses"]["core"], "name": name, "type": rdtype, "rd": False}
                for s in SECONDARIES]
-    return runtime.exec_json(client, lab["nodes"]["primary"]["container"], "lab.agents.ask",
+    return exec_json(rt, lab["nodes"]["primary"]["container"], "lab.agents.ask",
                              {"queries": queries, "timeout": 1})
 
 
-def test_planner_writes_generations_that_differ(lab, docker_client):
-    pipeline.reset(docker_client, lab, {"pipeline.interval": 0.5})
+def test_planner_writes_generations_that_differ(lab, rt):
+    pipeline.reset(rt, lab, {"pipeline.interval": 0.5})
     since = time.time()
     time.sleep(2.2)
-    produced = [e for e in agent_events(docker_client, lab, since) if e["event"] == "plan_produced"]
+    produced = [e for e in agent_events(rt, lab, since) if e["event"] == "plan_produced"]
     generations = [e["generation"] for e in produced]
     assert len(generations) >= 3 and generations == sorted(set(generations)), generations
     rate = (len(produced) - 1) / (produced[-1]["t"] - produced[0]["t"])
     print(f"planner: {rate:.2f} generations/s at interval 0.5 s")
-    files = store_files(docker_client, lab)
+    files = store_files(rt, lab)
     newest = [files[f"gen-{g:06d}.json"] for g in generations[-3:] if f"gen-{g:06d}.json" in files]
     assert len(newest) >= 2, sorted(files)
     capacities = [json.dumps(p["plans"]["us-east-1"]["targets"]) for p in newest]
     assert len(set(capacities)) == len(capacities), "capacity must change from one generation to the next"
 
 
-def test_an_enactor_applies_a_plan_that_the_secondaries_then_serve(lab, docker_client):
-    pipeline.reset(docker_client, lab, {"pipeline.interval": 5.0, "enactor.strategy": "naive"})
+def test_an_enactor_applies_a_plan_that_the_secondaries_then_serve(lab, rt):
+    pipeline.reset(rt, lab, {"pipeline.interval": 5.0, "enactor.strategy": "naive"})
     since = time.time()
-    finished = wait_for_event(docker_client, lab, lambda e: e["event"] == "apply_finished", since, 15)
+    finished = wait_for_event(rt, lab, lambda e: e["event"] == "apply_finished", since, 15)
     assert finished is not None, "no enactor finished applying a plan within 15 s"
-    applied = [e for e in agent_events(docker_client, lab, since) if e["event"] == "endpoint_applied"
+    applied = [e for e in agent_events(rt, lab, since) if e["event"] == "endpoint_applied"
                and e["generation"] == finished["generation"]]
     paces = [b["t"] - a["t"] for a, b in zip(applied, applied[1:]) if a["source"] == b["source"]]
     if paces:
@@ -67,8 +68,8 @@ def test_an_enactor_applies_a_plan_that_the_secondaries_then_serve(lab, docker_c
     expected = next(e["addresses"] for e in applied if e["endpoint"] == REGIONAL)
     deadline = time.monotonic() + 5
     while True:
-        txt = ask_secondaries(docker_client, lab, REGIONAL, "TXT")
-        a = ask_secondaries(docker_client, lab, REGIONAL, "A")
+        txt = ask_secondaries(rt, lab, REGIONAL, "TXT")
+        a = ask_secondaries(rt, lab, REGIONAL, "A")
         if [r["answers"] for r in txt] == [[f"gen={finished['generation']}"]] * 2 or time.monotonic() > deadline:
             break
         time.sleep(0.2)
@@ -76,84 +77,84 @@ def test_an_enactor_applies_a_plan_that_the_secondaries_then_serve(lab, docker_c
     assert [sorted(r["answers"]) for r in a] == [sorted(expected)] * 2, a
 
 
-def test_clean_up_deletes_plans_older_than_keep(lab, docker_client):
-    pipeline.reset(docker_client, lab, {"pipeline.interval": 0.5, "pipeline.keep": 2, "enactor.strategy": "guarded"})
+def test_clean_up_deletes_plans_older_than_keep(lab, rt):
+    pipeline.reset(rt, lab, {"pipeline.interval": 0.5, "pipeline.keep": 2, "enactor.strategy": "guarded"})
     since = time.time()
-    cleaned = wait_for_event(docker_client, lab, lambda e: e["event"] == "cleanup_deleted" and e["generations"],
+    cleaned = wait_for_event(rt, lab, lambda e: e["event"] == "cleanup_deleted" and e["generations"],
                              since, 15)
     assert cleaned is not None, "no clean-up deleted a plan within 15 s"
     assert all(g < cleaned["applied"] - 2 for g in cleaned["generations"]), cleaned
-    files = store_files(docker_client, lab)
+    files = store_files(rt, lab)
     assert not any(f"gen-{g:06d}.json" in files for g in cleaned["generations"]), sorted(files)
     assert cleaned["records"] == 0, "guarded clean-up never removes serving records"
 
 
-def provoke_race(client, lab: dict, strategy: str) -> dict:
+def provoke_race(rt, lab: dict, strategy: str) -> dict:
     """Pause enactor-a right after it applied the first endpoint of a plan, until another enactor's
     clean-up has deleted that plan; then let it go. Returns times and generations of what happened."""
-    pipeline.reset(client, lab, {**RACE, "enactor.strategy": strategy})
+    pipeline.reset(rt, lab, {**RACE, "enactor.strategy": strategy})
     since = time.time()
-    first = wait_for_event(client, lab, lambda e: e["source"] == "enactor-a" and e["event"] == "endpoint_applied"
+    first = wait_for_event(rt, lab, lambda e: e["source"] == "enactor-a" and e["event"] == "endpoint_applied"
                            and e["index"] == 1, since, 20)
     assert first is not None, "enactor-a applied nothing within 20 s"
-    container = client.containers.get(lab["nodes"]["enactor-a"]["container"])
-    container.pause()
+    container = lab["nodes"]["enactor-a"]["container"]
+    rt.pause(container)
     paused = time.time()
     try:
-        deleted = wait_for_event(client, lab, lambda e: e["event"] == "cleanup_deleted"
+        deleted = wait_for_event(rt, lab, lambda e: e["event"] == "cleanup_deleted"
                                  and first["generation"] in e["generations"], since, 30)
         assert deleted is not None, f"nobody deleted plan {first['generation']} while enactor-a was paused"
     finally:
-        container.unpause()
+        rt.unpause(container)
     return {"since": since, "paused": paused, "resumed": time.time(), "generation": first["generation"]}
 
 
-def regional_answers(client, lab: dict) -> dict[str, tuple]:
+def regional_answers(rt, lab: dict) -> dict[str, tuple]:
     return {r["resolver"]: (r["rcode"], len(r["answers"]))
-            for r in lifecycle.dig(lab["lab"], REGIONAL, "A", client=client)}
+            for r in lifecycle.dig(lab["lab"], REGIONAL, "A", rt=rt)}
 
 
-def test_naive_race_empties_the_regional_endpoint_until_repair(lab, docker_client):
-    race = provoke_race(docker_client, lab, "naive")
+def test_naive_race_empties_the_regional_endpoint_until_repair(lab, rt):
+    race = provoke_race(rt, lab, "naive")
     empty_at, seen = None, {}
     while time.time() - race["resumed"] < 12 and empty_at is None:
-        seen = regional_answers(docker_client, lab)
+        seen = regional_answers(rt, lab)
         if any(rcode in ("NOERROR", "NXDOMAIN") and count == 0 for rcode, count in seen.values()):
             empty_at = time.time()
         time.sleep(0.3)
     assert empty_at is not None, f"the regional endpoint never went empty: {seen}"
     print(f"race: paused {race['paused'] - race['since']:.1f}s after reset, resumed after "
           f"{race['resumed'] - race['paused']:.1f}s, first empty answer {empty_at - race['resumed']:.1f}s later")
-    events = agent_events(docker_client, lab, race["since"])
+    events = agent_events(rt, lab, race["since"])
     stuck = {e["source"] for e in events if e["event"] == "stuck"}
     assert stuck == {"enactor-a", "enactor-b", "enactor-c"}, stuck
     assert any(e["event"] == "cleanup_deleted" and e["records"] > 0 for e in events)
-    status = pipeline.status(docker_client, lab)
+    status = pipeline.status(rt, lab)
     assert REGIONAL in status["orphaned"] and status["dns"][REGIONAL]["addresses"] == []
 
-    repaired = pipeline.repair(docker_client, lab)
+    repaired = pipeline.repair(rt, lab)
     assert REGIONAL in repaired["written"]
     deadline = time.time() + lab["zones"]["cloud.test."]["negative_ttl"] + 8
     while time.time() < deadline:
-        seen = regional_answers(docker_client, lab)
+        seen = regional_answers(rt, lab)
         if all(rcode == "NOERROR" and count > 0 for rcode, count in seen.values()):
             break
         time.sleep(0.5)
     assert all(rcode == "NOERROR" and count > 0 for rcode, count in seen.values()), seen
     time.sleep(1.5)
-    assert pipeline.status(docker_client, lab)["stuck"] == [], "enactors resume after the repair"
+    assert pipeline.status(rt, lab)["stuck"] == [], "enactors resume after the repair"
 
 
-def test_guarded_race_refuses_the_stale_writes_and_never_empties(lab, docker_client):
-    race = provoke_race(docker_client, lab, "guarded")
+def test_guarded_race_refuses_the_stale_writes_and_never_empties(lab, rt):
+    race = provoke_race(rt, lab, "guarded")
     while time.time() - race["resumed"] < 6:
-        seen = regional_answers(docker_client, lab)
+        seen = regional_answers(rt, lab)
         assert all(rcode == "NOERROR" and count > 0 for rcode, count in seen.values()), seen
         time.sleep(0.5)
-    events = agent_events(docker_client, lab, race["since"])
+    events = agent_events(rt, lab, race["since"])
     refused = [e for e in events if e["event"] == "refused" and e["source"] == "enactor-a"
                and e["generation"] == race["generation"]]
     assert refused and all(e["reason"] == "stale" and e["rcode"] == "NXRRSET" for e in refused), refused
     assert not [e for e in events if e["event"] == "stuck"]
-    markers = [e["marker"] for e in pipeline.status(docker_client, lab)["dns"].values()]
+    markers = [e["marker"] for e in pipeline.status(rt, lab)["dns"].values()]
     assert min(markers) > race["generation"], "the stale plan is applied nowhere"

@@ -41,11 +41,11 @@ def just_wait(tmp_path: Path, topology: str, wait: str) -> Path:
     return playbook
 
 
-def assert_lab_clean(docker_client, description: dict) -> None:
+def assert_lab_clean(rt, description: dict) -> None:
     """No fault left in the store, no paused or stopped container: the lab is as a run found it."""
-    ctx = faults.FaultContext(docker_client, state.load_description(description["lab"]))
+    ctx = faults.FaultContext(rt, state.load_description(description["lab"]))
     assert faults.active(ctx) == []
-    states = {c.labels[runtime.NODE]: c.status for c in runtime.containers(docker_client, description["lab"])}
+    states = {c.node: c.state for c in rt.containers(description["lab"])}
     assert states == {node: "running" for node in description["nodes"]}
 
 
@@ -59,7 +59,7 @@ def assert_every_probe_recorded(run_dir: Path, clients: tuple[str, ...] = ("clie
     return probes
 
 
-def test_the_shipped_playbook_holds_availability_and_breaks_the_latency_bound(default_lab, docker_client, tmp_path):
+def test_the_shipped_playbook_holds_availability_and_breaks_the_latency_bound(default_lab, rt, tmp_path):
     run_dir = tmp_path / "run"
     result = dnslab("run", str(PLAYBOOK), "--name", default_lab["lab"], "--out", str(run_dir))
     assert result.returncode == 1, result.stderr[-3000:]
@@ -83,7 +83,7 @@ def test_the_shipped_playbook_holds_availability_and_breaks_the_latency_bound(de
     assert events[0]["event"] == "run_started" and events[-1] == {**events[-1], "event": "run_finished",
                                                                   "verdict": "fail"}
     assert "FAIL" in result.stdout and "expected failure" in result.stdout
-    assert_lab_clean(docker_client, default_lab)
+    assert_lab_clean(rt, default_lab)
 
     # `dnslab report` re-judges the same records to the same verdicts, from the run's copy of the playbook
     again = dnslab("report", str(run_dir))
@@ -93,7 +93,7 @@ def test_the_shipped_playbook_holds_availability_and_breaks_the_latency_bound(de
     assert rejudged["extra"]["rejudged"] is True and rejudged["extra"]["lab"] == default_lab["lab"]
 
 
-def test_validate_reports_all_three_mistakes_and_run_starts_nothing(docker_client, tmp_path):
+def test_validate_reports_all_three_mistakes_and_run_starts_nothing(rt, tmp_path):
     result = dnslab("validate", str(THREE_MISTAKES))
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
@@ -105,7 +105,7 @@ def test_validate_reports_all_three_mistakes_and_run_starts_nothing(docker_clien
     lab = lab_name("never-started")
     run = dnslab("run", str(THREE_MISTAKES), "--name", lab, "--out", str(tmp_path / "run"))
     assert run.returncode == 2 and run.stderr.strip().splitlines() == lines
-    assert labelled(docker_client, lab) == {"containers": 0, "networks": 0, "volumes": 0}
+    assert labelled(rt, lab) == {"containers": 0, "networks": 0, "volumes": 0}
     assert not (tmp_path / "run").exists()
 
 
@@ -116,7 +116,7 @@ def test_a_bad_set_path_is_one_line_naming_the_option():
                                      "it has: names, types, rate, timeout")
 
 
-def test_ctrl_c_rolls_every_fault_back_and_reports_an_interrupted_run(default_lab, docker_client, tmp_path):
+def test_ctrl_c_rolls_every_fault_back_and_reports_an_interrupted_run(default_lab, rt, tmp_path):
     run_dir = tmp_path / "run"
     process = subprocess.Popen(
         [sys.executable, "-m", "lab", "run", str(PLAYBOOK), "--name", default_lab["lab"], "--out", str(run_dir),
@@ -141,10 +141,10 @@ def test_ctrl_c_rolls_every_fault_back_and_reports_an_interrupted_run(default_la
     assert report["verdict"] == "interrupted" and report["probes"]["total"] > 0
     assert all(fault["end"] is not None for fault in report["faults"]) and len(report["faults"]) == 2
     assert_every_probe_recorded(run_dir)
-    assert_lab_clean(docker_client, default_lab)
+    assert_lab_clean(rt, default_lab)
 
 
-def test_a_run_says_which_faults_it_found_in_place_and_its_rollback_clears_them(default_lab, docker_client,
+def test_a_run_says_which_faults_it_found_in_place_and_its_rollback_clears_them(default_lab, rt,
                                                                                  tmp_path):
     lab = default_lab["lab"]
     added = dnslab("fault", "add", "block-port", "sec-knot", "proto=tcp", "--name", lab)
@@ -159,15 +159,15 @@ def test_a_run_says_which_faults_it_found_in_place_and_its_rollback_clears_them(
     assert f"lab {lab} already has 1 fault(s) in place (block-port-" in said
     swept = [e for e in read_jsonl(run_dir / "events.jsonl") if e["event"] == "fault_cleared" and e.get("sweep")]
     assert [e["kind"] for e in swept] == ["block-port"]  # recorded as cleared by the run's sweep
-    assert_lab_clean(docker_client, default_lab)
+    assert_lab_clean(rt, default_lab)
 
 
-def test_a_node_removed_under_the_run_ends_it_with_node_lost(docker_client, lab_image, tmp_path):
+def test_a_node_removed_under_the_run_ends_it_with_node_lost(rt, lab_image, tmp_path):
     playbook = just_wait(tmp_path, "minimal.yml", "60s")
     lab = lab_name("node-lost")
     run_dir = tmp_path / "run"
     try:
-        lifecycle.up(REPO / "compose" / "minimal.yml", lab, client=docker_client)
+        lifecycle.up(REPO / "compose" / "minimal.yml", lab, rt=rt)
         process = subprocess.Popen([sys.executable, "-m", "lab", "run", str(playbook), "--name", lab,
                                     "--out", str(run_dir)], cwd=REPO, stderr=subprocess.PIPE, text=True,
                                    stdout=subprocess.DEVNULL)
@@ -176,7 +176,7 @@ def test_a_node_removed_under_the_run_ends_it_with_node_lost(docker_client, lab_
             assert time.monotonic() < deadline, "no probe recorded"
             time.sleep(0.2)
         started = time.monotonic()
-        docker_client.containers.get(runtime.container_name(lab, "sec-nsd")).remove(force=True)
+        rt.remove(runtime.container_name(lab, "sec-nsd"))
         _, stderr = process.communicate(timeout=60)
         assert time.monotonic() - started < 20  # no hang: the 60 s wait was cut short
         assert process.returncode == 3, stderr
@@ -186,4 +186,4 @@ def test_a_node_removed_under_the_run_ends_it_with_node_lost(docker_client, lab_
         report = json.loads((run_dir / "report.json").read_text())
         assert report["verdict"] == "fail" and "sec-nsd" in report["extra"]["aborted"]["error"]
     finally:
-        lifecycle.down(lab, client=docker_client)
+        lifecycle.down(lab, rt=rt)

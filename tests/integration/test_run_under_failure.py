@@ -23,7 +23,7 @@ LOSSY = REPO / "tests" / "data" / "lossy-run.yml"
 MINIMAL = REPO / "compose" / "minimal.yml"
 
 
-def test_half_the_packets_lost_and_every_probe_still_recorded(minimal_lab, docker_client, tmp_path):
+def test_half_the_packets_lost_and_every_probe_still_recorded(minimal_lab, rt, tmp_path):
     run_dir = tmp_path / "run"
     result = dnslab("run", str(LOSSY), "--name", minimal_lab["lab"], "--out", str(run_dir))
     assert result.returncode == 1, result.stderr[-3000:]  # the expected failure, nothing else
@@ -47,14 +47,14 @@ def test_half_the_packets_lost_and_every_probe_still_recorded(minimal_lab, docke
     # and it answers again after the clear (by send time: a query lost just before the clear is written last,
     # when it times out)
     assert all(p["error"] is None for p in sorted(probes, key=lambda p: p["t"])[-3:])
-    assert leftovers(context(docker_client, minimal_lab)) == CLEAN
+    assert leftovers(context(rt, minimal_lab)) == CLEAN
     print(f"[figures] 50 % loss: sent {len(probes)} = written {len(probes)}; in the loss window "
           f"{len(lossy)} probes: {len(refused)} send failed, {len(timeouts)} timed out ({share:.0%} lost), "
           f"each a line")
 
 
 @pytest.mark.parametrize("node", ["sec-nsd", "client1"])
-def test_a_container_killed_under_the_run_ends_it_as_node_lost(minimal_lab, docker_client, tmp_path, node):
+def test_a_container_killed_under_the_run_ends_it_as_node_lost(minimal_lab, rt, tmp_path, node):
     lab = minimal_lab["lab"]
     run_dir = tmp_path / "run"
     playbook = tmp_path / "steady.yml"
@@ -76,13 +76,13 @@ checks:
             assert time.monotonic() < deadline and process.poll() is None, "no probes recorded"
             time.sleep(0.2)
         killed = time.monotonic()
-        docker_client.containers.get(runtime.container_name(lab, node)).kill()
+        rt.kill(runtime.container_name(lab, node))
         _, stderr = process.communicate(timeout=60)  # a hang would fail here, not stall the suite
         took = time.monotonic() - killed
     finally:
         if process.poll() is None:
             process.kill()
-        lifecycle.up(MINIMAL, lab, client=docker_client)  # the killed container starts again for the next test
+        lifecycle.up(MINIMAL, lab, rt=rt)  # the killed container starts again for the next test
     assert took < 20, took  # the 60 s wait was cut short
     assert process.returncode == 3, stderr[-3000:]
     assert f"node {node} was lost during the run (container exited)" in stderr

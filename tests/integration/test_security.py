@@ -9,10 +9,10 @@ import stat
 import subprocess
 import sys
 
-from lab import runtime, state, zoneupdate
+from lab import state, zoneupdate
 
 
-def test_tsig_key_is_generated_private_and_never_printed(default_lab, docker_client):
+def test_tsig_key_is_generated_private_and_never_printed(default_lab, rt, engine):
     lab = default_lab["lab"]
     key_file = state.lab_dir(lab) / "tsig.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
@@ -26,7 +26,7 @@ def test_tsig_key_is_generated_private_and_never_printed(default_lab, docker_cli
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
     # Use the key, then look everywhere a user or CI would see output.
-    assert zoneupdate.send(docker_client, default_lab, "cloud.test.",
+    assert zoneupdate.send(rt, default_lab, "cloud.test.",
                            [["replace", "secret-check.cloud.test.", 5, "A", ["192.0.2.5"]]])["rcode"] == "NOERROR"
     env = {**os.environ}
     for args in (["status", "--name", lab, "--json"], ["dig", "secret-check.cloud.test", "--name", lab]):
@@ -34,14 +34,14 @@ def test_tsig_key_is_generated_private_and_never_printed(default_lab, docker_cli
         assert done.returncode == 0, done.stderr
         assert secret not in done.stdout + done.stderr
     assert secret not in (state.lab_dir(lab) / "lab.json").read_text()
-    for container in runtime.containers(docker_client, lab):
+    for container in engine.containers.list(all=True, filters={"label": f"dnslab.lab={lab}"}):
         assert secret.encode() not in container.logs(), container.name
         # Nor on any command line inside the lab (the update agent reads the key from its file).
         assert secret not in " ".join(container.attrs["Config"]["Cmd"] or [])
 
 
-def test_lab_containers_have_no_extra_privileges(default_lab, docker_client):
-    for container in runtime.containers(docker_client, default_lab["lab"]):
+def test_lab_containers_have_no_extra_privileges(default_lab, engine):
+    for container in engine.containers.list(all=True, filters={"label": f"dnslab.lab={default_lab['lab']}"}):
         host = container.attrs["HostConfig"]
         assert not host["Privileged"], container.name
         assert not host.get("CapAdd"), (container.name, host.get("CapAdd"))

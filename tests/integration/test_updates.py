@@ -5,63 +5,64 @@ from __future__ import annotations
 
 import time
 
-from lab import lifecycle, runtime, zoneupdate
+from lab import lifecycle, zoneupdate
+from lab.agentrun import exec_json
 
 SECONDARIES = ["sec-knot", "sec-nsd"]
 
 
-def ask_secondaries(client, lab: dict, name: str, until: str | None = None, deadline: float = 0,
+def ask_secondaries(rt, lab: dict, name: str, until: str | None = None, deadline: float = 0,
                     expect: list | None = None) -> list[dict]:
     """Ask each public secondary directly (from the primary's container, which shares their network)."""
     queries = [{"server": lab["nodes"][s]["addresses"]["core"], "name": name, "type": "A", "rd": False,
                 "expect": expect or []} for s in SECONDARIES]
-    return runtime.exec_json(client, lab["nodes"]["primary"]["container"], "lab.agents.ask",
+    return exec_json(rt, lab["nodes"]["primary"]["container"], "lab.agents.ask",
                              {"queries": queries, "until": until, "deadline": deadline, "timeout": 1})
 
 
-def test_signed_update_reaches_secondaries_and_every_resolver(default_lab, docker_client):
+def test_signed_update_reaches_secondaries_and_every_resolver(default_lab, rt):
     name = "dynamodb.us-east-1.cloud.test."
     ttl = default_lab["zones"]["cloud.test."]["ttl"]
     # Warm every resolver's cache with the old answer first: the new one may only appear once it expires.
-    before = lifecycle.dig(default_lab["lab"], name, client=docker_client)
+    before = lifecycle.dig(default_lab["lab"], name, rt=rt)
     assert all(r["answers"] for r in before), before
 
-    result = zoneupdate.send(docker_client, default_lab, "cloud.test.",
+    result = zoneupdate.send(rt, default_lab, "cloud.test.",
                              [["replace", name, ttl, "A", ["192.0.2.77"]]])
     assert result["rcode"] == "NOERROR", result
     sent = time.monotonic()
 
-    served = ask_secondaries(docker_client, default_lab, name, until="expect", deadline=10, expect=["192.0.2.77"])
+    served = ask_secondaries(rt, default_lab, name, until="expect", deadline=10, expect=["192.0.2.77"])
     assert [r["answers"] for r in served] == [["192.0.2.77"], ["192.0.2.77"]], served
     assert all(r["aa"] for r in served)
 
     # Clients see it through every resolver within TTL + a margin (NOTIFY, IXFR and query time).
     seen: dict[str, float] = {}
     while time.monotonic() - sent < ttl + 10 and len(seen) < 4:
-        for r in lifecycle.dig(default_lab["lab"], name, client=docker_client):
+        for r in lifecycle.dig(default_lab["lab"], name, rt=rt):
             if r["answers"] == ["192.0.2.77"]:
                 seen.setdefault(r["resolver"], time.monotonic() - sent)
         time.sleep(0.5)
     assert sorted(seen) == ["bind-resolver", "knot-resolver", "pdns-recursor", "unbound"], seen
 
 
-def test_unsigned_update_is_refused(default_lab, docker_client):
+def test_unsigned_update_is_refused(default_lab, rt):
     name = "intruder.cloud.test."
-    result = zoneupdate.send(docker_client, default_lab, "cloud.test.", [["replace", name, 5, "A", ["192.0.2.66"]]],
+    result = zoneupdate.send(rt, default_lab, "cloud.test.", [["replace", name, 5, "A", ["192.0.2.66"]]],
                              signed=False)
     assert result["rcode"] == "REFUSED", result
     time.sleep(1)
-    assert [r["rcode"] for r in ask_secondaries(docker_client, default_lab, name)] == ["NXDOMAIN", "NXDOMAIN"]
+    assert [r["rcode"] for r in ask_secondaries(rt, default_lab, name)] == ["NXDOMAIN", "NXDOMAIN"]
 
 
-def test_compare_and_set_prerequisite_is_enforced_by_the_primary(default_lab, docker_client):
+def test_compare_and_set_prerequisite_is_enforced_by_the_primary(default_lab, rt):
     """The building block of the guarded enactor: a write conditioned on a stale marker is refused."""
     name = "cas.cloud.test."
-    ok = zoneupdate.send(docker_client, default_lab, "cloud.test.", [["replace", name, 5, "TXT", ["gen=2"]]])
+    ok = zoneupdate.send(rt, default_lab, "cloud.test.", [["replace", name, 5, "TXT", ["gen=2"]]])
     assert ok["rcode"] == "NOERROR"
-    stale = zoneupdate.send(docker_client, default_lab, "cloud.test.", [["replace", name, 5, "TXT", ["gen=3"]]],
+    stale = zoneupdate.send(rt, default_lab, "cloud.test.", [["replace", name, 5, "TXT", ["gen=3"]]],
                             prereq=[["rrset_value", name, "TXT", ['"gen=1"']]])
     assert stale["rcode"] == "NXRRSET", stale
-    fresh = zoneupdate.send(docker_client, default_lab, "cloud.test.", [["replace", name, 5, "TXT", ["gen=3"]]],
+    fresh = zoneupdate.send(rt, default_lab, "cloud.test.", [["replace", name, 5, "TXT", ["gen=3"]]],
                             prereq=[["rrset_value", name, "TXT", ['"gen=2"']]])
     assert fresh["rcode"] == "NOERROR", fresh

@@ -67,6 +67,10 @@ def test_playbook_plug_in_mistakes_are_located(tmp_path):
 
 def test_a_topology_node_plugs_in_its_own_program(tmp_path):
     (tmp_path / "automation").mkdir()
+    (tmp_path / "automation" / "enact").write_text("#!/bin/sh\n")
+    (tmp_path / "automation" / "enact").chmod(0o755)
+    (tmp_path / "automation" / ".git").mkdir()  # a repository's history is no part of the copy
+    (tmp_path / "automation" / ".git" / "HEAD").write_text("ref: x\n")
     path = tmp_path / "mine.yml"
     path.write_text(textwrap.dedent(f"""\
         extends: {REPO / 'compose' / 'enactors.yml'}
@@ -82,7 +86,8 @@ def test_a_topology_node_plugs_in_its_own_program(tmp_path):
     assert topology.nodes["enactor-b"].automation.builtin
     spec = lifecycle.agent_spec("t", topology, "enactor-a", "dnslab:x", {}, plugin)
     assert spec.command == ["./enact", "a"] and spec.working_dir == "/automation"
-    assert spec.binds[str(tmp_path / "automation")] == {"bind": "/automation", "mode": "ro"}
+    assert spec.files["/automation/enact"].content == b"#!/bin/sh\n" and spec.files["/automation/enact"].mode == 0o755
+    assert not any(path.startswith("/automation/.git") for path in spec.files)
     assert json.loads(spec.environment["DNSLAB_CLEANUP_COMMAND"]) == ["sh", "-c", "./clean"]
     assert spec.environment["DNSLAB_PRIMARY"] == "10.53.0.10" and spec.environment["DNSLAB_NODE"] == "enactor-a"
     builtin = lifecycle.agent_spec("t", topology, "enactor-b", "dnslab:x", {}, Automation())

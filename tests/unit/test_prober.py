@@ -1,11 +1,13 @@
 """The prober (lab.agents.prober) against a tiny DNS responder on loopback: one line per query, also when
-answers are lost, and a clean stop when its lease goes away."""
+answers are lost, and a clean stop when told (its stdin ends)."""
 
 from __future__ import annotations
 
 import io
 import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -44,16 +46,15 @@ def responder(drop_every: int = 0, delay: float = 0.0):
 
 
 def run_prober(tmp_path, port, seconds=1.0, timeout=0.3, rate=20):
-    lease = tmp_path / "lease"
-    lease.touch()
+    stopping = threading.Event()
     out = io.StringIO()
-    spec = {"client": "client1", "rate": rate, "timeout": timeout, "lease": str(lease),
+    spec = {"client": "client1", "rate": rate, "timeout": timeout,
             "targets": [{"resolver": "a", "server": "127.0.0.1", "port": port},
                         {"resolver": "b", "server": "127.0.0.1", "port": port}],
             "queries": [["x.test.", "A"], ["y.test.", "A"]]}
-    threading.Timer(seconds, lease.unlink).start()
+    threading.Timer(seconds, stopping.set).start()
     started = time.monotonic()
-    Prober(spec, out).run()
+    Prober(spec, out, stopping).run()
     return [json.loads(line) for line in out.getvalue().splitlines()], time.monotonic() - started
 
 
@@ -89,15 +90,11 @@ def test_a_slow_answer_does_not_hold_up_the_next_rounds(tmp_path):
     assert max(b - a for a, b in zip(sent_times, sent_times[1:])) < 0.2
 
 
-def test_a_stale_lease_stops_the_prober(tmp_path):
-    lease = tmp_path / "lease"
-    lease.touch()
-    old = time.time() - 60
-    import os
-    os.utime(lease, (old, old))
-    out = io.StringIO()
-    Prober({"client": "c", "rate": 5, "timeout": 0.2, "lease": str(lease), "lease_stale": 10,
-            "targets": [{"resolver": "a", "server": "127.0.0.1", "port": 9}], "queries": [["x.test.", "A"]]},
-           out).run()
-    assert [json.loads(line) for line in out.getvalue().splitlines()] == [
-        {"summary": {"client": "c", "sent": 0, "printed": 0}}]
+def test_the_end_of_stdin_stops_the_prober():
+    """What the engine does when the orchestrator closes the exec's stdin, or dies: the prober stops."""
+    spec = {"client": "c", "rate": 5, "timeout": 0.2, "stdin": True,
+            "targets": [{"resolver": "a", "server": "127.0.0.1", "port": 9}], "queries": [["x.test.", "A"]]}
+    done = subprocess.run([sys.executable, "-m", "lab.agents.prober", json.dumps(spec)], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=20)
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert done.returncode == 0 and lines[-1]["summary"]["sent"] == len(lines) - 1 <= 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from lab.playbook.runner import KEEP_PROBES, Recorder
+from lab.run.recorder import KEEP_PROBES, Recorder
 
 
 def add(recorder: Recorder, count: int) -> None:

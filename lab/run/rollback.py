@@ -1,0 +1,74 @@
+"""The end of every run, whatever ended it: roll every fault back, stop the probers and drain them, stop
+following the agents. Ctrl-C and SIGTERM are held off (and said so) until it is done."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from lab import faults
+
+if TYPE_CHECKING:
+    from lab.run.execute import Run
+
+DRAIN_GRACE = 10.0  # beyond the probe timeout, how long to wait for probers to drain
+
+
+def roll_back(run: Run, leave: list[str] = ()) -> str | None:
+    """Clear every fault the run still holds, then sweep what no record explains; the problems, or None."""
+    run.progress("rolling back faults")
+    problems = []
+    for fault_id in list(run.open_faults):
+        try:
+            run.clear(fault_id)
+        except Exception as exc:  # noqa: BLE001 - the sweep below gets another go
+            problems.append(f"{fault_id}: {exc}")
+            run.open_faults.pop(fault_id, None)
+    try:
+        for record in faults.clear_all(run.fault_ctx, leave):
+            run.recorder.event("runner", "fault_cleared", id=record.get("id"), kind=record.get("kind"),
+                               target=record.get("target"), sweep=True)
+        left = faults.active(run.fault_ctx)
+    except Exception as exc:  # noqa: BLE001 - reported, and the exit code says so
+        left = [{"id": "?", "error": str(exc)}]
+    if left:
+        problems.append(f"still in force after the sweep: {json.dumps(left, default=str)[:300]}")
+    if problems:
+        run.recorder.event("runner", "rollback_incomplete", problems=problems)
+        return "rollback incomplete: " + "; ".join(problems)
+    return None
+
+
+def stop_recording(run: Run) -> None:
+    """Tell every prober to stop, wait for what is in flight (bounded), stop following the agents."""
+    run.progress("stopping probers")
+    for prober in run.probers:
+        prober.stop()
+    deadline = time.monotonic() + run.playbook.probes.timeout + DRAIN_GRACE
+    for prober in run.probers:
+        prober.join(max(0.1, deadline - time.monotonic()))
+        if prober.is_alive() or prober.summary is None:
+            run.recorder.event("runner", "prober_unfinished", client=prober.node, reason=prober.why_stopped())
+        prober.close()
+    for follower in run.followers:
+        follower.stop()
+    for follower in run.followers:
+        follower.join(2)
+
+
+def hold_signals(notice: Callable[[], None]) -> Callable[[], None]:
+    """Ignore Ctrl-C and SIGTERM (saying so) until the returned function restores the previous handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        signal.signal(sig, lambda *_: notice())
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return restore

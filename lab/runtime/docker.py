@@ -1,0 +1,463 @@
+"""The Runtime for one Docker engine (local socket, tcp with TLS, or ssh): docker-py's low-level API.
+
+The low-level API is used on purpose: one call per list (no inspect per container), and the records we
+hand out are built from its plain dicts. Every call that takes a container off its networks holds the
+engine's leaving lock (see `leaving`).
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import tarfile
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import PurePosixPath
+
+import docker
+import docker.errors
+import docker.tls
+import requests.exceptions
+from docker.utils.socket import frames_iter
+
+from lab.errors import DockerUnavailable, LabError
+from lab.runtime.base import (
+    HELPER, LAB, Container, ContainerSpec, ExecResult, File, Network, Volume, network_name,
+)
+from lab.runtime.locks import MachineLock, machine_lock
+
+LOG_CONFIG = {"Type": "json-file", "Config": {"max-size": "10m", "max-file": "2"}}
+ENGINE_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException)
+
+
+def _explain(exc: Exception) -> str:
+    return str(getattr(exc, "explanation", None) or exc).split("(Caused by")[0].strip()
+
+
+def lab_filter(lab: str | None) -> dict:
+    return {"label": f"{LAB}={lab}" if lab else LAB}
+
+
+class DockerRuntime:
+    """One Docker engine. `client` is a docker.DockerClient; `connect()` makes one from the environment."""
+
+    def __init__(self, client: docker.DockerClient, name: str = "local"):
+        self.client = client
+        self.api = client.api
+        self.name = name  # the host name in a hosts file; "local" for the default engine
+        self._engine_id: str | None = None
+
+    @classmethod
+    def connect(cls, url: str | None = None, tls: Mapping[str, str] | None = None, name: str = "local",
+                timeout: int = 120) -> DockerRuntime:
+        """The engine at `url` (default: DOCKER_HOST or the local socket), or one line saying why not."""
+        try:
+            if url is None:
+                client = docker.from_env(timeout=timeout)
+            else:
+                tls_config = docker.tls.TLSConfig(client_cert=(tls["cert"], tls["key"]), ca_cert=tls["ca"],
+                                                  verify=True) if tls else False
+                client = docker.DockerClient(base_url=url, tls=tls_config, timeout=timeout,
+                                             use_ssh_client=url.startswith("ssh://"))
+            client.ping()
+        except ENGINE_ERRORS as exc:
+            where = f"the Docker engine {name} ({url})" if url else "the Docker daemon"
+            hint = "check that it runs and answers there" if url else "start Docker or set DOCKER_HOST"
+            raise DockerUnavailable(f"cannot reach {where} ({_explain(exc)}); {hint}") from None
+        return cls(client, name)
+
+    # -- the engine ------------------------------------------------------------------------------------------
+
+    def engine_id(self) -> str:
+        if self._engine_id is None:
+            self._engine_id = str(self.api.info().get("ID") or self.api.base_url)
+        return self._engine_id
+
+    def lock(self, purpose: str) -> MachineLock:
+        return machine_lock(purpose, self.engine_id())
+
+    def leaving(self) -> MachineLock:
+        """Docker 20.10's libnetwork can deadlock the whole daemon when endpoints leave one network at the
+        same moment (a lock-order bug between endpoint leave and its service-record watcher, moby/moby#46661,
+        fixed in 20.10.27; Debian bookworm ships 20.10.24). Every call that takes a container off its
+        networks (stop, kill, restart, remove, detach) holds this lock: one at a time across the threads
+        of this process and every dnslab process on this machine that talks to this engine."""
+        return self.lock("docker-leaving")
+
+    # -- networks and volumes --------------------------------------------------------------------------------
+
+    def taken_subnets(self) -> list[tuple[str, str]]:
+        taken = []
+        for net in self.api.networks():
+            for cfg in (net.get("IPAM") or {}).get("Config") or []:
+                if cfg.get("Subnet"):
+                    taken.append((cfg["Subnet"], net.get("Name", "")))
+        return taken
+
+    def create_network(self, name: str, subnet: str, labels: Mapping[str, str]) -> None:
+        ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet)])
+        try:
+            # internal: no route out of the lab; nothing inside can reach the world, nothing outside is a target.
+            self.api.create_network(name, driver="bridge", internal=True, ipam=ipam, labels=dict(labels),
+                                    check_duplicate=True)
+        except docker.errors.APIError as exc:
+            raise LabError(f"cannot create network {name} ({subnet}): {_explain(exc)}") from None
+
+    def networks(self, lab: str | None) -> list[Network]:
+        found = []
+        for net in self.api.networks(filters=lab_filter(lab)):
+            subnets = tuple(c["Subnet"] for c in (net.get("IPAM") or {}).get("Config") or [] if c.get("Subnet"))
+            found.append(Network(net["Name"], net.get("Labels") or {}, subnets, tuple(net.get("Containers") or ())))
+        return found
+
+    def remove_network(self, name: str) -> bool:
+        """Remove a network, first cutting off endpoints that outlived their containers (a container being
+        removed by someone else at the same moment, or a helper that joined a network late)."""
+        for attempt in range(5):
+            try:
+                self.api.remove_network(name)
+                return True
+            except docker.errors.NotFound:
+                return False
+            except docker.errors.APIError as exc:
+                if "active endpoints" not in str(exc) or attempt == 4:
+                    raise LabError(f"cannot remove network {name}: {_explain(exc)}") from None
+            try:
+                endpoints = self.api.inspect_network(name).get("Containers") or {}
+            except docker.errors.NotFound:
+                return True
+            for endpoint in endpoints:
+                try:
+                    with self.leaving():
+                        self.api.disconnect_container_from_network(endpoint, name, force=True)
+                except docker.errors.APIError:
+                    pass
+            time.sleep(0.2 * (attempt + 1))
+        return False
+
+    def create_volume(self, name: str, labels: Mapping[str, str]) -> None:
+        self.api.create_volume(name=name, labels=dict(labels))
+
+    def volumes(self, lab: str | None) -> list[Volume]:
+        listed = self.api.volumes(filters=lab_filter(lab)).get("Volumes") or []
+        return [Volume(v["Name"], v.get("Labels") or {}) for v in listed]
+
+    def remove_volume(self, name: str) -> bool:
+        try:
+            self.api.remove_volume(name, force=True)
+            return True
+        except docker.errors.NotFound:
+            return False
+
+    # -- containers ------------------------------------------------------------------------------------------
+
+    def create(self, spec: ContainerSpec) -> None:
+        api = self.api
+        first, *rest = spec.addresses.items()
+        binds = {**spec.binds, **spec.volumes}
+        host_config = api.create_host_config(
+            binds=binds, tmpfs=spec.tmpfs, cap_add=spec.cap_add or None, cap_drop=None,
+            network_mode=network_name(spec.lab, first[0]), restart_policy={"Name": "no"},
+            init=False, dns=[], log_config=LOG_CONFIG, nano_cpus=spec.nano_cpus or None,
+        )
+        networking = api.create_networking_config({
+            network_name(spec.lab, first[0]): api.create_endpoint_config(ipv4_address=first[1], aliases=[spec.node]),
+        })
+        try:
+            api.create_container(
+                spec.image, command=spec.command, name=spec.name, hostname=spec.node, labels=spec.labels,
+                environment=spec.environment, host_config=host_config, networking_config=networking,
+                volumes=[v["bind"] for v in binds.values()], detach=True, working_dir=spec.working_dir,
+                entrypoint=spec.entrypoint or None,
+            )
+            for net, address in rest:
+                api.connect_container_to_network(spec.name, network_name(spec.lab, net), ipv4_address=address,
+                                                 aliases=[spec.node])
+        except docker.errors.APIError as exc:
+            raise LabError(f"cannot create the container of {spec.node} ({spec.name}): {_explain(exc)}") from None
+        if spec.files:
+            self.put_files(spec.name, spec.files)
+
+    def containers(self, lab: str | None) -> list[Container]:
+        return [_listed(c) for c in self.api.containers(all=True, filters=lab_filter(lab))]
+
+    def container(self, name: str) -> Container | None:
+        try:
+            info = self.api.inspect_container(name)
+        except docker.errors.NotFound:
+            return None
+        state = info.get("State") or {}
+        networks = (info.get("NetworkSettings") or {}).get("Networks") or {}
+        return Container(
+            name=info["Name"].lstrip("/"), state=state.get("Status", "unknown"),
+            labels=(info.get("Config") or {}).get("Labels") or {},
+            networks={net: v.get("IPAddress", "") for net, v in networks.items()},
+            exit_code=state.get("ExitCode"), error=state.get("Error") or "",
+            image=(info.get("Config") or {}).get("Image", ""), id=info.get("Id", ""))
+
+    def _call(self, what: str, name: str, fn, *args, **kwargs):
+        try:
+            return fn(name, *args, **kwargs)
+        except docker.errors.NotFound:
+            raise LabError(f"container {name} is gone; run 'dnslab up' to bring the lab back") from None
+        except docker.errors.APIError as exc:
+            raise LabError(f"cannot {what} {name}: {_explain(exc)}") from None
+
+    def start(self, name: str) -> None:
+        self._call("start", name, self.api.start)
+
+    def stop(self, name: str, timeout: float = 10) -> None:
+        with self.leaving():
+            self._call("stop", name, self.api.stop, timeout=int(timeout))
+
+    def kill(self, name: str) -> None:
+        with self.leaving():
+            self._call("kill", name, self.api.kill)
+            # Over once the engine has taken it off its networks (the next leaving call may then go).
+            self._call("wait for", name, self.api.wait, timeout=30, condition="not-running")
+
+    def restart(self, name: str, timeout: float = 10) -> None:
+        with self.leaving():
+            self._call("restart", name, self.api.restart, timeout=int(timeout))
+
+    def pause(self, name: str) -> None:
+        self._call("pause", name, self.api.pause)
+
+    def unpause(self, name: str) -> None:
+        self._call("unpause", name, self.api.unpause)
+
+    def remove(self, name: str) -> bool:
+        try:
+            with self.leaving():
+                self.api.remove_container(name, force=True, v=True)
+            return True
+        except docker.errors.NotFound:
+            return False
+        except docker.errors.APIError as exc:
+            if "is already in progress" in str(exc):
+                return False
+            raise LabError(f"cannot remove {name}: {_explain(exc)}") from None
+
+    def detach(self, name: str, network: str) -> None:
+        with self.leaving():
+            self._call("disconnect", name, self.api.disconnect_container_from_network, network)
+
+    def attach(self, name: str, network: str, address: str, aliases: Iterable[str] = ()) -> bool:
+        try:
+            self.api.connect_container_to_network(name, network, ipv4_address=address, aliases=list(aliases))
+            return True
+        except docker.errors.APIError as exc:
+            if "already exists" in str(exc) or "already attached" in str(exc):
+                return False
+            raise LabError(f"cannot attach {name} to {network}: {_explain(exc)}") from None
+
+    # -- running things in containers ------------------------------------------------------------------------
+
+    def exec(self, name: str, argv: list[str] | str, timeout: float = 30, user: str = "") -> ExecResult:
+        argv = argv if isinstance(argv, list) else ["sh", "-c", argv]
+        # coreutils timeout inside: the command ends even if this process goes away.
+        argv = ["timeout", "-k", "2", str(max(1, int(timeout))), *argv]
+        try:
+            exec_id = self.api.exec_create(name, argv, stdout=True, stderr=True, user=user)["Id"]
+            output = self.api.exec_start(exec_id)
+            code = self.api.exec_inspect(exec_id)["ExitCode"]
+        except docker.errors.NotFound:
+            raise LabError(f"container {name} is gone; run 'dnslab up' to bring the lab back") from None
+        except docker.errors.APIError as exc:
+            raise LabError(f"cannot run a command in {name}: {_explain(exc)}") from None
+        return ExecResult(code if code is not None else -1, output.decode("utf-8", "replace"))
+
+    def exec_stream(self, name: str, argv: list[str], stdin: bool = False) -> DockerExecStream:
+        try:
+            exec_id = self.api.exec_create(name, argv, stdout=True, stderr=True, stdin=stdin)["Id"]
+            sock = self.api.exec_start(exec_id, socket=True)
+        except docker.errors.NotFound:
+            raise LabError(f"container {name} is gone; run 'dnslab up' to bring the lab back") from None
+        except docker.errors.APIError as exc:
+            raise LabError(f"cannot run a command in {name}: {_explain(exc)}") from None
+        return DockerExecStream(sock)
+
+    def exec_detached(self, name: str, argv: list[str]) -> None:
+        try:
+            exec_id = self.api.exec_create(name, argv)["Id"]
+            self.api.exec_start(exec_id, detach=True)
+        except docker.errors.APIError as exc:
+            raise LabError(f"cannot run a command in {name}: {_explain(exc)}") from None
+
+    def logs(self, name: str, stdout: bool = True, stderr: bool = True, since: float = 0,
+             tail: int | None = None) -> str:
+        try:
+            data = self.api.logs(name, stdout=stdout, stderr=stderr, since=int(since) or None,
+                                 tail=tail if tail is not None else "all")
+        except docker.errors.APIError:
+            return ""
+        return data.decode("utf-8", "replace")
+
+    def follow_logs(self, name: str, since: float):
+        try:
+            return self.api.logs(name, stream=True, follow=True, stdout=True, stderr=False, since=int(since))
+        except docker.errors.APIError as exc:
+            raise LabError(f"cannot follow the output of {name}: {_explain(exc)}") from None
+
+    def put_files(self, name: str, files: Mapping[str, File]) -> None:
+        archive = _tar(files)
+        try:
+            self.api.put_archive(name, "/", archive)
+        except docker.errors.NotFound:
+            raise LabError(f"container {name} is gone; run 'dnslab up' to bring the lab back") from None
+        except docker.errors.APIError as exc:
+            raise LabError(f"cannot put files into {name}: {_explain(exc)}") from None
+
+    def read_file(self, name: str, path: str) -> bytes | None:
+        try:
+            stream, _ = self.api.get_archive(name, path)
+        except docker.errors.NotFound as exc:
+            if "No such container" in str(exc):
+                raise LabError(f"container {name} is gone; run 'dnslab up' to bring the lab back") from None
+            return None
+        except docker.errors.APIError as exc:
+            raise LabError(f"cannot read {path} from {name}: {_explain(exc)}") from None
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+            member = tar.next()
+            if member is None or not member.isfile():
+                return None
+            return tar.extractfile(member).read()
+
+    def run_helper(self, target: str, image: str, script: str, labels: Mapping[str, str],
+                   env: Mapping[str, str] | None = None, timeout: float = 60) -> ExecResult:
+        try:
+            created = self.api.create_container(
+                image, ["sh", "-c", script], environment=dict(env or {}), labels=dict(labels),
+                host_config=self.api.create_host_config(network_mode=f"container:{target}", cap_drop=["ALL"],
+                                                        cap_add=["NET_ADMIN"], log_config=LOG_CONFIG))
+        except docker.errors.APIError as exc:
+            raise LabError(f"cannot start a helper in {target}'s namespace: {_explain(exc)}") from None
+        helper = created["Id"]
+        try:
+            self.api.start(helper)
+            status = self.api.wait(helper, timeout=timeout)
+            output = self.api.logs(helper).decode("utf-8", "replace")
+        except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
+            raise LabError(f"the helper in {target}'s namespace failed: {_explain(exc)}") from None
+        finally:
+            try:
+                self.api.remove_container(helper, force=True)
+            except docker.errors.APIError:
+                pass
+        return ExecResult(int(status.get("StatusCode", -1)), output)
+
+    def start_helper(self, name: str, target: str, image: str, command: list[str], labels: Mapping[str, str],
+                     env: Mapping[str, str] | None = None) -> None:
+        try:
+            self.api.create_container(
+                image, command, name=name, environment=dict(env or {}), labels=dict(labels),
+                host_config=self.api.create_host_config(
+                    network_mode=f"container:{target}", cap_drop=["ALL"], cap_add=["NET_ADMIN"],
+                    log_config={"Type": "json-file", "Config": {"max-size": "1m"}}))
+            self.api.start(name)
+        except docker.errors.APIError as exc:
+            raise LabError(f"cannot start helper {name} in {target}'s namespace: {_explain(exc)}") from None
+
+    # -- images ----------------------------------------------------------------------------------------------
+
+    def image_id(self, name: str) -> str | None:
+        try:
+            return self.api.inspect_image(name)["Id"]
+        except docker.errors.ImageNotFound:
+            return None
+        except docker.errors.NotFound:
+            return None
+
+    def tag_image(self, name: str, repository: str, tag: str) -> None:
+        self.api.tag(name, repository, tag)
+
+    def import_image(self, tarball: str, repository: str, tag: str, changes: list[str]) -> None:
+        try:
+            self.api.import_image_from_file(tarball, repository=repository, tag=tag, changes=changes)
+        except docker.errors.APIError as exc:
+            raise LabError(f"docker import of the lab image failed: {_explain(exc)}") from None
+
+    def build_image(self, path: str, tag: str, labels: Mapping[str, str]) -> Iterator[str]:
+        try:
+            for chunk in self.api.build(path=path, tag=tag, decode=True, rm=True, labels=dict(labels)):
+                if "error" in chunk:
+                    raise LabError(f"image build failed: {chunk['error'].strip()}")
+                if chunk.get("stream", "").strip():
+                    yield chunk["stream"].strip()
+        except docker.errors.APIError as exc:
+            raise LabError(f"image build failed: {_explain(exc)}") from None
+
+    # -- labs ------------------------------------------------------------------------------------------------
+
+    def labs(self) -> set[str]:
+        found = {c.lab for c in self.containers(None)}
+        found |= {n.labels.get(LAB) for n in self.networks(None)} | {v.labels.get(LAB) for v in self.volumes(None)}
+        return {lab for lab in found if lab}
+
+    def remove_lab(self, lab: str) -> dict[str, int]:
+        gone = {"containers": 0, "networks": 0, "volumes": 0}
+        # Helpers first: they live in their targets' namespaces.
+        for container in sorted(self.containers(lab), key=lambda c: HELPER not in c.labels):
+            gone["containers"] += self.remove(container.name)
+        for net in self.networks(lab):
+            gone["networks"] += self.remove_network(net.name)
+        for vol in self.volumes(lab):
+            gone["volumes"] += self.remove_volume(vol.name)
+        return gone
+
+
+def _listed(item: dict) -> Container:
+    """A container from the list API (no inspect: one call for the whole lab)."""
+    networks = ((item.get("NetworkSettings") or {}).get("Networks") or {})
+    return Container(
+        name=(item.get("Names") or ["/?"])[0].lstrip("/"), state=item.get("State", "unknown"),
+        labels=item.get("Labels") or {}, networks={n: v.get("IPAddress", "") for n, v in networks.items()},
+        image=item.get("Image", ""), id=item.get("Id", ""))
+
+
+def _tar(files: Mapping[str, File]) -> bytes:
+    """One tar archive of files at absolute paths, with their parent directories (mode 0755, owned by root)."""
+    buffer = io.BytesIO()
+    dirs: set[str] = set()
+    now = time.time()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for path, file in sorted(files.items()):
+            rel = PurePosixPath(path.lstrip("/"))
+            for parent in reversed(rel.parents[:-1] if len(rel.parents) > 1 else []):
+                if str(parent) not in dirs:
+                    dirs.add(str(parent))
+                    info = tarfile.TarInfo(str(parent))
+                    info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, now
+                    tar.addfile(info)
+            info = tarfile.TarInfo(str(rel))
+            info.size, info.mode, info.mtime = len(file.content), file.mode, now
+            tar.addfile(info, io.BytesIO(file.content))
+    return buffer.getvalue()
+
+
+class DockerExecStream:
+    """A streaming exec over the engine's hijacked connection: output as multiplexed frames, stdin writable.
+    Closing our side of stdin (or this process dying) is end-of-file for the command."""
+
+    def __init__(self, sock):
+        self._sock = sock
+        self._raw = getattr(sock, "_sock", sock)
+
+    def chunks(self) -> Iterator[tuple[bytes | None, bytes | None]]:
+        for stream, data in frames_iter(self._sock, tty=False):
+            yield (data, None) if stream == 1 else (None, data)
+
+    def send(self, data: bytes) -> None:
+        self._raw.sendall(data)
+
+    def close_stdin(self) -> None:
+        try:
+            self._raw.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        except OSError:
+            pass
