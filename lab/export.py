@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from lab import automation, runtime, state
+from lab.nodespec import container_specs
 from lab.errors import LabNotFound
 from lab.topology import load as topology_load
 
@@ -24,7 +25,6 @@ def compose_document(description: dict, nodes_dir: str = "./nodes") -> dict:
     lab description as saved by `dnslab up`."""
     lab = description["lab"]
     topology = topology_load.load(description["topology"]).at_slot(description["slot"])
-    from lab.lifecycle import container_specs  # lifecycle imports this module's callers, not the reverse
 
     services, named_volumes = {}, {}
     for spec in container_specs(lab, topology, description["image"], {runtime.LAB: lab}):
@@ -80,8 +80,6 @@ def export_compose(lab: str, out_dir: str | Path) -> Path:
 
 def _write_files(lab: str, description: dict, out: Path) -> None:
     """What dnslab would put into each container, where compose_document's binds expect it."""
-    from lab.lifecycle import container_specs  # noqa: PLC0415 - see compose_document
-
     topology = topology_load.load(description["topology"]).at_slot(description["slot"])
     for spec in container_specs(lab, topology, description["image"], {runtime.LAB: lab}):
         for path, file in spec.files.items():

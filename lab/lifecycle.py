@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import ipaddress
 import json
@@ -12,25 +11,19 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from lab import automation, image, runtime, state
+from lab import image, runtime, state
 from lab.agentrun import exec_json
-from lab.automation import Automation
 from lab.errors import InputError, LabError, LabNotFound, Timeout
 from lab.parallel import parallel
-from lab.runtime import File, Runtime
+from lab.nodespec import container_specs, plan_volume
+from lab.runtime import Runtime
 from lab.topology import load as topology_load
 from lab.topology.model import Topology
 from lab.topology.render import render
 from lab.topology.software import software_of
 
 Progress = Callable[[str], None]
-PACKAGE_DIR = Path(__file__).resolve().parent
 READY_TIMEOUT = 90.0
-PLAN_STORE_MOUNT = "/plans"  # where pipeline agents see the plan store (lab/agents/plans.py)
-# Every node's command runs behind this: the lab's own resolv.conf (never Docker's embedded DNS), and the
-# script a fault may have left to run once before the server starts again (runtime.ON_START).
-PROLOGUE = (f"cat {runtime.NODE_DIR}/resolv.conf > /etc/resolv.conf; "
-            f"if [ -f {runtime.ON_START} ]; then sh {runtime.ON_START}; rm -f {runtime.ON_START}; fi; exec \"$@\"")
 
 
 def topology_hash(topology: Topology) -> str:
@@ -120,75 +113,6 @@ def _free_slot(rt: Runtime, topology: Topology) -> int:
             return slot
     clash = ", ".join(sorted({name for _, name in taken}))
     raise LabError(f"no free address space for the lab's networks (Docker networks in the way: {clash})")
-
-
-def _container_spec(lab: str, topology: Topology, node_name: str, tag: str, labels: dict,
-                    plugin: Automation | None = None) -> runtime.ContainerSpec:
-    node = topology.nodes[node_name]
-    soft = software_of(node.role, node.software)
-    spec = runtime.ContainerSpec(
-        lab=lab, node=node.name, image=tag, command=list(soft.command),
-        entrypoint=["sh", "-c", PROLOGUE, "dnslab-node"],
-        addresses={net: str(addr) for net, addr in node.addresses.items()},
-        labels={**labels, runtime.NODE: node.name, runtime.ROLE: node.role, runtime.SOFTWARE: node.software},
-        files={**node_files(lab, node.name), **agent_code()}, tmpfs={d: "" for d in soft.writable},
-        environment=dict(image.ENVIRONMENT), nano_cpus=int(float(node.options.get("cpus") or 0) * 1e9),
-    )
-    if node.role != "agent":
-        return spec
-    return _as_agent(spec, topology, node.automation if plugin is None else plugin)
-
-
-def node_files(lab: str, node: str) -> dict[str, File]:
-    """The node's rendered files (lab.state keeps them on this side), as they go into its container."""
-    root = state.node_dir(lab, node)
-    files = {}
-    for path in sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []:
-        files[f"{runtime.NODE_DIR}/{path.relative_to(root).as_posix()}"] = File(path.read_bytes(),
-                                                                                path.stat().st_mode & 0o777)
-    return files
-
-
-@functools.cache
-def agent_code() -> dict[str, File]:
-    """lab.agents (what runs inside containers), on the containers' PYTHONPATH: read from this package, so a
-    code change needs no image rebuild, only a new container."""
-    files = {f"{runtime.SOURCE_DIR}/lab/__init__.py": File.of((PACKAGE_DIR / "__init__.py").read_bytes())}
-    for path in sorted((PACKAGE_DIR / "agents").rglob("*.py")):
-        rel = path.relative_to(PACKAGE_DIR.parent).as_posix()
-        files[f"{runtime.SOURCE_DIR}/{rel}"] = File.of(path.read_bytes())
-    return files
-
-
-def agent_spec(lab: str, topology: Topology, node: str, tag: str, labels: dict,
-               plugin: Automation) -> runtime.ContainerSpec:
-    """One pipeline agent's container with `plugin` in place of what the topology says (lab.pipeline.roles)."""
-    return _container_spec(lab, topology, node, tag, labels, plugin)
-
-
-def _as_agent(spec: runtime.ContainerSpec, topology: Topology, plugin: Automation) -> runtime.ContainerSpec:
-    """A pipeline agent: the built-in planner or enactor, or the user's program in its place, with the
-    environment of the automation contract (docs/automation.md), its source copied in and the plan store
-    mounted."""
-    node = topology.nodes[spec.node]
-    primary = topology.nodes[topology.zones[topology.pipeline.zone].primary]
-    env = automation.environment(node.software, node.name, topology.pipeline.zone,
-                                 str(topology.address_towards(primary, node)), plugin)
-    files = {**spec.files, **(automation.source_files(plugin.source) if plugin.source else {})}
-    return replace(
-        spec, image=plugin.image or spec.image, command=list(plugin.command or spec.command), files=files,
-        labels={**spec.labels, runtime.AUTOMATION: plugin.digest()}, environment={**spec.environment, **env},
-        volumes={plan_volume(spec.lab): {"bind": PLAN_STORE_MOUNT, "mode": "rw"}},  # the shared plan store
-        working_dir=automation.SOURCE_MOUNT if plugin.source else None)
-
-
-def plan_volume(lab: str) -> str:
-    return f"dnslab-{lab}-plans"
-
-
-def container_specs(lab: str, topology: Topology, tag: str, labels: dict) -> list[runtime.ContainerSpec]:
-    """Every node's container spec, in topology order (also what `dnslab export compose` writes)."""
-    return [_container_spec(lab, topology, name, tag, labels) for name in topology.nodes]
 
 
 def describe(lab: str, topology: Topology, tag: str, path: Path) -> dict:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 
-from lab import lifecycle, runtime
+from lab import nodespec, runtime
 from lab.automation import Automation
 from lab.errors import LabError
 from lab.runtime import Runtime
@@ -50,7 +50,7 @@ def ensure(rt: Runtime, description: dict, overrides: Mapping[str, Automation],
         progress(f"{node}: {'built-in ' + topology.nodes[node].software if plugin.builtin else plugin.describe()}")
         labels = {k: v for k, v in found[node].labels.items()
                   if k in (runtime.LAB, runtime.TOPOLOGY, runtime.STATE_DIR, runtime.SLOT)}
-        spec = lifecycle.agent_spec(lab, topology, node, description["image"], labels, plugin)
+        spec = nodespec.agent_spec(lab, topology, node, description["image"], labels, plugin)
         rt.remove(found[node].name)
         rt.create(spec)
         rt.start(spec.name)

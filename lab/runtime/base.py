@@ -120,7 +120,6 @@ class ContainerSpec:
     environment: dict[str, str] = field(default_factory=dict)
     cap_add: list[str] = field(default_factory=list)
     volumes: dict[str, dict] = field(default_factory=dict)  # named volume -> {"bind", "mode"}
-    binds: dict[str, dict] = field(default_factory=dict)  # host path -> {"bind", "mode"}: only a user's own
     working_dir: str | None = None
     entrypoint: list[str] = field(default_factory=list)  # runs `command` (as its arguments); [] : none
     nano_cpus: int = 0  # CPU limit in 1e-9 CPUs (docker --cpus); 0: none

@@ -2,7 +2,8 @@
 
 The low-level API is used on purpose: one call per list (no inspect per container), and the records we
 hand out are built from its plain dicts. Every call that takes a container off its networks holds the
-engine's leaving lock (see `leaving`).
+engine's leaving lock (see `leaving`). One class for the whole interface (lab.runtime.base), hence the
+length of this module: splitting it would split one engine's calls over several files.
 """
 
 from __future__ import annotations
@@ -70,7 +71,11 @@ class DockerRuntime:
 
     def engine_id(self) -> str:
         if self._engine_id is None:
-            self._engine_id = str(self.api.info().get("ID") or self.api.base_url)
+            # Engines started from one /etc/docker share its key and so their ID (several engines on one
+            # machine): a Swarm member is told apart by its node ID.
+            info = self.api.info()
+            node = (info.get("Swarm") or {}).get("NodeID") or ""
+            self._engine_id = "-".join(p for p in (str(info.get("ID") or self.api.base_url), node) if p)
         return self._engine_id
 
     def lock(self, purpose: str) -> MachineLock:
@@ -154,7 +159,8 @@ class DockerRuntime:
     def create(self, spec: ContainerSpec) -> None:
         api = self.api
         first, *rest = spec.addresses.items()
-        binds = {**spec.binds, **spec.volumes}
+        # Named volumes only (the plan store): no host path is ever mounted, so the engine needs no disk of ours.
+        binds = dict(spec.volumes)
         host_config = api.create_host_config(
             binds=binds, tmpfs=spec.tmpfs, cap_add=spec.cap_add or None, cap_drop=None,
             network_mode=network_name(spec.lab, first[0]), restart_policy={"Name": "no"},

@@ -54,6 +54,11 @@ def fresh_name(rt, description, value: str = "192.0.2.77", ttl: int = 5) -> str:
     return name
 
 
+def served(rt, description, node: str, path: str) -> bytes | None:
+    """A file as the node's container holds it now (paths under /lab/node, e.g. zones/test.zone)."""
+    return rt.read_file(description["nodes"][node]["container"], f"/lab/node/{path}")
+
+
 def unused_name() -> str:
     return f"nx{uuid.uuid4().hex[:8]}.cloud.test."
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lab import automation, lifecycle
+from lab import automation, nodespec
 from lab.automation import Automation
 from lab.errors import PlaybookError, TopologyError
 from lab.playbook import schema
@@ -84,13 +84,13 @@ def test_a_topology_node_plugs_in_its_own_program(tmp_path):
     assert plugin == Automation(command=("./enact", "a"), source=str(tmp_path / "automation"),
                                 cleanup=("sh", "-c", "./clean"))
     assert topology.nodes["enactor-b"].automation.builtin
-    spec = lifecycle.agent_spec("t", topology, "enactor-a", "dnslab:x", {}, plugin)
+    spec = nodespec.agent_spec("t", topology, "enactor-a", "dnslab:x", {}, plugin)
     assert spec.command == ["./enact", "a"] and spec.working_dir == "/automation"
     assert spec.files["/automation/enact"].content == b"#!/bin/sh\n" and spec.files["/automation/enact"].mode == 0o755
     assert not any(path.startswith("/automation/.git") for path in spec.files)
     assert json.loads(spec.environment["DNSLAB_CLEANUP_COMMAND"]) == ["sh", "-c", "./clean"]
     assert spec.environment["DNSLAB_PRIMARY"] == "10.53.0.10" and spec.environment["DNSLAB_NODE"] == "enactor-a"
-    builtin = lifecycle.agent_spec("t", topology, "enactor-b", "dnslab:x", {}, Automation())
+    builtin = nodespec.agent_spec("t", topology, "enactor-b", "dnslab:x", {}, Automation())
     assert builtin.command == ["python3", "-m", "lab.agents.enactor"] and builtin.working_dir is None
     assert builtin.environment["DNSLAB_TSIG_KEYFILE"] == "/lab/node/tsig.key"
     assert spec.labels["dnslab.automation"] != builtin.labels["dnslab.automation"]

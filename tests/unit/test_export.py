@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lab import export, lifecycle
+from lab import export, lifecycle, nodespec
 from lab.topology import load
 
 
@@ -27,6 +27,6 @@ def test_the_plan_store_volume_is_exported(tmp_path, monkeypatch):
     path = load.DEFAULT_TOPOLOGY.parent / "enactors.yml"
     description = lifecycle.describe("demo", load.load(path), "dnslab:abc", path)
     doc = export.compose_document(description)
-    volume = lifecycle.plan_volume("demo")
+    volume = nodespec.plan_volume("demo")
     assert doc["volumes"] == {volume: {"name": volume, "labels": {"dnslab.lab": "demo"}}}
     assert any(v.startswith(f"{volume}:") for v in doc["services"]["planner"]["volumes"])
