@@ -10,12 +10,11 @@ import click
 
 from lab import runtime, state
 from lab.errors import InputError, LabNotFound
+from lab.names import lab_name
 
 
 def _lab(name: str | None):
-    from lab import cli as cli_module  # the lab name default lives with the other commands
-
-    lab = cli_module._lab_name(name)
+    lab = lab_name(name)
     description = state.load_description(lab)
     if description is None:
         raise LabNotFound(f"no lab named {lab!r} is up; start it with 'dnslab up -t compose/enactors.yml "
@@ -37,9 +36,6 @@ def _parse_sets(pairs: tuple[str, ...]) -> dict:
 
 def register(cli: click.Group) -> None:
     from lab import pipeline
-    from lab.pipeline import playbook as pipeline_playbook
-
-    pipeline_playbook.register()  # playbook sections `pipeline:`/`enactor:` and the `repair` action
 
     @cli.command("repair")
     @click.option("--name", "-n", help="Lab name (default: $DNSLAB_NAME, else default).")

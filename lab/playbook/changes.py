@@ -23,7 +23,7 @@ from lab.agentrun import exec_json
 from lab.errors import InputError, LabError
 from lab.faults import zonedata
 from lab.params import Param
-from lab.playbook.actions import Action, RunContext
+from lab.playbook.action import Action, RunContext
 from lab.topology.load import parent_zone
 
 HEALTH_TIMEOUT = 1.0  # seconds per health query: a server that needs longer is not healthy
@@ -31,13 +31,6 @@ HEALTH_SAMPLES = 3  # queries per health check; every one must be answered well
 
 
 # ---- asking from inside the lab ----------------------------------------------------------------------------
-
-
-def _running(ctx: RunContext, node: str) -> bool:
-    try:
-        return ctx.rt.container(ctx.description["nodes"][node]["container"]).state == "running"
-    except Exception:  # noqa: BLE001 - a missing container is not running
-        return False
 
 
 def vantage(description: dict, node: str, avoid: set[str]) -> str | None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from lab.errors import InputError, Problem
 from lab.schema import suggest
+from lab.playbook.sections import SECTIONS
 from lab.yamlsrc import Map, Seq, YamlSyntaxError, loads
 
 
@@ -61,7 +62,7 @@ def apply(document: Any, assignment: str) -> Any:
     segments = path.strip().split(".")
     if not isinstance(document, Map):
         raise InputError(f"{option}: the playbook is not a mapping, nothing to set")
-    if len(segments) > 1 and segments[0] not in document and segments[0] in _sections():
+    if len(segments) > 1 and segments[0] not in document and segments[0] in SECTIONS:
         document[segments[0]] = Map()  # e.g. --set planner.command=... on a playbook without `planner:`
     parent: Any = document
     walked: list[str] = []
@@ -119,9 +120,3 @@ def _assign(parent: Any, key: Any, value: Any, option: str, walked: list[str]) -
             parent.__class__ = SetSeq
         parent.origins = {**getattr(parent, "origins", {}), key: option}
     parent[key] = value
-
-
-def _sections() -> dict:
-    from lab.playbook import schema  # noqa: PLC0415 - schema imports this module
-
-    return schema.SECTIONS

@@ -8,7 +8,7 @@ actions from lab.playbook.actions, node names from the topology — each table v
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -19,7 +19,9 @@ import yaml
 from lab import checks, library, lifecycle
 from lab.errors import PlaybookError, Problem, TopologyError
 from lab.faults import duration as fault_duration
+from lab.names import NODE_NAME
 from lab.playbook import actions, conditions, overrides
+from lab.playbook.sections import SECTIONS
 from lab.schema import Problems, check_keys, describe, get, one_of, suggest
 from lab.topology import load as topology_load
 from lab.topology.model import Topology
@@ -37,9 +39,6 @@ PROBE_WAIT_FIELDS = ("probes", "count", "every_resolver") + conditions.PROBE_FIL
 MAX_RATE = 50.0  # query rounds per second per client: load stays bounded (a round asks every resolver once)
 DEFAULT_WAIT_TIMEOUT = 60.0
 
-# Other parts of the lab may add top-level sections (e.g. the enactor pipeline's settings):
-# name -> validator(problems, value, topology) returning the plain value the runner gets in Playbook.sections.
-SECTIONS: dict[str, Callable[[Problems, Any, Topology], Any]] = {}
 
 
 @dataclass(frozen=True)
@@ -122,7 +121,7 @@ def from_document(doc: Any, file: str, seed: int | None = None, faults: ModuleTy
         raise PlaybookError(problems)
     check_keys(problems, doc, TOP_FIELDS + tuple(SECTIONS), "playbook", required=("name", "steps", "checks"))
     name = get(problems, doc, "name", str, "playbook", Path(file).stem)
-    if not topology_load.NODE_NAME.match(str(name)):
+    if not NODE_NAME.match(str(name)):
         problems.at(doc, f"playbook name {name!r} must be lower-case letters, digits and '-'", "name", value=True)
     description = get(problems, doc, "description", str, "playbook", "")
     playbook_seed = get(problems, doc, "seed", int, "playbook", 0)
@@ -511,7 +510,3 @@ def _kind_hint(problem: checks.SpecProblem, spec: Mapping) -> str:
     if problem.key == "check" and isinstance(spec.get("check"), str) and spec["check"] not in checks.CHECKS:
         return suggest(spec["check"], checks.CHECKS)
     return ""
-
-
-def problems_text(problems: list[Problem]) -> str:
-    return "\n".join(map(str, problems))

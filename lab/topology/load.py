@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +15,13 @@ import dns.rdatatype
 from lab import automation
 from lab.agents import settings as pipeline_settings
 from lab.errors import Problem, TopologyError
+from lab.names import NODE_NAME
 from lab.schema import Problems, check_keys, describe, get, one_of, suggest
 from lab.topology import options as server_options
 from lab.topology.model import (PRIMARY_SOFTWARE, ROLE_SOFTWARE, Dnssec, Network, Node, Pipeline, Record, Region,
                                 Topology, Zone)
 from lab.yamlsrc import Map, Seq, YamlSyntaxError, load as load_yaml
 
-NODE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 TOP_FIELDS = ("name", "description", "extends", "networks", "nodes", "zones", "pipeline", "options", "dnssec")
 DNSSEC_FIELDS = ("enabled", "signature_validity", "static_validity")
 PIPELINE_FIELDS = ("zone", "regions")

@@ -58,6 +58,11 @@ def test_catalogue_has_every_kind_of_the_contract_in_its_group():
         assert {"percent", "names"} <= set(faults.FAULTS[kind].params)
 
 
+def test_the_kinds_that_stop_containers_say_so():
+    """A run's container watch excuses a paused or stopped node only for these (the others leave it running)."""
+    assert {k for k, kind in faults.FAULTS.items() if kind.stops_containers} == {"pause", "kill", "stop", "restart"}
+
+
 def test_unknown_kind_lists_the_known_ones():
     [message] = messages("frobnicate", "unbound", {})
     assert "frobnicate" in message and "pause" in message and "serial-regression" in message

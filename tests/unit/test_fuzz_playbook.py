@@ -17,7 +17,6 @@ import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from lab.errors import InputError, PlaybookError
-from lab.pipeline import playbook as pipeline_playbook
 from lab.playbook import schema
 
 EXAMPLES = int(os.environ.get("DNSLAB_FUZZ_EXAMPLES", "150"))
@@ -25,8 +24,6 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[Hea
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((REPO / "playbooks").glob("*.yml"))
 COMPOSE = REPO / "compose"
-
-pipeline_playbook.register()  # the race playbook's `pipeline:`/`enactor:` sections and actions, as dnslab has them
 
 
 def _absolute(text: str) -> str:

@@ -12,14 +12,12 @@ import pytest
 
 from lab import library
 from lab.errors import PlaybookError, TopologyError
-from lab.pipeline import playbook as pipeline_playbook
 from lab.playbook import actions, changes, schema
 from lab.topology import load
 from lab.topology.render import Tsig, render
 
 REPO = Path(__file__).resolve().parents[2]
 TSIG = Tsig("dnslab-update.", "hmac-sha256", "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=")
-pipeline_playbook.register()  # the race playbook's pipeline:/enactor: sections and actions, as `dnslab` does
 
 LIBRARY = {
     "facebook-2021-auth-unreachable", "akamai-2021-servfail-config", "salesforce-2021-global-push",

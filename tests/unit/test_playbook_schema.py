@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -182,3 +184,12 @@ def test_setup_steps_run_before_probes_and_cannot_wait_for_them(tmp_path):
     assert [s.kind for s in playbook.setup] == ["sleep"] and playbook.steps
     bad = MINIMAL.replace("steps:", "setup:\n  - wait: {probes: ok, count: 1}\nsteps:", 1)
     assert any("no probes run during setup" in p for p in problems_of(tmp_path, bad))
+
+
+def test_a_fresh_process_loads_the_race_playbook_with_its_sections_and_actions():
+    """The tables are built where they are defined: no import order, no register() call is needed."""
+    code = ("from lab.playbook import schema; p = schema.load('playbooks/aws-2025-dynamodb-enactor-race.yml'); "
+            "print(sorted(p.sections), sorted({s.spec['name'] for s in (*p.setup, *p.steps) if s.kind == 'action'}))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['enactor', 'library', 'pipeline'] ['pipeline_reset', 'repair']"
