@@ -59,6 +59,43 @@ class Seq(list):
         return Problem(self.file, line, col, message)
 
 
+class MergedMap(Map):
+    """A mapping merged from two (lab.yamlsrc.merge): each key remembers the mapping it came from, so a
+    problem about it names the right file:line."""
+
+    sources: dict
+
+    def problem(self, message: str, key: Any | None = None, *, value: bool = False) -> Problem:
+        if key is not None and key in self.sources and self.sources[key] is not self:
+            return self.sources[key].problem(message, key, value=value)
+        return super().problem(message, key, value=value)
+
+
+def merge(base: Any, over: Any, *, home: str = "over") -> Any:
+    """`over` laid on `base`: mappings merge key by key (recursively), anything else in `over` replaces.
+
+    Every key keeps the place it came from. The merged mapping itself (and each one merged inside it) stands
+    where `home` ("over" or "base") does: a topology that `extends` a base is the extending file, a topology
+    with a playbook's overrides is still the topology file.
+    """
+    if not isinstance(base, Map) or not isinstance(over, Map):
+        return over
+    at = over if home == "over" else base
+    merged = MergedMap()
+    merged.file, merged.line, merged.col = at.file, at.line, at.col
+    merged.sources = {}
+    for source in (base, over):
+        for key, value in source.items():
+            if source is over and key in base and isinstance(base[key], Map) and isinstance(value, Map):
+                merged[key], merged.sources[key] = merge(base[key], value, home=home), at
+            else:
+                merged[key], merged.sources[key] = value, source
+            # Positions go with `merged.file`: the home's where it has the key, else the source's.
+            placed = at if key in at else source
+            merged.key_pos[key], merged.value_pos[key] = placed.where(key), placed.where(key, value=True)
+    return merged
+
+
 def _pos(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 

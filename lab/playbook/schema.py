@@ -25,7 +25,7 @@ from lab.playbook.sections import SECTIONS
 from lab.schema import Problems, check_keys, describe, get, one_of, suggest
 from lab.topology import load as topology_load
 from lab.topology.model import Topology
-from lab.yamlsrc import Map, Seq, YamlSyntaxError, load as load_yaml
+from lab.yamlsrc import Map, Seq, YamlSyntaxError, load as load_yaml, merge
 
 TOP_FIELDS = ("name", "description", "seed", "library", "topology", "setup", "probes", "steps", "checks")
 TOPOLOGY_FIELDS = ("file", "overrides")
@@ -186,49 +186,17 @@ def _topology(problems: Problems, doc: Map, file: Path) -> tuple[Path, Map, Topo
                     key, value=True)
         return path, extra, None
     try:
-        return path, extra, topology_load.from_document(_merge(topology_doc, extra), str(path))
+        return path, extra, topology_load.from_document(merge(topology_doc, extra, home="base"), str(path))
     except TopologyError as exc:
         problems.extend(exc.problems)
         return path, extra, None
-
-
-class MergedMap(Map):
-    """A topology mapping with some keys from the playbook's overrides: problems there point into the playbook."""
-
-    sources: dict
-
-    def problem(self, message: str, key: Any | None = None, *, value: bool = False) -> Problem:
-        if key in self.sources:
-            return self.sources[key].problem(message, key, value=value)
-        return super().problem(message, key, value=value)
-
-
-def _merge(base: Any, extra: Any) -> Any:
-    """Deep-merge playbook overrides into the topology document; each key keeps the place it came from."""
-    if not isinstance(base, Map) or not isinstance(extra, Map):
-        return extra
-    merged = MergedMap(base)
-    merged.file, merged.line, merged.col = base.file, base.line, base.col
-    merged.key_pos, merged.value_pos = dict(base.key_pos), dict(base.value_pos)
-    merged.sources = {}
-    for key, value in extra.items():
-        if key in base and isinstance(base[key], Map) and isinstance(value, Map):
-            merged[key] = _merge(base[key], value)
-        else:
-            merged[key] = value
-            merged.sources[key] = extra
-            # A topology that `extends` another is merged again by its loader, which needs every key's place.
-            where = (getattr(extra, "line", 0), getattr(extra, "col", 0))
-            merged.key_pos.setdefault(key, getattr(extra, "key_pos", {}).get(key, where))
-            merged.value_pos.setdefault(key, getattr(extra, "value_pos", {}).get(key, where))
-    return merged
 
 
 def topology_document(playbook: Playbook) -> dict:
     """The topology the run brings up: the file with the playbook's overrides, as plain data."""
     # `extends:` is resolved first: the merged copy is written elsewhere, where a relative base would not be found.
     base = topology_load.resolve_extends(load_yaml(playbook.topology_file), str(playbook.topology_file))
-    return _plain(_merge(base, _to_map(playbook.topology_overrides)))
+    return _plain(merge(base, _to_map(playbook.topology_overrides), home="base"))
 
 
 def _to_map(value: Any) -> Any:

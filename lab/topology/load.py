@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Any
 
 import dns.exception
 import dns.name
@@ -14,13 +13,13 @@ import dns.rdatatype
 
 from lab import automation
 from lab.agents import settings as pipeline_settings
-from lab.errors import Problem, TopologyError
+from lab.errors import TopologyError
 from lab.names import NODE_NAME
 from lab.schema import Problems, check_keys, describe, get, one_of, suggest
 from lab.topology import options as server_options
 from lab.topology.model import (PRIMARY_SOFTWARE, ROLE_SOFTWARE, Dnssec, Network, Node, Pipeline, Record, Region,
                                 Topology, Zone)
-from lab.yamlsrc import Map, Seq, YamlSyntaxError, load as load_yaml
+from lab.yamlsrc import Map, Seq, YamlSyntaxError, load as load_yaml, merge
 
 TOP_FIELDS = ("name", "description", "extends", "networks", "nodes", "zones", "pipeline", "options", "dnssec")
 DNSSEC_FIELDS = ("enabled", "signature_validity", "static_validity")
@@ -90,33 +89,6 @@ def _dnssec(problems: Problems, doc: Map) -> Dnssec | None:
 
 
 # ---- extends: a topology built on another one -------------------------------------------------------------
-
-
-class MergedMap(Map):
-    """A mapping merged from a base file and the file that extends it: each key remembers the mapping it
-    came from, so a problem about it names the right file:line."""
-
-    sources: dict
-
-    def problem(self, message: str, key: Any | None = None, *, value: bool = False) -> Problem:
-        if key is not None and key in self.sources and self.sources[key] is not self:
-            return self.sources[key].problem(message, key, value=value)
-        return super().problem(message, key, value=value)
-
-
-def merge(base: Map, over: Map) -> MergedMap:
-    """`over` laid on `base`: mappings merge key by key (recursively), anything else in `over` replaces."""
-    merged = MergedMap()
-    merged.file, merged.line, merged.col = over.file, over.line, over.col
-    merged.key_pos, merged.value_pos, merged.sources = {}, {}, {}
-    for source in (base, over):
-        for key, value in source.items():
-            if source is over and isinstance(merged.get(key), Map) and isinstance(value, Map):
-                value = merge(merged[key], value)
-            merged[key] = value
-            merged.key_pos[key], merged.value_pos[key] = source.key_pos[key], source.value_pos[key]
-            merged.sources[key] = source
-    return merged
 
 
 def resolve_extends(doc: Map, file: str, seen: tuple[str, ...] = ()) -> Map:
