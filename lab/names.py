@@ -1,5 +1,5 @@
-"""Names in a lab: what a node, lab or playbook name may look like, and which lab a command means when it
-is given none.
+"""Names in a lab: what a node, lab or playbook name may look like, which lab a command means when it is
+given none, and DNS names as the lab writes and compares them.
 
 Pure. Lab names become Docker container and network names (`dnslab-<lab>-<node>`), hence DNS-label rules.
 """
@@ -17,3 +17,14 @@ def lab_name(name: str | None, default: str = "default") -> str:
     """The lab a command acts on: `--name`, else $DNSLAB_NAME, else `default` (the topology's name for
     commands that bring a playbook's lab up)."""
     return name or os.environ.get("DNSLAB_NAME") or default
+
+
+def absolute(name: str) -> str:
+    """`api.cloud.test` -> `api.cloud.test.`: names are absolute, as with dig. Case is kept (it is shown and
+    sent as written); compare names with `name_key`."""
+    return name if name.endswith(".") else name + "."
+
+
+def name_key(name: str) -> str:
+    """A DNS name as names are compared: absolute and lower case."""
+    return absolute(name).lower()

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from lab import faults, lifecycle, zoneupdate
+from lab import faults, lifecycle, names, zoneupdate
 from lab.agentrun import exec_json
 from lab.errors import LabError
 from lab.params import Param, table_problems
@@ -57,7 +57,7 @@ def zone_update(ctx: RunContext, params: dict) -> dict:
 
 def signature_watch(ctx: RunContext, params: dict) -> dict:
     """Re-sign a zone dnslab signs when its published signatures expire within `margin` (0: never)."""
-    zone = params["zone"] if params["zone"].endswith(".") else params["zone"] + "."
+    zone = names.absolute(params["zone"])
     if zone not in ctx.description["zones"] or ctx.description["zones"][zone]["primary"] \
             or not ctx.description.get("dnssec"):
         raise LabError(f"signature_watch: {zone} is not a zone dnslab signs in lab {ctx.lab}")

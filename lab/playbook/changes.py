@@ -21,6 +21,7 @@ from typing import Any
 from lab import lifecycle
 from lab.agentrun import exec_json
 from lab.errors import InputError, LabError
+from lab.names import absolute
 from lab.faults import zonedata
 from lab.params import Param
 from lab.playbook.action import Action, RunContext
@@ -131,7 +132,7 @@ def delegate(ctx: RunContext, params: dict) -> dict:
     """Move the delegation of `zone` (in its parent) to the server `to`. With `preflight`, first ask `to`
     for the zone's SOA without recursion: unless it answers authoritatively, the change is refused."""
     _needs_run(ctx)
-    zone = params["zone"] if params["zone"].endswith(".") else params["zone"] + "."
+    zone = absolute(params["zone"])
     target = params["to"]
     zones = ctx.description["zones"]
     if zone not in zones or parent_zone(zone, zones) is None:

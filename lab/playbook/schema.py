@@ -19,7 +19,7 @@ import yaml
 from lab import checks, library, lifecycle
 from lab.errors import PlaybookError, Problem, TopologyError
 from lab.faults import duration as fault_duration
-from lab.names import NODE_NAME
+from lab.names import NODE_NAME, absolute
 from lab.playbook import actions, conditions, overrides
 from lab.playbook.sections import SECTIONS
 from lab.schema import Problems, check_keys, describe, get, one_of, suggest
@@ -256,7 +256,7 @@ def _probes(problems: Problems, spec: Map, topology: Topology, lab_description: 
                 problems.at(spec, f"probes: {exc}", "clients" if "clients" in spec else None)
     timeout = _duration(problems, spec, "timeout", "probes", 2.0)
     dnssec = get(problems, spec, "dnssec", bool, "probes", False)
-    return ProbePlan(tuple(str(n) if str(n).endswith(".") else f"{n}." for n in names if isinstance(n, str)),
+    return ProbePlan(tuple(absolute(n) for n in names if isinstance(n, str)),
                      tuple(str(t).upper() for t in types if isinstance(t, str)), float(rate), tuple(clients),
                      tuple(resolvers), timeout, bool(dnssec))
 

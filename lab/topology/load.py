@@ -349,10 +349,6 @@ def _regions(problems: Problems, raw: Map, zone: str | None) -> dict[str, Region
     return regions
 
 
-def _absolute(name: str) -> str:
-    return name if name.endswith(".") else name + "."
-
-
 def _zones(problems: Problems, raw: Map, nodes: dict[str, Node], declared: set) -> dict[str, Zone]:
     """Zones; `declared` holds every node name in the file, so a node that was itself invalid (already
     reported) is not reported again as unknown where a zone names it."""
