@@ -9,8 +9,9 @@ import time
 import click
 
 from lab import runtime, state
-from lab.errors import InputError, LabNotFound
+from lab.errors import LabNotFound
 from lab.names import lab_name
+from lab.schema import set_option
 
 
 def _lab(name: str | None):
@@ -23,15 +24,7 @@ def _lab(name: str | None):
 
 
 def _parse_sets(pairs: tuple[str, ...]) -> dict:
-    import yaml
-
-    settings = {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        if not sep:
-            raise InputError(f"--set {pair!r}: write it as KEY=VALUE, e.g. enactor.strategy=guarded")
-        settings[key.strip()] = yaml.safe_load(text)
-    return settings
+    return dict(set_option(pair, "enactor.strategy=guarded") for pair in pairs)
 
 
 def register(cli: click.Group) -> None:
