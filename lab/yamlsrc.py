@@ -6,6 +6,7 @@ constructing, so we keep them on the containers we build (`Map`, `Seq`) instead 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,20 @@ def merge(base: Any, over: Any, *, home: str = "over") -> Any:
             placed = at if key in at else source
             merged.key_pos[key], merged.value_pos[key] = placed.where(key), placed.where(key, value=True)
     return merged
+
+
+def plain(value: Any) -> Any:
+    """Map/Seq -> dict/list, positions dropped (for YAML dumping and JSON)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def to_map(value: Any) -> Any:
+    """Plain dicts (e.g. a playbook's saved overrides) -> Maps without positions, to merge like loaded ones."""
+    if isinstance(value, dict):
+        result = Map({k: to_map(v) for k, v in value.items()})
+        result.key_pos, result.value_pos = {}, {}
+        return result
+    return value
 
 
 def _pos(node: yaml.Node) -> tuple[int, int]:

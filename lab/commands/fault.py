@@ -10,7 +10,7 @@ import click
 
 from lab import runtime, state
 from lab.errors import InputError, LabNotFound
-from lab.faults.duration import parse_duration
+from lab.duration import parse_duration
 from lab.names import lab_name
 
 

@@ -8,7 +8,7 @@ import pytest
 
 import lab.faults as faults
 from lab.faults import dnsdistcmd, nftrules, targets, zonetext
-from lab.faults.duration import parse_duration
+from lab.duration import parse_duration
 from lab.faults.params import parse_cli
 
 DESCRIPTION = {

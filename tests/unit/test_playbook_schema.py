@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lab.errors import InputError, PlaybookError
-from lab.playbook import schema
+from lab.playbook import fields, schema
 from tests.unit import fake_faults
 
 REPO = Path(__file__).resolve().parents[2]
@@ -170,8 +170,8 @@ def test_a_bad_path_in_set_names_the_option(tmp_path):
 
 
 def test_durations():
-    assert [schema.parse_duration(v) for v in (5, 2.5, "500ms", "10s", "2m", "1m30s")] == [5, 2.5, 0.5, 10, 120, 90]
-    assert [schema.parse_duration(v) for v in ("soon", True, "10 s", None, 0, -1, [1])] == [None] * 7
+    assert [fields.seconds(v) for v in (5, 2.5, "500ms", "10s", "2m", "1m30s")] == [5, 2.5, 0.5, 10, 120, 90]
+    assert [fields.seconds(v) for v in ("soon", True, "10 s", None, 0, -1, [1])] == [None] * 7
 
 
 def test_the_shipped_playbook_is_valid_against_the_real_fault_table():
