@@ -6,16 +6,9 @@ from __future__ import annotations
 import pytest
 
 from lab import runtime, state, zoneupdate
-from lab.faults import clear, clear_all
-from tests.integration.faultkit import (CLEAN, context, direct, fresh_name, inject_and_observe, leftovers,
+from lab.faults import clear
+from tests.integration.faultkit import (CLEAN, direct, fresh_name, inject_and_observe, leftovers,
                                         unused_name, via)
-
-
-@pytest.fixture(scope="module")
-def ctx(rt, default_lab):
-    context_ = context(rt, default_lab)
-    yield context_
-    clear_all(context_)
 
 
 def flush_unbound(ctx) -> None:

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from lab.errors import PlaybookError, TopologyError
 from lab.playbook import actions, changes, schema
 from lab.topology import load
 from lab.topology.render import Tsig, render
+from tests.support.cli import dnslab
 
 REPO = Path(__file__).resolve().parents[2]
 TSIG = Tsig("dnslab-update.", "hmac-sha256", "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=")
@@ -48,14 +47,12 @@ def test_each_library_playbook_is_valid_as_written_and_mitigated(name):
 
 
 def test_list_prints_one_row_per_playbook_and_json_has_the_switches():
-    done = subprocess.run([sys.executable, "-m", "lab", "list", "--json"], capture_output=True, text=True,
-                          timeout=60, cwd=REPO)
+    done = dnslab("list", "--json", timeout=60)
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
     assert {r["name"] for r in rows} == LIBRARY
     assert all(r["mitigated"] for r in rows)
-    table = subprocess.run([sys.executable, "-m", "lab", "list"], capture_output=True, text=True, timeout=60,
-                           cwd=REPO, env={"COLUMNS": "250", "PATH": "/usr/bin:/bin"})
+    table = dnslab("list", timeout=60, env={"COLUMNS": "250", "PATH": "/usr/bin:/bin"})
     assert table.returncode == 0, table.stderr
     for name in LIBRARY:
         assert sum(name in line for line in table.stdout.splitlines()) == 1, (name, table.stdout)
