@@ -1,6 +1,7 @@
 """The import graph of lab/: no module imports itself back, through any chain of imports.
 
-Every `import` counts, also one inside a function (it is a cycle all the same, only delayed). An import of
+Every `import` counts, also one inside a function (it is a cycle all the same, only delayed), except those
+under `if TYPE_CHECKING:`, which Python never runs (an annotation naming a caller's class). An import of
 `lab.x.y` is an edge to that module, not to the package `lab.x` it lives in (as import-linter counts them).
 The layering is checked by import-linter's contracts in pyproject.toml (`lint-imports`, run by `make test`).
 """
@@ -23,7 +24,12 @@ def import_graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {name: set() for name in modules}
     for name, path in modules.items():
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        tree = ast.parse(path.read_text(), str(path))
+        typing_only = {id(inner) for block in ast.walk(tree) if _is_type_checking(block)
+                       for statement in block.body for inner in ast.walk(statement)}  # not its `else:`
+        for node in ast.walk(tree):
+            if id(node) in typing_only:
+                continue
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom):
@@ -38,6 +44,15 @@ def import_graph() -> dict[str, set[str]]:
                 continue
             graph[name].update(t for t in targets if t in modules and t != name)
     return graph
+
+
+def _is_type_checking(node: ast.AST) -> bool:
+    """`if TYPE_CHECKING:` (or `typing.TYPE_CHECKING`)."""
+    if not isinstance(node, ast.If):
+        return False
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or \
+        (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -81,3 +96,4 @@ def test_the_graph_sees_imports_inside_functions_and_submodules():
     assert "lab.faults.dnssec" in graph["lab.faults"], "from lab.faults import dnssec: the submodule"
     assert "lab.errors" in graph["lab.cli"]
     assert graph["lab.commands.fault"] >= {"lab.faults"}, "imported inside a function"
+    assert "lab.run.execute" not in graph["lab.run.steps"], "only for the type checker"
