@@ -33,9 +33,12 @@ lab-status: venv
 lab-down: venv
 	$(DNSLAB) down
 
-# One pytest run, so its closing line counts unit and integration tests together. Integration tests
-# build the image first when it is missing (about 35 s) and never skip under CI=true.
+# The import contracts first (pyproject.toml [tool.importlinter]: layers, lab.agents on its own, Docker only
+# behind lab.runtime), a few seconds; then one pytest run, so its closing line counts unit and integration
+# tests together. Integration tests build the image first when it is missing (about 35 s) and never skip
+# under CI=true.
 test: venv
+	$(VENV)/bin/lint-imports --no-logo
 	$(PYTEST) tests -m "not library"
 
 # The incident library (playbooks/*-20??-*.yml), each playbook as written (its symptom, exit 1) and with its
@@ -45,6 +48,7 @@ test-library: venv
 	$(PYTEST) tests -m library
 
 unit: venv
+	$(VENV)/bin/lint-imports --no-logo
 	$(PYTEST) tests/unit
 
 integration: venv

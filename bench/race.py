@@ -20,7 +20,6 @@ from pathlib import Path
 
 from bench.figures import PREFIX, console, figure
 from lab import lifecycle
-from lab.pipeline import playbook as pipeline_playbook
 from lab.playbook import schema
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,7 +31,6 @@ RUN_TIMEOUT = 300
 
 def fixed_waits(path: Path = PLAYBOOK) -> float:
     """Seconds of plain `wait: DURATION` steps in setup and steps: what every run waits at least."""
-    pipeline_playbook.register()  # the playbook's pipeline/enactor sections and actions, as the CLI does
     playbook = schema.load(path)
     return sum(step.spec["seconds"] for step in (*playbook.setup, *playbook.steps) if step.kind == "sleep")
 

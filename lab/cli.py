@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 
@@ -11,16 +10,12 @@ import click
 from rich.table import Table
 
 from lab import console as consoles, image, lifecycle, runtime
+from lab.commands import export, fault, library, pipeline, playbook
 from lab.errors import ExitCode, LabError
+from lab.names import lab_name
 
 console = consoles.stderr()
 out = consoles.stdout()
-
-DEFAULT_LAB = os.environ.get("DNSLAB_NAME", "")
-
-
-def _lab_name(name: str | None) -> str:
-    return name or DEFAULT_LAB or "default"
 
 
 def _progress(status):
@@ -72,7 +67,7 @@ def image_cmd(builder: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status(name: str | None, as_json: bool) -> None:
     """List every node: name, role, software, version, address, state, and whether it answers."""
-    rows = lifecycle.status(_lab_name(name))
+    rows = lifecycle.status(lab_name(name))
     if as_json:
         out.print_json(json.dumps(rows))
     else:
@@ -101,7 +96,7 @@ def _print_status(rows: list[dict]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def dig(qname: str, qtype: str, via: str, client_node: str | None, name: str | None, as_json: bool) -> None:
     """Resolve QNAME from a client container through the lab's resolvers."""
-    results = lifecycle.dig(_lab_name(name), qname, qtype.upper(), via, client_node)
+    results = lifecycle.dig(lab_name(name), qname, qtype.upper(), via, client_node)
     if as_json:
         out.print_json(json.dumps(results))
         return
@@ -122,7 +117,7 @@ def dig(qname: str, qtype: str, via: str, client_node: str | None, name: str | N
 @click.option("--all", "all_labs", is_flag=True, help="Remove every dnslab lab on this Docker daemon.")
 def down(name: str | None, all_labs: bool) -> None:
     """Remove every container, network and volume of the lab (found by label)."""
-    removed = lifecycle.down(_lab_name(name), all_labs)
+    removed = lifecycle.down(lab_name(name), all_labs)
     if not removed:
         console.print("no labs found")
     for lab, counts in removed.items():
@@ -130,19 +125,9 @@ def down(name: str | None, all_labs: bool) -> None:
                       f"{counts['volumes']} volumes")
 
 
-def _register_command_modules() -> None:
-    import importlib
-    import pkgutil
-
-    import lab.commands
-
-    for info in sorted(pkgutil.iter_modules(lab.commands.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"lab.commands.{info.name}")
-        if hasattr(module, "register"):
-            module.register(cli)
-
-
-_register_command_modules()
+# Every command group beyond the lab's own (above) lives in a module of lab.commands that adds itself here.
+for _module in (export, fault, library, pipeline, playbook):
+    _module.register(cli)
 
 
 def main() -> None:

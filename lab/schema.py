@@ -9,8 +9,8 @@ from __future__ import annotations
 import difflib
 from typing import Any, Iterable
 
-from lab.errors import Problem
-from lab.yamlsrc import Map, Seq
+from lab.errors import InputError, Problem
+from lab.yamlsrc import Map, Seq, YamlSyntaxError, loads
 
 TYPE_NAMES = {dict: "a mapping", list: "a list", str: "a string", int: "an integer", float: "a number",
               bool: "true or false"}
@@ -88,6 +88,27 @@ def _located(default: Any, mapping: Map, key: str) -> Any:
             located.item_pos = []
         return located
     return default
+
+
+def assignment(text: str) -> tuple[str, str] | None:
+    """`KEY=VALUE` from the command line (fault parameters, --set) -> (KEY without blanks around it, VALUE
+    as written); None when it is none: no `=`, or nothing before it."""
+    key, sep, value = text.partition("=")
+    return (key.strip(), value) if sep and key.strip() else None
+
+
+def set_option(text: str, example: str) -> tuple[str, Any]:
+    """`--set KEY=VALUE` -> (KEY, VALUE read as YAML: 0.99 is a number, [a, b] a list, 10s a string, nothing
+    an empty string). The value remembers the option as its place. InputError naming the option otherwise."""
+    option = f"--set {text}"
+    found = assignment(text)
+    if found is None:
+        raise InputError(f"{option}: write it as KEY=VALUE, e.g. --set {example}")
+    key, value_text = found
+    try:
+        return key, loads(value_text, option) if value_text.strip() else ""
+    except YamlSyntaxError as exc:
+        raise InputError(f"{option}: the value is not valid YAML ({exc.problem.message})") from None
 
 
 def describe(value: Any) -> str:

@@ -18,6 +18,7 @@ import secrets
 import shutil
 from pathlib import Path
 
+from lab.files import write_atomically
 from lab.topology.render import Tsig
 
 TSIG_NAME = "dnslab-update."
@@ -57,11 +58,7 @@ def dnssec_keys(lab: str, zones: list[str]) -> dict[str, list[dict]]:
     if missing:
         known.update({z: [K.generate(z, "ksk"), K.generate(z, "zsk")] for z in missing})
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            json.dump(known, out)
-        tmp.replace(path)
+        write_atomically(path, json.dumps(known), mode=0o600)
     return {z: known[z] for z in zones}
 
 
@@ -85,10 +82,7 @@ def node_dir(lab: str, node: str) -> Path:
 
 
 def save_description(lab: str, description: dict) -> None:
-    path = lab_dir(lab) / "lab.json"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(description, indent=2))
-    tmp.replace(path)
+    write_atomically(lab_dir(lab) / "lab.json", json.dumps(description, indent=2))
 
 
 def load_description(lab: str) -> dict | None:

@@ -6,6 +6,7 @@ constructing, so we keep them on the containers we build (`Map`, `Seq`) instead 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,57 @@ class Seq(list):
     def problem(self, message: str, index: int | None = None) -> Problem:
         line, col = self.where(index)
         return Problem(self.file, line, col, message)
+
+
+class MergedMap(Map):
+    """A mapping merged from two (lab.yamlsrc.merge): each key remembers the mapping it came from, so a
+    problem about it names the right file:line."""
+
+    sources: dict
+
+    def problem(self, message: str, key: Any | None = None, *, value: bool = False) -> Problem:
+        if key is not None and key in self.sources and self.sources[key] is not self:
+            return self.sources[key].problem(message, key, value=value)
+        return super().problem(message, key, value=value)
+
+
+def merge(base: Any, over: Any, *, home: str = "over") -> Any:
+    """`over` laid on `base`: mappings merge key by key (recursively), anything else in `over` replaces.
+
+    Every key keeps the place it came from. The merged mapping itself (and each one merged inside it) stands
+    where `home` ("over" or "base") does: a topology that `extends` a base is the extending file, a topology
+    with a playbook's overrides is still the topology file.
+    """
+    if not isinstance(base, Map) or not isinstance(over, Map):
+        return over
+    at = over if home == "over" else base
+    merged = MergedMap()
+    merged.file, merged.line, merged.col = at.file, at.line, at.col
+    merged.sources = {}
+    for source in (base, over):
+        for key, value in source.items():
+            if source is over and key in base and isinstance(base[key], Map) and isinstance(value, Map):
+                merged[key], merged.sources[key] = merge(base[key], value, home=home), at
+            else:
+                merged[key], merged.sources[key] = value, source
+            # Positions go with `merged.file`: the home's where it has the key, else the source's.
+            placed = at if key in at else source
+            merged.key_pos[key], merged.value_pos[key] = placed.where(key), placed.where(key, value=True)
+    return merged
+
+
+def plain(value: Any) -> Any:
+    """Map/Seq -> dict/list, positions dropped (for YAML dumping and JSON)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def to_map(value: Any) -> Any:
+    """Plain dicts (e.g. a playbook's saved overrides) -> Maps without positions, to merge like loaded ones."""
+    if isinstance(value, dict):
+        result = Map({k: to_map(v) for k, v in value.items()})
+        result.key_pos, result.value_pos = {}, {}
+        return result
+    return value
 
 
 def _pos(node: yaml.Node) -> tuple[int, int]:

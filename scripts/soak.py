@@ -32,7 +32,7 @@ WRAP_UP = b'"prober_summary"'  # the first prober's closing line: probing is ove
 
 def scaled_sets(playbook: Path, factor: float) -> list[str]:
     """--set options that scale every plain wait and fault duration of the playbook by `factor`."""
-    from lab.faults.duration import parse_duration  # noqa: PLC0415 - the repo's own notation
+    from lab.duration import parse_duration  # noqa: PLC0415 - the repo's own notation
 
     sets = []
     for number, step in enumerate(yaml.safe_load(playbook.read_text())["steps"], start=1):

@@ -4,8 +4,9 @@ simulated availability zone, fully independently: they race for real.
 
     python3 -m lab.agents.enactor      (an enactor container's command; config in /lab/node/pipeline.json)
 
-What the strategies decide is in lab.agents.strategy; this module does the reading, writing, waiting
-and telling (events on stdout, status in the plan store). Each endpoint's update takes
+What to write and what clean-up deletes is the strategy's (`enactor.strategy`: one class in
+lab.agents.strategy); this module does the reading, writing, waiting and telling (events on stdout,
+status in the plan store). Each endpoint's update takes
 `enactor.apply_pace` seconds before it is sent: the window in which a delayed enactor's plan goes stale.
 """
 
@@ -100,39 +101,32 @@ class Enactor:
     def apply_endpoint(self, generation: int, endpoint: str, index: int, new: list[str], seen: dict,
                        settings: dict) -> str:
         """applied | refused | done | stuck | failed"""
+        chosen = strategy.named(settings["strategy"])
         ttl = int(settings["ttl"])
-        naive = settings["strategy"] == "naive"
         for attempt in range(1, int(settings["max_attempts"]) + 1):
             self._check_epoch(settings)
-            if naive:
+            if chosen.rereads:
                 try:
-                    now = self.agent.read_endpoint(endpoint)
+                    seen = self.agent.read_endpoint(endpoint)
                 except agent_mod.DnsError as exc:
                     self._retry(generation, endpoint, attempt, str(exc))
                     continue
-                active = now["addresses"]
-                if now["marker"] is not None:
-                    active_plan = self.agent.store.read(now["marker"])
-                    if active_plan is None:
-                        self._stuck(settings, strategy.stuck_reason({endpoint: now["marker"]}))
-                        return "stuck"
-                    active = plans.endpoint_addresses(active_plan).get(endpoint, [])
-                prereq, ops = [], strategy.naive_ops(endpoint, generation, new, active, ttl)
-            else:
-                if seen["marker"] is not None and seen["marker"] >= generation:
-                    return self._refuse_stale(generation, endpoint, seen["marker"], None)
-                if strategy.velocity_refused(seen["addresses"], new, float(settings["max_removal"])):
-                    self.agent.emit("refused", generation=generation, endpoint=endpoint, reason="velocity",
-                                    removed=round(strategy.removed_share(seen["addresses"], new), 3),
-                                    max_removal=float(settings["max_removal"]))
-                    return "refused"
-                prereq, ops = strategy.guarded_update(endpoint, generation, new, seen["marker"], ttl)
+            refusal = chosen.refusal(generation, seen, new, settings)
+            if refusal is not None:
+                self.agent.emit("refused", generation=generation, endpoint=endpoint, **refusal)
+                return "refused"
+            try:
+                prereq, ops = chosen.update(endpoint, generation, new, seen, ttl,
+                                            lambda g: self._addresses_of(g, endpoint))
+            except strategy.Stuck as exc:
+                self._stuck(settings, str(exc))
+                return "stuck"
             result = self.agent.send(ops, prereq)
             if result["rcode"] == "NOERROR":
                 self.agent.emit("endpoint_applied", generation=generation, endpoint=endpoint, index=index,
                                 addresses=new)
                 return "applied"
-            if not naive and result["rcode"] in strategy.PREREQ_FAILED:
+            if chosen.compare_and_set and result["rcode"] in strategy.PREREQ_FAILED:
                 try:
                     seen = self.agent.read_endpoint(endpoint)
                 except agent_mod.DnsError as exc:
@@ -146,9 +140,13 @@ class Enactor:
             self._retry(generation, endpoint, attempt, result["rcode"] or result["error"])
         return "failed"
 
+    def _addresses_of(self, generation: int, endpoint: str) -> list[str] | None:
+        plan = self.agent.store.read(generation)
+        return None if plan is None else plans.endpoint_addresses(plan).get(endpoint, [])
+
     def cleanup(self, applied: int, settings: dict) -> None:
-        """Delete plans older than applied - keep, then remove the addresses of endpoints whose active plan
-        is gone (naive). What may be deleted is decided by lab.agents.strategy. A user's clean-up command
+        """Delete the plans the strategy lets go after applying `applied`, then remove the addresses it
+        says to (naive: of endpoints whose active plan is gone). A user's clean-up command
         (DNSLAB_CLEANUP_COMMAND, docs/automation.md) runs instead when the topology or playbook plugs one in."""
         if os.environ.get("DNSLAB_CLEANUP_COMMAND"):
             self._user_cleanup(json.loads(os.environ["DNSLAB_CLEANUP_COMMAND"]), applied, settings)
@@ -158,10 +156,11 @@ class Enactor:
             markers = {e: v["marker"] for e, v in self.agent.read_endpoints().items()}
         except agent_mod.DnsError:
             return
-        deleted = [g for g in strategy.plans_to_delete(store.generations(), applied, int(settings["keep"]), markers,
-                                                       settings["strategy"]) if store.delete(g)]
+        chosen = strategy.named(settings["strategy"])
+        deleted = [g for g in chosen.plans_to_delete(store.generations(), applied, int(settings["keep"]), markers)
+                   if store.delete(g)]
         removed, endpoints = 0, []
-        for endpoint in strategy.records_to_remove(markers, store.generations(), settings["strategy"]):
+        for endpoint in chosen.records_to_remove(markers, store.generations()):
             try:
                 count = len(self.agent.read_endpoint(endpoint)["addresses"])
             except agent_mod.DnsError:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from lab.agents import strategy
+
 
 class Setting(NamedTuple):
     type: type  # int, float, str or bool; float accepts int
@@ -25,7 +27,7 @@ SETTINGS: dict[str, Setting] = {
                              "K: after applying generation N, clean-up deletes plans older than N - K"),
     "pipeline.seed": Setting(int, 0, 0, None, None, "seed of the planner's capacity changes"),
     "pipeline.running": Setting(bool, True, None, None, None, "false holds the planner and the enactors"),
-    "enactor.strategy": Setting(str, "naive", None, None, ("naive", "guarded"),
+    "enactor.strategy": Setting(str, "naive", None, None, tuple(strategy.STRATEGIES),
                                 "naive: one freshness check, blind writes; guarded: compare-and-set, "
                                 "safe clean-up, velocity limit"),
     "enactor.apply_pace": Setting(float, 0.3, 0, 10, None, "seconds each endpoint's update takes (a window "

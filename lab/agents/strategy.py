@@ -1,7 +1,7 @@
-"""What an enactor decides, as pure functions: freshness, the update for one endpoint, the velocity
-limit, what clean-up deletes. The enactor (lab.agents.enactor) does the I/O around these.
+"""What an enactor decides, as pure code: freshness, the write for one endpoint, the velocity limit, what
+clean-up deletes. The enactor (lab.agents.enactor) does the I/O around these.
 
-Two strategies, chosen by `enactor.strategy`:
+A strategy is one class implementing `Strategy`, found by its name (`enactor.strategy`) in STRATEGIES:
 
 - `naive`, the design that failed in us-east-1 (October 2025): one freshness check before an apply, then
   blind writes. An endpoint is changed as a change set from its *active* plan (the generation its marker
@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import random
 import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import ClassVar
 
-STRATEGIES = ("naive", "guarded")
 MARKER = re.compile(r"gen=(\d+)")
 # Rcodes with which a primary refuses an update whose prerequisite does not hold (RFC 2136 3.2.5).
 PREREQ_FAILED = ("NXRRSET", "YXRRSET", "NXDOMAIN", "YXDOMAIN")
@@ -101,26 +103,112 @@ def after_prereq_failure(generation: int, marker_now: int | None) -> str:
     return "retry"
 
 
-def plans_to_delete(generations: list[int], applied: int, keep: int, markers: dict[str, int | None],
-                    strategy: str) -> list[int]:
-    """Plans clean-up deletes after applying `applied`: those older than applied - keep. Guarded clean-up
-    spares every plan some endpoint still serves (its marker names it) and always the newest plan."""
-    old = [g for g in generations if g < applied - keep]
-    if strategy == "naive":
-        return old
-    active = {g for g in markers.values() if g is not None}
-    newest = max(generations) if generations else None
-    return [g for g in old if g not in active and g != newest]
-
-
-def records_to_remove(markers: dict[str, int | None], existing: set[int] | list[int], strategy: str) -> dict[str, int]:
-    """Endpoints whose addresses clean-up removes: those whose active plan was deleted (naive). Guarded
-    clean-up never deletes an active plan, and would never empty a serving endpoint anyway."""
-    if strategy != "naive":
-        return {}
-    return orphaned(markers, existing)
-
-
 def backoff(attempt: int, rng: random.Random, base: float = 0.2, cap: float = 2.0) -> float:
     """Exponential backoff with jitter: ~base, 2*base, 4*base ... up to cap, times 0.5-1.5."""
     return min(cap, base * 2 ** (attempt - 1)) * (0.5 + rng.random())
+
+
+# ---- the strategies ----------------------------------------------------------------------------------------
+
+
+class Stuck(Exception):
+    """No write can be computed for an endpoint (its active plan is gone): the message says why."""
+
+
+class Strategy(ABC):
+    """How an enactor writes a plan to one endpoint and what its clean-up may delete afterwards.
+
+    An endpoint as the enactor read it is {"marker": generation or None, "addresses": [...]}. Per endpoint
+    the enactor asks `refusal`, then sends `update`'s write, and, when a compare-and-set strategy's
+    prerequisite fails, reads again and lets `after_prereq_failure` say what that meant.
+    """
+
+    name: ClassVar[str]
+    # Read the endpoint again right before each write (the write is computed from what is there now)
+    # instead of writing against the view the freshness check saw.
+    rereads: ClassVar[bool] = False
+    # Its writes carry a prerequisite on the marker: the primary's refusal (PREREQ_FAILED) is a verdict
+    # about the plan, not an error to retry blindly.
+    compare_and_set: ClassVar[bool] = False
+
+    def refusal(self, generation: int, seen: dict, new: list[str], settings: dict) -> dict | None:
+        """Why this plan must not be written to this endpoint at all, as the fields of the `refused`
+        event (`reason` first); None to write it."""
+        return None
+
+    @abstractmethod
+    def update(self, endpoint: str, generation: int, new: list[str], seen: dict, ttl: int,
+               addresses_of: Callable[[int], list[str] | None]) -> tuple[list, list]:
+        """(prerequisites, ops) that put the plan's addresses `new` on the endpoint. `addresses_of(g)`: the
+        addresses plan g gives this endpoint, None when plan g is gone. Raises Stuck when there is no write."""
+
+    @abstractmethod
+    def plans_to_delete(self, generations: list[int], applied: int, keep: int,
+                        markers: dict[str, int | None]) -> list[int]:
+        """Plans clean-up deletes after applying `applied` (`markers`: endpoint -> the generation it serves)."""
+
+    def records_to_remove(self, markers: dict[str, int | None], existing: set[int] | list[int]) -> dict[str, int]:
+        """Endpoints whose addresses clean-up removes from DNS (endpoint -> its gone active generation)."""
+        return {}
+
+
+def _older(generations: list[int], applied: int, keep: int) -> list[int]:
+    return [g for g in generations if g < applied - keep]
+
+
+class Naive(Strategy):
+    """One freshness check, then blind change sets; clean-up deletes by age alone."""
+
+    name = "naive"
+    rereads = True
+
+    def update(self, endpoint, generation, new, seen, ttl, addresses_of):
+        active = seen["addresses"]
+        if seen["marker"] is not None:
+            active = addresses_of(seen["marker"])
+            if active is None:
+                raise Stuck(stuck_reason({endpoint: seen["marker"]}))
+        return [], naive_ops(endpoint, generation, new, active, ttl)
+
+    def plans_to_delete(self, generations, applied, keep, markers):
+        return _older(generations, applied, keep)
+
+    def records_to_remove(self, markers, existing):
+        # The active plan was deleted: its addresses go too (the step that empties a serving endpoint).
+        return orphaned(markers, existing)
+
+
+class Guarded(Strategy):
+    """Compare-and-set writes, stale and velocity refusals, a clean-up that spares every active plan."""
+
+    name = "guarded"
+    compare_and_set = True
+
+    def refusal(self, generation, seen, new, settings):
+        if seen["marker"] is not None and seen["marker"] >= generation:
+            return {"reason": "stale", "active": seen["marker"], "rcode": None}
+        max_removal = float(settings["max_removal"])
+        if velocity_refused(seen["addresses"], new, max_removal):
+            return {"reason": "velocity", "removed": round(removed_share(seen["addresses"], new), 3),
+                    "max_removal": max_removal}
+        return None
+
+    def update(self, endpoint, generation, new, seen, ttl, addresses_of):
+        return guarded_update(endpoint, generation, new, seen["marker"], ttl)
+
+    def plans_to_delete(self, generations, applied, keep, markers):
+        # Spare every plan some endpoint still serves (its marker names it) and always the newest plan.
+        active = {g for g in markers.values() if g is not None}
+        newest = max(generations) if generations else None
+        return [g for g in _older(generations, applied, keep) if g not in active and g != newest]
+
+
+STRATEGIES: dict[str, Strategy] = {s.name: s for s in (Naive(), Guarded())}
+
+
+def named(name: str) -> Strategy:
+    """The strategy `enactor.strategy` names (settings are validated against STRATEGIES before they get here)."""
+    try:
+        return STRATEGIES[name]
+    except KeyError:
+        raise ValueError(f"unknown enactor strategy {name!r}; strategies: {', '.join(STRATEGIES)}") from None

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from lab import records
+from lab.names import name_key
 from lab.params import Param, table_problems
 from lab.records import Record
 
@@ -166,13 +167,8 @@ def at_least(key: str, low: float, spec: Mapping[str, Any], high: float = math.i
 # ---- selecting and grouping probes -----------------------------------------------------------------------
 
 
-def absolute(name: str) -> str:
-    """A query name as compared: lower case, with the trailing dot."""
-    return name.lower() if name.endswith(".") else name.lower() + "."
-
-
 def _select(spec: Mapping[str, Any], probes: list[Record], t0: float) -> list[Record]:
-    names = {absolute(name) for name in spec["names"]} if spec.get("names") else None
+    names = {name_key(name) for name in spec["names"]} if spec.get("names") else None
     types = {qtype.upper() for qtype in spec["types"]} if spec.get("types") else None
     resolvers = set(spec["resolvers"]) if spec.get("resolvers") else None
     clients = set(spec["clients"]) if spec.get("clients") else None
@@ -180,7 +176,7 @@ def _select(spec: Mapping[str, Any], probes: list[Record], t0: float) -> list[Re
 
     def matches(probe: Record) -> bool:
         return (
-            (names is None or absolute(str(probe.get("name", ""))) in names)
+            (names is None or name_key(str(probe.get("name", ""))) in names)
             and (types is None or str(probe.get("type", "")).upper() in types)
             and (resolvers is None or probe.get("resolver") in resolvers)
             and (clients is None or probe.get("client") in clients)

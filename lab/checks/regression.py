@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from lab import records
-from lab.checks.base import TTL_SLACK_S, CheckResult, Scope, SpecProblem, absolute, at_least, check
+from lab.names import name_key
+from lab.checks.base import TTL_SLACK_S, CheckResult, Scope, SpecProblem, at_least, check
 from lab.params import Param
 from lab.records import Record
 
@@ -42,7 +43,7 @@ def no_regression(scope: Scope) -> CheckResult:
                                    f"matching {pattern.pattern}", marked=0)
     series: dict[tuple[Any, ...], list[tuple[Record, int]]] = defaultdict(list)
     for probe, gen in marked:
-        series[(probe.get("client"), probe.get("resolver"), absolute(str(probe.get("name"))))].append((probe, gen))
+        series[(probe.get("client"), probe.get("resolver"), name_key(str(probe.get("name"))))].append((probe, gen))
     regressions = [found for marks in series.values() for found in _regressions(marks, scope.spec["grace"])]
     regressions.sort(key=lambda found: found["t"])
     data: dict[str, Any] = {"marked": len(marked), "series": len(series), "regressions": len(regressions)}

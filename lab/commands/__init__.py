@@ -1,2 +1,2 @@
-"""CLI command modules. Each module here that defines `register(cli: click.Group)` adds its commands to
-`dnslab`; cli.py finds them, so adding a command touches only its own module."""
+"""CLI command modules, one per command group. Each defines `register(cli: click.Group)`, which adds its
+commands to `dnslab`; lab/cli.py lists the modules."""

@@ -10,14 +10,14 @@ import click
 
 from lab import runtime, state
 from lab.errors import InputError, LabNotFound
-from lab.faults.duration import parse_duration
+from lab.duration import parse_duration
+from lab.names import lab_name
 
 
 def _context(name: str | None, seed: int | None = None):
-    from lab import cli as cli_module  # the lab name default lives with the other commands
     import lab.faults as faults
 
-    lab = cli_module._lab_name(name)
+    lab = lab_name(name)
     description = state.load_description(lab)
     if description is None:
         raise LabNotFound(f"no lab named {lab!r} is up; start it with 'dnslab up --name {lab}'")

@@ -9,13 +9,13 @@ import time
 import click
 
 from lab import runtime, state
-from lab.errors import InputError, LabNotFound
+from lab.errors import LabNotFound
+from lab.names import lab_name
+from lab.schema import set_option
 
 
 def _lab(name: str | None):
-    from lab import cli as cli_module  # the lab name default lives with the other commands
-
-    lab = cli_module._lab_name(name)
+    lab = lab_name(name)
     description = state.load_description(lab)
     if description is None:
         raise LabNotFound(f"no lab named {lab!r} is up; start it with 'dnslab up -t compose/enactors.yml "
@@ -24,22 +24,11 @@ def _lab(name: str | None):
 
 
 def _parse_sets(pairs: tuple[str, ...]) -> dict:
-    import yaml
-
-    settings = {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        if not sep:
-            raise InputError(f"--set {pair!r}: write it as KEY=VALUE, e.g. enactor.strategy=guarded")
-        settings[key.strip()] = yaml.safe_load(text)
-    return settings
+    return dict(set_option(pair, "enactor.strategy=guarded") for pair in pairs)
 
 
 def register(cli: click.Group) -> None:
     from lab import pipeline
-    from lab.pipeline import playbook as pipeline_playbook
-
-    pipeline_playbook.register()  # playbook sections `pipeline:`/`enactor:` and the `repair` action
 
     @cli.command("repair")
     @click.option("--name", "-n", help="Lab name (default: $DNSLAB_NAME, else default).")

@@ -8,7 +8,6 @@ Exit codes (lab.errors.ExitCode): 0 every check held, 1 a check (or a step) fail
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sys
 import time
@@ -18,6 +17,7 @@ import click
 
 from lab import console as consoles, records
 from lab.errors import ExitCode, InputError, PlaybookError
+from lab.names import lab_name
 from lab.playbook import schema
 
 console = consoles.stderr()
@@ -62,7 +62,7 @@ def run(playbook: str, seed: int | None, sets: tuple[str, ...], out: str | None,
     from lab import run as runs  # noqa: PLC0415 - docker and matplotlib only when running
 
     loaded = schema.load(playbook, list(sets), seed)  # every problem before anything starts
-    lab = name or os.environ.get("DNSLAB_NAME") or loaded.topology.name
+    lab = lab_name(name, loaded.topology.name)
     run_dir = Path(out) if out else Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{loaded.name}"
     if run_dir.exists() and any(run_dir.iterdir()):
         raise InputError(f"--out {run_dir} is not empty; give a new directory so runs do not mix their records")

@@ -10,6 +10,7 @@ import typing
 from typing import Any, Mapping
 
 from lab.params import Param, table_problems as _table_problems, type_name  # noqa: F401 - re-exported
+from lab.schema import assignment
 
 Problem = tuple["str | None", str]
 
@@ -49,10 +50,11 @@ def parse_cli(kind: str, table: Mapping[str, Param], pairs: list[str]) -> tuple[
     params: dict[str, Any] = {}
     problems: list[Problem] = []
     for pair in pairs:
-        key, sep, text = pair.partition("=")
-        if not sep or not key:
+        found = assignment(pair)
+        if found is None:
             problems.append((None, f"parameter {pair!r} must be KEY=VALUE (keys of {kind!r}: {', '.join(table) or 'none'})"))
             continue
+        key, text = found
         if key not in table:
             problems.append((key, f"unknown parameter {key!r} for fault {kind!r} (allowed: {', '.join(table) or 'none'})"))
             continue

@@ -10,11 +10,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
 from pathlib import Path
 from typing import Iterator
 
 from lab import state
+from lab.files import write_atomically
 
 
 def path(lab: str) -> Path:
@@ -29,12 +29,6 @@ def _read(file: Path) -> dict:
     return {"next": int(data.get("next", 1)), "active": list(data.get("active", []))}
 
 
-def _write(file: Path, data: dict) -> None:
-    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    tmp.replace(file)
-
-
 @contextlib.contextmanager
 def editing(lab: str) -> Iterator[dict]:
     """The store as a dict to change in place; written back when the block ends without error."""
@@ -44,7 +38,7 @@ def editing(lab: str) -> Iterator[dict]:
         fcntl.flock(lock, fcntl.LOCK_EX)
         data = _read(file)
         yield data
-        _write(file, data)
+        write_atomically(file, json.dumps(data, indent=2))
 
 
 def active(lab: str) -> list[dict]:

@@ -7,12 +7,12 @@ the run's seeded RNG so a run with the same seed picks the same node.
 from __future__ import annotations
 
 import random
-import re
+
+from lab.names import NODE_NAME
 
 ROLES = ("authoritative", "resolver", "client", "agent")
 GROUP = "role:"
 RANDOM = "random:"
-NODE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 SYNTAX = "a node name, role:ROLE or random:role:ROLE (ROLE: " + ", ".join(ROLES) + ")"
 
 

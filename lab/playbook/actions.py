@@ -1,57 +1,28 @@
-"""Actions a playbook step can run: one table from action name to function (add yours to ACTIONS).
+"""Actions a playbook step can run: one table from action name to function, built here from the modules
+that define them (the DNS actions below; server changes in lab.playbook.changes, the flood in
+lab.playbook.flood, the enactor pipeline's in lab.playbook.pipeline). A new action goes into one of
+those tables, or a new module's table merged into ACTIONS here.
 
     steps:
       - action: {name: zone_update, params: {zone: cloud.test., ops: [[replace, api, 5, A, [198.51.100.7]]]}}
 
-An action is `function(ctx: RunContext, params: dict) -> dict`: it gets the run's context (the runtime,
-lab description, seeded rng, `emit` for events, the step's timeout) and the step's params, with defaults
-filled in, and returns a small JSON-ready result that goes into the `action_done` event. It raises
-lab.errors.LabError (or a subclass) when it fails; the run then stops, rolls back and reports the error.
-Parameters are validated before a run starts, with the same Param shape as checks and faults.
+What an action is (RunContext, Action) is lab.playbook.action. Parameters are validated before a run
+starts, with the same Param shape as checks and faults.
 """
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
-from lab import lifecycle, zoneupdate
+from lab import faults, lifecycle, names, zoneupdate
 from lab.agentrun import exec_json
-from lab.params import Param, table_problems
 from lab.errors import LabError
-from lab.runtime import Runtime
+from lab.params import Param, table_problems
+from lab.playbook import changes, flood, pipeline
+from lab.playbook.action import Action, ActionFunction, RunContext
 
-
-@dataclass
-class RunContext:
-    """What an action may use while a playbook runs."""
-
-    rt: Runtime
-    description: dict  # the lab's lab.json
-    lab: str
-    rng: random.Random
-    run_dir: Path
-    emit: Callable[..., None]  # emit(event, **fields): one line in events.jsonl (source "runner")
-    timeout: float | None = None  # the step's timeout, when it set one
-    extra: dict = field(default_factory=dict)  # anything an action wants to keep for later actions
-    # A change to servers goes through the run's faults: recorded (fault_injected), excused by the
-    # container watch, rolled back with the rest. inject(kind, target, params) -> record; clear(id).
-    inject: Callable[[str, str, dict], dict] | None = None
-    clear: Callable[[str], None] | None = None
-    tick: Callable[[], None] = lambda: None  # call while waiting: timed clears, container watch, status
-
-
-ActionFunction = Callable[[RunContext, dict], dict]
-
-
-@dataclass(frozen=True)
-class Action:
-    function: ActionFunction
-    params: Mapping[str, Param]
-    help: str
+__all__ = ["ACTIONS", "Action", "ActionFunction", "RunContext", "param_problems", "with_defaults"]
 
 
 def param_problems(name: str, params: Mapping[str, Any]) -> list[tuple[str | None, str]]:
@@ -86,13 +57,12 @@ def zone_update(ctx: RunContext, params: dict) -> dict:
 
 def signature_watch(ctx: RunContext, params: dict) -> dict:
     """Re-sign a zone dnslab signs when its published signatures expire within `margin` (0: never)."""
-    from lab.faults import FaultContext, dnssec  # noqa: PLC0415 - the fault catalogue imports this module's kin
-
-    zone = params["zone"] if params["zone"].endswith(".") else params["zone"] + "."
+    zone = names.absolute(params["zone"])
     if zone not in ctx.description["zones"] or ctx.description["zones"][zone]["primary"] \
             or not ctx.description.get("dnssec"):
         raise LabError(f"signature_watch: {zone} is not a zone dnslab signs in lab {ctx.lab}")
-    return dnssec.resign_if_expiring(FaultContext(ctx.rt, ctx.description, ctx.rng), zone, float(params["margin"]))
+    return faults.dnssec.resign_if_expiring(faults.FaultContext(ctx.rt, ctx.description, ctx.rng), zone,
+                                             float(params["margin"]))
 
 
 def ask_resolvers(ctx: RunContext, params: dict) -> dict:
@@ -105,7 +75,7 @@ def ask_resolvers(ctx: RunContext, params: dict) -> dict:
                 "type": params["type"], "dnssec": True, "cd": params["cd"], "resolver": r}
                for name in params["names"] for r in resolvers]
     out = exec_json(ctx.rt, ctx.description["nodes"][client]["container"], "lab.agents.ask",
-                            {"queries": queries, "timeout": 3}, timeout=60)
+                    {"queries": queries, "timeout": 3}, timeout=60)
     seen = [{"resolver": q["resolver"], "name": q["name"], "rcode": r["rcode"], "answers": r["answers"],
              "ad": r.get("ad"), "ede": r.get("ede")} for q, r in zip(queries, out)]
     wrong = [s for s in seen if s["rcode"] != params["expect"] or (params["expect"] == "NOERROR" and not s["answers"])]
@@ -115,7 +85,7 @@ def ask_resolvers(ctx: RunContext, params: dict) -> dict:
     return {"answers": seen}
 
 
-ACTIONS: dict[str, Action] = {
+DNS_ACTIONS: dict[str, Action] = {
     "signature_watch": Action(signature_watch, {
         "zone": Param(str, True, None, "a zone dnslab signs, e.g. shop.test."),
         "margin": Param(float, False, 0.0, "re-sign when the earliest signature expires within this many "
@@ -141,12 +111,4 @@ ACTIONS: dict[str, Action] = {
 }
 
 
-def _register_changes() -> None:
-    # Server changes with their safeguards (rollout, delegate, scale_in) and the flood live in their own modules.
-    from lab.playbook import changes, flood  # noqa: PLC0415 - they import this module's Action and RunContext
-
-    ACTIONS.update(changes.ACTIONS)
-    ACTIONS.update(flood.ACTIONS)
-
-
-_register_changes()
+ACTIONS: dict[str, Action] = {**DNS_ACTIONS, **changes.ACTIONS, **flood.ACTIONS, **pipeline.ACTIONS}

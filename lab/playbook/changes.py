@@ -21,9 +21,10 @@ from typing import Any
 from lab import lifecycle
 from lab.agentrun import exec_json
 from lab.errors import InputError, LabError
+from lab.names import absolute
 from lab.faults import zonedata
 from lab.params import Param
-from lab.playbook.actions import Action, RunContext
+from lab.playbook.action import Action, RunContext
 from lab.topology.load import parent_zone
 
 HEALTH_TIMEOUT = 1.0  # seconds per health query: a server that needs longer is not healthy
@@ -31,13 +32,6 @@ HEALTH_SAMPLES = 3  # queries per health check; every one must be answered well
 
 
 # ---- asking from inside the lab ----------------------------------------------------------------------------
-
-
-def _running(ctx: RunContext, node: str) -> bool:
-    try:
-        return ctx.rt.container(ctx.description["nodes"][node]["container"]).state == "running"
-    except Exception:  # noqa: BLE001 - a missing container is not running
-        return False
 
 
 def vantage(description: dict, node: str, avoid: set[str]) -> str | None:
@@ -138,7 +132,7 @@ def delegate(ctx: RunContext, params: dict) -> dict:
     """Move the delegation of `zone` (in its parent) to the server `to`. With `preflight`, first ask `to`
     for the zone's SOA without recursion: unless it answers authoritatively, the change is refused."""
     _needs_run(ctx)
-    zone = params["zone"] if params["zone"].endswith(".") else params["zone"] + "."
+    zone = absolute(params["zone"])
     target = params["to"]
     zones = ctx.description["zones"]
     if zone not in zones or parent_zone(zone, zones) is None:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from lab import records
+from lab.names import name_key
 from lab.records import Record
 
 # Event names the lab's programs write (docs/records.md). A wait for any other name could only time out;
@@ -63,17 +64,13 @@ def find_event(match: Mapping[str, Any], events: Sequence[Record], start: int = 
 def select_probes(condition: Mapping[str, Any], probes: Iterable[Record]) -> list[Record]:
     resolvers = set(condition.get("resolvers") or ()) or None
     clients = set(condition.get("clients") or ()) or None
-    names = {_absolute(name) for name in condition.get("names") or ()} or None
+    names = {name_key(name) for name in condition.get("names") or ()} or None
     return [
         probe for probe in probes
         if (resolvers is None or probe.get("resolver") in resolvers)
         and (clients is None or probe.get("client") in clients)
-        and (names is None or _absolute(str(probe.get("name", ""))) in names)
+        and (names is None or name_key(str(probe.get("name", ""))) in names)
     ]
-
-
-def _absolute(name: str) -> str:
-    return name.lower() if name.endswith(".") else name.lower() + "."
 
 
 def probes_met(condition: Mapping[str, Any], probes: Iterable[Record], resolvers: Iterable[str]) -> bool:

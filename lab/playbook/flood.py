@@ -17,7 +17,7 @@ import time
 from lab import runtime
 from lab.errors import InputError
 from lab.params import Param
-from lab.playbook.actions import Action, RunContext
+from lab.playbook.action import Action, RunContext
 
 MAX_SECONDS = 60
 MAX_QPS = 20_000

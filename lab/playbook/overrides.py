@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from lab.errors import InputError, Problem
-from lab.schema import suggest
+from lab.playbook.sections import SECTIONS
+from lab.schema import set_option, suggest
 from lab.yamlsrc import Map, Seq, YamlSyntaxError, loads
 
 
@@ -51,17 +52,11 @@ def apply_all(document: Any, assignments: list[str]) -> Any:
 def apply(document: Any, assignment: str) -> Any:
     """Set one dotted path; raises InputError naming the option when the path or value is bad."""
     option = f"--set {assignment}"
-    path, sep, text = assignment.partition("=")
-    if not sep or not path.strip():
-        raise InputError(f"{option}: write it as KEY=VALUE, e.g. --set probes.rate=20")
-    try:
-        value = loads(text, option) if text.strip() else ""
-    except YamlSyntaxError as exc:
-        raise InputError(f"{option}: the value is not valid YAML ({exc.problem.message})") from None
-    segments = path.strip().split(".")
+    path, value = set_option(assignment, "probes.rate=20")
+    segments = path.split(".")
     if not isinstance(document, Map):
         raise InputError(f"{option}: the playbook is not a mapping, nothing to set")
-    if len(segments) > 1 and segments[0] not in document and segments[0] in _sections():
+    if len(segments) > 1 and segments[0] not in document and segments[0] in SECTIONS:
         document[segments[0]] = Map()  # e.g. --set planner.command=... on a playbook without `planner:`
     parent: Any = document
     walked: list[str] = []
@@ -119,9 +114,3 @@ def _assign(parent: Any, key: Any, value: Any, option: str, walked: list[str]) -
             parent.__class__ = SetSeq
         parent.origins = {**getattr(parent, "origins", {}), key: option}
     parent[key] = value
-
-
-def _sections() -> dict:
-    from lab.playbook import schema  # noqa: PLC0415 - schema imports this module
-
-    return schema.SECTIONS

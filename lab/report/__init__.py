@@ -8,12 +8,12 @@ summary (the report dict), junit, timeline (the plot), terminal.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from lab import checks, records
+from lab.files import write_atomically
 from lab.report.junit import write_junit
 from lab.report.summary import VERDICTS, build_report, verdict_for
 from lab.report.terminal import render_terminal
@@ -56,7 +56,8 @@ def write_all(
     for entry, spec in zip(report["checks"], check_specs):  # the kind too, so a test can ask for `never_empty`
         entry["check"] = spec.get("check")
     report["files"] = dict(REPORT_FILES)
-    _write_atomically(run_dir / REPORT_FILES["report"], json.dumps(report, indent=2, allow_nan=False) + "\n")
+    # A report half-written by a killed `dnslab report` would be worse than the previous one.
+    write_atomically(run_dir / REPORT_FILES["report"], json.dumps(report, indent=2, allow_nan=False) + "\n")
     write_junit(report, run_dir / REPORT_FILES["junit"])
     plot_timeline(found.probes, found.events, run_dir / REPORT_FILES["timeline"],
                   f"{playbook_name} (seed {seed}): {report['verdict']}")
@@ -67,9 +68,3 @@ def _judge(run_dir: Path, check_specs: list) -> tuple[records.RunRecords, list[c
     found = records.read_run(run_dir)
     return found, checks.judge(check_specs, found.probes, found.events)
 
-
-def _write_atomically(path: Path, text: str) -> None:
-    # A report half-written by a killed `dnslab report` would be worse than the previous one.
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)

@@ -1,11 +1,13 @@
-"""Load and validate a topology file: every problem at once, each with file:line:col."""
+"""Load and validate a topology file: every problem at once, each with file:line:col.
+
+This module reads the whole and `extends`, `zones`, `pipeline` and `dnssec`; `networks`, `nodes` and
+`options` are lab.topology.nodes.
+"""
 
 from __future__ import annotations
 
 import ipaddress
-import re
 from pathlib import Path
-from typing import Any
 
 import dns.exception
 import dns.name
@@ -13,21 +15,20 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 
-from lab import automation
 from lab.agents import settings as pipeline_settings
-from lab.errors import Problem, TopologyError
+from lab.duration import parse_duration
+from lab.errors import TopologyError
+from lab.names import NODE_NAME
 from lab.schema import Problems, check_keys, describe, get, one_of, suggest
-from lab.topology import options as server_options
-from lab.topology.model import (PRIMARY_SOFTWARE, ROLE_SOFTWARE, Dnssec, Network, Node, Pipeline, Record, Region,
+from lab.topology import nodes as nodes_section
+from lab.topology.model import (PRIMARY_SOFTWARE, Dnssec, Node, Pipeline, Record, Region,
                                 Topology, Zone)
-from lab.yamlsrc import Map, Seq, YamlSyntaxError, load as load_yaml
+from lab.yamlsrc import Map, Seq, YamlSyntaxError, load as load_yaml, merge
 
-NODE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 TOP_FIELDS = ("name", "description", "extends", "networks", "nodes", "zones", "pipeline", "options", "dnssec")
 DNSSEC_FIELDS = ("enabled", "signature_validity", "static_validity")
 PIPELINE_FIELDS = ("zone", "regions")
 REGION_FIELDS = ("endpoints", "addresses")
-NODE_FIELDS = ("role", "software", "networks", "options", "command", "image", "source", "cleanup")
 ZONE_FIELDS = ("servers", "primary", "ttl", "negative_ttl", "records")
 
 DEFAULT_TOPOLOGY = Path(__file__).resolve().parents[2] / "compose" / "default.yml"
@@ -53,10 +54,10 @@ def from_document(doc: object, file: str) -> Topology:
     if not NODE_NAME.match(str(name)):
         problems.at(doc, f"topology name {name!r} must be lower-case letters, digits and '-'", "name", value=True)
     description = get(problems, doc, "description", str, "topology", "")
-    networks = _networks(problems, get(problems, doc, "networks", dict, "topology", Map()))
+    networks = nodes_section.networks(problems, get(problems, doc, "networks", dict, "topology", Map()))
     raw_nodes = get(problems, doc, "nodes", dict, "topology", Map())
-    role_options = _role_options(problems, get(problems, doc, "options", dict, "topology", Map()))
-    nodes = _nodes(problems, raw_nodes, networks, Path(file).resolve().parent, role_options)
+    role_options = nodes_section.role_options(problems, get(problems, doc, "options", dict, "topology", Map()))
+    nodes = nodes_section.nodes(problems, raw_nodes, networks, Path(file).resolve().parent, role_options)
     zones = _zones(problems, get(problems, doc, "zones", dict, "topology", Map()), nodes, set(raw_nodes))
     pipeline = _pipeline(problems, doc, nodes, zones)
     dnssec = _dnssec(problems, doc)
@@ -74,7 +75,6 @@ def _dnssec(problems: Problems, doc: Map) -> Dnssec | None:
     check_keys(problems, raw, DNSSEC_FIELDS, "dnssec")
     if not get(problems, raw, "enabled", bool, "dnssec", True):
         return None
-    from lab.faults.duration import parse_duration  # here: lab.faults imports the topology package
     seconds = {}
     for key, low in (("signature_validity", 30), ("static_validity", 60)):
         value = raw.get(key)
@@ -91,33 +91,6 @@ def _dnssec(problems: Problems, doc: Map) -> Dnssec | None:
 
 
 # ---- extends: a topology built on another one -------------------------------------------------------------
-
-
-class MergedMap(Map):
-    """A mapping merged from a base file and the file that extends it: each key remembers the mapping it
-    came from, so a problem about it names the right file:line."""
-
-    sources: dict
-
-    def problem(self, message: str, key: Any | None = None, *, value: bool = False) -> Problem:
-        if key is not None and key in self.sources and self.sources[key] is not self:
-            return self.sources[key].problem(message, key, value=value)
-        return super().problem(message, key, value=value)
-
-
-def merge(base: Map, over: Map) -> MergedMap:
-    """`over` laid on `base`: mappings merge key by key (recursively), anything else in `over` replaces."""
-    merged = MergedMap()
-    merged.file, merged.line, merged.col = over.file, over.line, over.col
-    merged.key_pos, merged.value_pos, merged.sources = {}, {}, {}
-    for source in (base, over):
-        for key, value in source.items():
-            if source is over and isinstance(merged.get(key), Map) and isinstance(value, Map):
-                value = merge(merged[key], value)
-            merged[key] = value
-            merged.key_pos[key], merged.value_pos[key] = source.key_pos[key], source.value_pos[key]
-            merged.sources[key] = source
-    return merged
 
 
 def resolve_extends(doc: Map, file: str, seen: tuple[str, ...] = ()) -> Map:
@@ -159,130 +132,6 @@ def _without(mapping: Map, keys: tuple[str, ...]) -> Map:
     for key in keys:
         result.pop(key, None)
     return result
-
-
-def _networks(problems: Problems, raw: Map) -> dict[str, Network]:
-    networks: dict[str, Network] = {}
-    for name, spec in raw.items():
-        if not isinstance(name, str) or not NODE_NAME.match(name):
-            problems.at(raw, f"network name {name!r} must be lower-case letters, digits and '-'", name)
-            continue
-        if not isinstance(spec, Map):
-            problems.at(raw, f"network {name!r} must be a mapping like {{subnet: 10.53.0.0/24}}", name, value=True)
-            continue
-        check_keys(problems, spec, ("subnet",), f"network {name!r}", required=("subnet",))
-        text = get(problems, spec, "subnet", str, f"network {name!r}")
-        if text is None:
-            continue
-        try:
-            subnet = ipaddress.IPv4Network(text)
-        except ValueError as exc:
-            problems.at(spec, f"network {name!r}: {exc}; write it like 10.53.0.0/24", "subnet", value=True)
-            continue
-        if not 16 <= subnet.prefixlen <= 28:
-            problems.at(spec, f"network {name!r}: prefix /{subnet.prefixlen} is out of range; use /16 to /28",
-                        "subnet", value=True)
-            continue
-        for other in networks.values():
-            if subnet.overlaps(other.subnet):
-                problems.at(spec, f"network {name!r} overlaps network {other.name!r} ({other.subnet})",
-                            "subnet", value=True)
-        networks[name] = Network(name, subnet)
-    if not raw:
-        problems.at(raw, "the topology needs at least one network")
-    return networks
-
-
-def _role_options(problems: Problems, raw: Map) -> dict[str, dict]:
-    """`options: {ROLE: {OPTION: VALUE}}`: options for every node of a role (lab.topology.options)."""
-    found: dict[str, dict] = {}
-    for role, spec in raw.items():
-        if role not in server_options.OPTIONS:
-            problems.at(raw, f"options: unknown role {role!r}{suggest(str(role), ROLE_SOFTWARE)}; "
-                             f"roles: {one_of(ROLE_SOFTWARE)}", role)
-            continue
-        if not isinstance(spec, Map):
-            problems.at(raw, f"options for {role} must be a mapping like {{serve_stale: true}}", role, value=True)
-            continue
-        for key, message in server_options.problems(role, spec):
-            problems.at(spec if key in spec else raw, f"options for {role}: {message}",
-                        key if key in spec else role, value=key in spec)
-        found[role] = dict(spec)
-    return found
-
-
-def _nodes(problems: Problems, raw: Map, networks: dict[str, Network], base_dir: Path,
-           role_options: dict[str, dict] | None = None) -> dict[str, Node]:
-    nodes: dict[str, Node] = {}
-    used: dict[ipaddress.IPv4Address, str] = {}
-    for name, spec in raw.items():
-        if not isinstance(name, str) or not NODE_NAME.match(name):
-            problems.at(raw, f"node name {name!r} must be 1-40 lower-case letters, digits and '-'", name)
-            continue
-        what = f"node {name!r}"
-        if not isinstance(spec, Map):
-            problems.at(raw, f"{what} must be a mapping with role, software and networks", name, value=True)
-            continue
-        check_keys(problems, spec, NODE_FIELDS, what, required=("role", "networks"))
-        role = get(problems, spec, "role", str, what)
-        if role is not None and role not in ROLE_SOFTWARE:
-            problems.at(spec, f"{what}: unknown role {role!r}{suggest(role, ROLE_SOFTWARE)}; "
-                              f"roles: {one_of(ROLE_SOFTWARE)}", "role", value=True)
-            role = None
-        software = get(problems, spec, "software", str, what)
-        if role is not None:
-            allowed = ROLE_SOFTWARE[role]
-            if software is None:
-                software = allowed[0]
-            elif software not in allowed:
-                problems.at(spec, f"{what}: a {role} cannot run {software!r}{suggest(software, allowed)}; "
-                                  f"choose one of: {one_of(allowed)}", "software", value=True)
-        addresses = {}
-        nets = get(problems, spec, "networks", dict, what, Map())
-        for net, text in nets.items():
-            if net not in networks:
-                problems.at(nets, f"{what}: unknown network {net!r}{suggest(net, networks)}; "
-                                  f"networks: {one_of(networks) or 'none declared'}", net)
-                continue
-            try:
-                addr = ipaddress.IPv4Address(str(text))
-            except ValueError:
-                problems.at(nets, f"{what}: {text!r} is not an IPv4 address", net, value=True)
-                continue
-            subnet = networks[net].subnet
-            if addr not in subnet:
-                problems.at(nets, f"{what}: {addr} is outside network {net!r} ({subnet})", net, value=True)
-            elif addr in (subnet.network_address, subnet.broadcast_address, subnet.network_address + 1):
-                problems.at(nets, f"{what}: {addr} is reserved in {subnet} (network, broadcast or the "
-                                  f"Docker gateway {subnet.network_address + 1}); pick another host address",
-                            net, value=True)
-            elif addr in used:
-                problems.at(nets, f"{what}: {addr} is already the address of node {used[addr]!r}", net, value=True)
-            else:
-                used[addr] = name
-                addresses[net] = addr
-        if not nets and "networks" in spec:
-            problems.at(spec, f"{what} must be on at least one network", "networks", value=True)
-        options = get(problems, spec, "options", dict, what, Map())
-        if role is not None:
-            for key, message in server_options.problems(role, options):
-                problems.at(options if key in options else spec, f"{what}: {message}",
-                            key if key in options else "options", value=key in options)
-        plug = [k for k in spec if k in automation.FIELDS["enactor"]]
-        plugin = automation.Automation()
-        if plug and role == "agent" and software in automation.FIELDS:
-            for key in set(plug) - set(automation.FIELDS[software]):
-                problems.at(spec, f"{what}: a {software} takes no {key} (only an enactor runs clean-up)", key)
-            plugin = automation.parse(problems, spec, software, what, base_dir)
-        elif plug:
-            problems.at(spec, f"{what}: only pipeline agents (planner, enactor) take {', '.join(plug)}: they "
-                              f"replace a role of the DNS automation (docs/automation.md)", plug[0])
-        if role is not None and software is not None and addresses:
-            resolved = server_options.resolved(role, (role_options or {}).get(role, {}), options)
-            nodes[name] = Node(name, role, software, addresses, resolved, plugin)
-    if not raw:
-        problems.at(raw, "the topology needs at least one node")
-    return nodes
 
 
 def _pipeline(problems: Problems, doc: Map, nodes: dict[str, Node], zones: dict[str, Zone]) -> Pipeline | None:
@@ -376,10 +225,6 @@ def _regions(problems: Problems, raw: Map, zone: str | None) -> dict[str, Region
     if not raw:
         problems.at(raw, "the pipeline needs at least one region")
     return regions
-
-
-def _absolute(name: str) -> str:
-    return name if name.endswith(".") else name + "."
 
 
 def _zones(problems: Problems, raw: Map, nodes: dict[str, Node], declared: set) -> dict[str, Zone]:

@@ -17,8 +17,10 @@ import pytest
 import requests.exceptions
 
 from lab import image, lifecycle, runtime
+from lab.faults import clear_all
 from lab.pytest_plugin import docker_or_skip
 from lab.errors import DockerUnavailable
+from tests.integration.faultkit import context
 
 REPO = Path(__file__).resolve().parents[2]
 PREFIX = f"t{os.getpid()}"
@@ -122,6 +124,14 @@ def enactors_lab(request, rt, lab_image):
 def signed_lab(request, rt, lab_image):
     """The default world signed end to end, four validating resolvers (compose/signed.yml)."""
     yield from _module_lab(request, rt, "signed.yml")
+
+
+@pytest.fixture(scope="module")
+def ctx(rt, default_lab):
+    """A fault context on the module's default lab; every fault it left is cleared after the module."""
+    context_ = context(rt, default_lab)
+    yield context_
+    clear_all(context_)
 
 
 def labelled(rt, lab: str) -> dict[str, int]:

@@ -6,7 +6,6 @@ resets the pipeline first; the smoke playbook needs none)."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from lab import runtime
-from tests.integration.conftest import REPO
+from tests.support.cli import REPO, run_playbook
 
 RACE = REPO / "playbooks" / "aws-2025-dynamodb-enactor-race.yml"
 SMOKE = REPO / "tests" / "data" / "automation-smoke.yml"
@@ -25,12 +24,7 @@ RESOLVERS = {"unbound", "bind-resolver", "knot-resolver", "pdns-recursor"}
 
 
 def run(lab: dict, playbook: Path, out: Path, *extra: str) -> tuple[subprocess.CompletedProcess, dict, list[dict]]:
-    done = subprocess.run([sys.executable, "-m", "lab", "run", str(playbook), "--name", lab["lab"], "--out", str(out),
-                           *extra], cwd=REPO, capture_output=True, text=True, timeout=300)
-    report = json.loads((out / "report.json").read_text()) if (out / "report.json").exists() else {}
-    events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()] \
-        if (out / "events.jsonl").exists() else []
-    return done, report, events
+    return run_playbook(playbook, lab["lab"], out, *extra)
 
 
 def error_lines(done: subprocess.CompletedProcess) -> list[str]:

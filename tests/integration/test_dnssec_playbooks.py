@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import REPO
+from tests.support.cli import REPO, run_playbook
 
 RESOLVERS = {"unbound", "bind-resolver", "knot-resolver", "pdns-recursor"}
 pytestmark = pytest.mark.library
@@ -27,10 +26,8 @@ PLAYBOOKS = {
 
 
 def run(lab: dict, playbook: str, out: Path, *extra: str) -> tuple[subprocess.CompletedProcess, dict]:
-    done = subprocess.run([sys.executable, "-m", "lab", "run", str(REPO / "playbooks" / f"{playbook}.yml"),
-                           "--name", lab["lab"], "--out", str(out), *extra], cwd=REPO, capture_output=True,
-                          text=True, timeout=300)
-    return done, json.loads((out / "report.json").read_text())
+    done, report, _ = run_playbook(REPO / "playbooks" / f"{playbook}.yml", lab["lab"], out, *extra)
+    return done, report
 
 
 @pytest.mark.parametrize("playbook", sorted(PLAYBOOKS))

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from lab.faults import clear, clear_all, inject
-from tests.integration.faultkit import (CLEAN, context, direct, fresh_name, inject_and_observe, leftovers,
+from lab.faults import clear, inject
+from tests.integration.faultkit import (CLEAN, direct, fresh_name, inject_and_observe, leftovers,
                                         unused_name, via)
 
 SECONDARIES = ("sec-knot", "sec-nsd")
-
-
-@pytest.fixture(scope="module")
-def ctx(rt, default_lab):
-    context_ = context(rt, default_lab)
-    yield context_
-    clear_all(context_)
 
 
 def on_both_secondaries(ctx, kind, params, observe, predicate):

@@ -4,22 +4,13 @@ the sweep after a lost fault store, and the CLI."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
-import pytest
 
 from lab.faults import clear, clear_all, inject, store
-from tests.integration.faultkit import CLEAN, context, direct, inject_and_observe, leftovers, unused_name, via
+from tests.integration.faultkit import CLEAN, direct, inject_and_observe, leftovers, unused_name, via
+from tests.support.cli import dnslab
 
 TIMEOUT = lambda r: r["error"] == "timeout"  # noqa: E731
-
-
-@pytest.fixture(scope="module")
-def ctx(rt, default_lab):
-    context_ = context(rt, default_lab)
-    yield context_
-    clear_all(context_)
 
 
 def test_partition_cuts_one_resolver_off_the_authoritative_servers(ctx):
@@ -89,15 +80,11 @@ def test_clear_all_sweeps_leftovers_when_the_fault_store_is_lost(ctx):
 
 def test_cli_fault_for_a_duration_clears_itself(ctx):
     env = {**os.environ}
-    run = [sys.executable, "-m", "lab", "fault"]
-    added = subprocess.run(run + ["add", "servfail", "sec-knot", "--name", ctx.lab, "--for", "500ms"],
-                           env=env, capture_output=True, text=True, timeout=120)
+    added = dnslab("fault", "add", "servfail", "sec-knot", "--name", ctx.lab, "--for", "500ms", env=env, timeout=120)
     assert added.returncode == 0, added.stderr
     assert "cleared servfail-" in added.stdout
-    listed = subprocess.run(run + ["list", "--name", ctx.lab, "--json"], env=env, capture_output=True, text=True,
-                            timeout=60)
+    listed = dnslab("fault", "list", "--name", ctx.lab, "--json", env=env, timeout=60)
     assert listed.returncode == 0 and listed.stdout.strip() == "[]"
-    bad = subprocess.run(run + ["add", "loss", "unbound", "--name", ctx.lab, "percent=lots"], env=env,
-                         capture_output=True, text=True, timeout=60)
+    bad = dnslab("fault", "add", "loss", "unbound", "--name", ctx.lab, "percent=lots", env=env, timeout=60)
     assert bad.returncode == 2 and "percent must be a number" in bad.stderr
     assert leftovers(ctx, ["sec-knot"]) == CLEAN

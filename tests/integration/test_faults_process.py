@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from lab.faults import active, clear, clear_all, inject
-from tests.integration.faultkit import CLEAN, context, inject_and_observe, leftovers, unused_name, via
+from lab.faults import active, clear, inject
+from tests.integration.faultkit import CLEAN, inject_and_observe, leftovers, unused_name, via
 
 FAILED = ("SERVFAIL", None)  # None: the client timed out
-
-
-@pytest.fixture(scope="module")
-def ctx(rt, default_lab):
-    context_ = context(rt, default_lab)
-    yield context_
-    clear_all(context_)
 
 
 @pytest.mark.parametrize("kind", ["pause", "kill"])

@@ -6,16 +6,9 @@ from __future__ import annotations
 import pytest
 
 from lab import state, zoneupdate
-from lab.faults import clear, clear_all
-from tests.integration.faultkit import (CLEAN, context, direct, fresh_name, inject_and_observe, leftovers,
-                                        served, unused_name, via)
-
-
-@pytest.fixture(scope="module")
-def ctx(rt, default_lab):
-    context_ = context(rt, default_lab)
-    yield context_
-    clear_all(context_)
+from lab.faults import clear
+from tests.integration.faultkit import (CLEAN, direct, fresh_name, inject_and_observe, leftovers, served,
+                                        unused_name, via)
 
 
 def flush_unbound(ctx) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,7 +21,9 @@ import pytest
 from lab import faults, state
 from tests.integration.conftest import REPO, labelled
 from tests.integration.faultkit import CLEAN, context, leftovers
-from tests.integration.test_playbook_run import assert_every_probe_recorded, dnslab, read_jsonl
+from tests.integration.test_playbook_run import assert_every_probe_recorded
+from tests.support import cli
+from tests.support.cli import dnslab, read_jsonl
 
 LOSSY = REPO / "tests" / "data" / "lossy-run.yml"
 LONG_WAIT = ("--set", "steps.6.wait=60s")  # the step during which the three faults are in force
@@ -30,8 +31,7 @@ FAULT_KINDS = ["pause", "delay", "loss"]
 
 
 def start_run(lab: str, run_dir: Path, *args: str, playbook: Path = LOSSY) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "lab", "run", str(playbook), "--name", lab, "--out", str(run_dir),
-                             *args], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return cli.start_run(playbook, lab, run_dir, *args)
 
 
 def wait_until_faults_are_in_force(run_dir: Path, process: subprocess.Popen, timeout: float = 90) -> list[dict]:

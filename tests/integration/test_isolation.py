@@ -10,24 +10,17 @@ space. The labs are removed in a finally, whatever happens.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 from lab import lifecycle, runtime, state
 from lab.faults import sidecar
 from tests.integration.conftest import REPO, labelled, lab_name
 from tests.integration.faultkit import CLEAN, context, leftovers
-from tests.integration.test_playbook_run import assert_every_probe_recorded, read_jsonl
+from tests.integration.test_playbook_run import assert_every_probe_recorded
+from tests.support.cli import read_jsonl, start_run
 
 BUSY = REPO / "tests" / "data" / "isolation-busy.yml"
 QUIET = REPO / "tests" / "data" / "isolation-quiet.yml"
-
-
-def start_run(playbook: Path, lab: str, run_dir: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "lab", "run", str(playbook), "--name", lab, "--out", str(run_dir)],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def assert_privileges(engine, labs: list[str]) -> int:

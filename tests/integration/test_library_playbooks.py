@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from lab import library
-from tests.integration.conftest import REPO, lab_name
+from tests.integration.conftest import lab_name
+from tests.support.cli import dnslab, run_playbook
 
 pytestmark = pytest.mark.library
 RESOLVERS = {"unbound", "bind-resolver", "knot-resolver", "pdns-recursor"}
@@ -29,14 +29,8 @@ def ready(rt, lab_image):
 
 def run(name: str, variant: str, out: Path) -> tuple[subprocess.CompletedProcess, dict, list[dict]]:
     entry = library.find(name)
-    argv = [sys.executable, "-m", "lab", "run", entry.file, "--name", lab_name(f"{name[:24]}-{variant[0]}"),
-            "--out", str(out), "--no-keep"]
-    for option in entry.mitigated if variant == "mitigated" else ():
-        argv += ["--set", option]
-    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=300)
-    report = json.loads((out / "report.json").read_text())
-    events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
-    return done, report, events
+    sets = [word for option in (entry.mitigated if variant == "mitigated" else ()) for word in ("--set", option)]
+    return run_playbook(entry.file, lab_name(f"{name[:24]}-{variant[0]}"), out, "--no-keep", *sets)
 
 
 def named(events: list[dict], event: str) -> list[dict]:
@@ -157,9 +151,8 @@ def test_aws_seoul_capacity_guard_keeps_two_resolvers(ready, tmp_path):
 
 def test_matrix_runs_one_playbook_both_ways_in_parallel_and_draws_it(ready, tmp_path):
     out = tmp_path / "matrix"
-    done = subprocess.run([sys.executable, "-m", "lab", "matrix", "azure-2019-lame-delegation", "--jobs", "2",
-                           "--out", str(out), "--lab-prefix", lab_name("mx")],
-                          cwd=REPO, capture_output=True, text=True, timeout=400)
+    done = dnslab("matrix", "azure-2019-lame-delegation", "--jobs", "2", "--out", str(out),
+                  "--lab-prefix", lab_name("mx"), timeout=400)
     assert done.returncode == 0, done.stderr[-3000:]
     built = json.loads((out / "matrix.json").read_text())
     assert built["vendors"] == ["Unbound", "BIND", "Knot Resolver", "PowerDNS Recursor"]

@@ -11,6 +11,7 @@ import time
 
 from lab import lifecycle
 from tests.integration.conftest import REPO, labelled, lab_name
+from tests.support.cli import dnslab
 
 MINIMAL = REPO / "compose" / "minimal.yml"
 
@@ -52,15 +53,14 @@ def test_down_after_sigkill_during_up_leaves_nothing(rt, lab_image):
     finally:
         if proc.poll() is None:
             proc.kill()
-        done = subprocess.run([sys.executable, "-m", "lab", "down", "--name", name], capture_output=True, text=True,
-                              timeout=120)
+        done = dnslab("down", "--name", name, timeout=120)
     assert done.returncode == 0, done.stderr
     assert labelled(rt, name) == {"containers": 0, "networks": 0, "volumes": 0}
 
 
 def test_cli_up_with_missing_docker_exits_3_with_one_line(tmp_path):
     env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}
-    done = subprocess.run([sys.executable, "-m", "lab", "status"], capture_output=True, text=True, env=env, timeout=60)
+    done = dnslab("status", env=env, timeout=60)
     assert done.returncode == 3
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: cannot reach the Docker daemon"), done.stderr

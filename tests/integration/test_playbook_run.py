@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,20 +15,12 @@ import pytest
 
 from lab import faults, lifecycle, runtime, state
 from tests.integration.conftest import REPO, labelled, lab_name
+from tests.support.cli import dnslab, read_jsonl, start_run
 
 PLAYBOOK = REPO / "playbooks" / "freeze-primary-partition-secondary.yml"
 THREE_MISTAKES = REPO / "tests" / "data" / "three-mistakes.yml"
 PROBE_FIELDS = {"t", "client", "resolver", "name", "type", "rcode", "answers", "ttl", "latency_ms", "error", "seq"}
 REPORT_FILES = ("probes.jsonl", "events.jsonl", "report.json", "junit.xml", "timeline.png")
-
-
-def dnslab(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lab", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout)
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 def just_wait(tmp_path: Path, topology: str, wait: str) -> Path:
@@ -118,9 +108,7 @@ def test_a_bad_set_path_is_one_line_naming_the_option():
 
 def test_ctrl_c_rolls_every_fault_back_and_reports_an_interrupted_run(default_lab, rt, tmp_path):
     run_dir = tmp_path / "run"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lab", "run", str(PLAYBOOK), "--name", default_lab["lab"], "--out", str(run_dir),
-         "--set", "steps.4.wait=60s"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = start_run(PLAYBOOK, default_lab["lab"], run_dir, "--set", "steps.4.wait=60s")
     try:
         deadline = time.monotonic() + 60
         events = run_dir / "events.jsonl"
@@ -168,9 +156,7 @@ def test_a_node_removed_under_the_run_ends_it_with_node_lost(rt, lab_image, tmp_
     run_dir = tmp_path / "run"
     try:
         lifecycle.up(REPO / "compose" / "minimal.yml", lab, rt=rt)
-        process = subprocess.Popen([sys.executable, "-m", "lab", "run", str(playbook), "--name", lab,
-                                    "--out", str(run_dir)], cwd=REPO, stderr=subprocess.PIPE, text=True,
-                                   stdout=subprocess.DEVNULL)
+        process = start_run(playbook, lab, run_dir)
         deadline = time.monotonic() + 30
         while not (run_dir / "probes.jsonl").exists() or not (run_dir / "probes.jsonl").read_text():
             assert time.monotonic() < deadline, "no probe recorded"

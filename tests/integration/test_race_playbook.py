@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import REPO
+from tests.support.cli import REPO, run_playbook
 
 PLAYBOOK = REPO / "playbooks" / "aws-2025-dynamodb-enactor-race.yml"
 RESOLVERS = {"unbound", "bind-resolver", "knot-resolver", "pdns-recursor"}
@@ -25,11 +24,7 @@ def race_lab(enactors_lab):
 
 
 def run(lab: dict, out: Path, *extra: str) -> tuple[subprocess.CompletedProcess, dict, list[dict]]:
-    done = subprocess.run([sys.executable, "-m", "lab", "run", str(PLAYBOOK), "--name", lab["lab"], "--out", str(out),
-                           *extra], cwd=REPO, capture_output=True, text=True, timeout=300)
-    report = json.loads((out / "report.json").read_text())
-    events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
-    return done, report, events
+    return run_playbook(PLAYBOOK, lab["lab"], out, *extra)
 
 
 def test_naive_enactors_empty_the_endpoint_until_repair(race_lab, tmp_path):

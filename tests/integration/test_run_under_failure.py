@@ -8,8 +8,6 @@ One minimal lab is shared; a test that kills a container brings the lab back (`l
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 
 import pytest
@@ -17,7 +15,8 @@ import pytest
 from lab import lifecycle, runtime
 from tests.integration.conftest import REPO
 from tests.integration.faultkit import CLEAN, context, leftovers
-from tests.integration.test_playbook_run import assert_every_probe_recorded, dnslab, read_jsonl
+from tests.integration.test_playbook_run import assert_every_probe_recorded
+from tests.support.cli import dnslab, read_jsonl, start_run
 
 LOSSY = REPO / "tests" / "data" / "lossy-run.yml"
 MINIMAL = REPO / "compose" / "minimal.yml"
@@ -67,9 +66,7 @@ steps:
 checks:
   - check: never_empty
 """)
-    process = subprocess.Popen([sys.executable, "-m", "lab", "run", str(playbook), "--name", lab,
-                                "--out", str(run_dir)], cwd=REPO, stderr=subprocess.PIPE, stdout=subprocess.PIPE,
-                               text=True)
+    process = start_run(playbook, lab, run_dir)
     try:
         deadline = time.monotonic() + 30
         while not (run_dir / "probes.jsonl").exists() or len((run_dir / "probes.jsonl").read_text()) < 500:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
-import sys
 
 from lab import state, zoneupdate
+from tests.support.cli import dnslab
 
 
 def test_tsig_key_is_generated_private_and_never_printed(default_lab, rt, engine):
@@ -30,7 +29,7 @@ def test_tsig_key_is_generated_private_and_never_printed(default_lab, rt, engine
                            [["replace", "secret-check.cloud.test.", 5, "A", ["192.0.2.5"]]])["rcode"] == "NOERROR"
     env = {**os.environ}
     for args in (["status", "--name", lab, "--json"], ["dig", "secret-check.cloud.test", "--name", lab]):
-        done = subprocess.run([sys.executable, "-m", "lab", *args], capture_output=True, text=True, env=env, timeout=60)
+        done = dnslab(*args, env=env, timeout=60)
         assert done.returncode == 0, done.stderr
         assert secret not in done.stdout + done.stderr
     assert secret not in (state.lab_dir(lab) / "lab.json").read_text()

@@ -12,13 +12,11 @@ import pytest
 from lab import automation, nodespec
 from lab.automation import Automation
 from lab.errors import PlaybookError, TopologyError
-from lab.playbook import schema
-from lab.pipeline import playbook as pipeline_playbook
+from lab.playbook import pipeline as pipeline_playbook, schema
 from lab.topology import load
 
 REPO = Path(__file__).resolve().parents[2]
 RACE = REPO / "playbooks" / "aws-2025-dynamodb-enactor-race.yml"
-pipeline_playbook.register()  # what `dnslab` does when it loads its commands
 
 
 @pytest.mark.parametrize("line", [

@@ -6,32 +6,15 @@ import pytest
 
 from lab import params
 from lab.checks import CHECKS, CheckResult, judge, spec_problems
+from tests.support.records import NAME, T0, fault, probe
 
-T0 = 1_700_000_000.0
-NAME = "dynamodb.us-east-1.cloud.test."
 STARTED = {"t": T0, "source": "runner", "event": "run_started", "playbook": "race", "seed": 1, "lab": "t"}
-
-
-def probe(t: float, resolver: str = "unbound", rcode: str | None = "NOERROR", answers: list[str] | None = None,
-          **fields) -> dict:
-    """A probe `t` seconds into the run; NOERROR answers 192.0.2.1 unless told otherwise."""
-    if answers is None:
-        answers = ["192.0.2.1"] if rcode == "NOERROR" else []
-    return {
-        "t": T0 + t, "client": "client1", "resolver": resolver, "name": NAME, "type": "A", "rcode": rcode,
-        "answers": answers, "ttl": 30 if answers else None, "latency_ms": None if rcode is None else 3.0,
-        "error": "timeout" if rcode is None else None, "seq": 0,
-    } | fields
 
 
 def steady(start: float, end: float, every: float = 0.5, **fields) -> list[dict]:
     """Probes every `every` seconds in [start, end)."""
     count = round((end - start) / every)
     return [probe(start + i * every, **fields) for i in range(count)]
-
-
-def fault(event: str, t: float, fault_id: str = "f1", kind: str = "partition", target: str = "auth1") -> dict:
-    return {"t": T0 + t, "source": "runner", "event": event, "id": fault_id, "kind": kind, "target": target}
 
 
 def run(spec: dict, probes: list[dict], events: list[dict] | None = None) -> CheckResult:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from tests.support.cli import dnslab
 
 
-def run(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lab", *args], capture_output=True, text=True, timeout=60, **kw)
+def run(*args: str, **kw):
+    return dnslab(*args, timeout=60, **kw)
 
 
 def test_malformed_topology_is_one_line_with_file_and_line_and_exit_2(tmp_path):

@@ -8,8 +8,9 @@ import pytest
 
 import lab.faults as faults
 from lab.faults import dnsdistcmd, nftrules, targets, zonetext
-from lab.faults.duration import parse_duration
+from lab.duration import parse_duration
 from lab.faults.params import parse_cli
+from tests.support.cli import dnslab
 
 DESCRIPTION = {
     "lab": "t",
@@ -56,6 +57,11 @@ def test_catalogue_has_every_kind_of_the_contract_in_its_group():
         assert all(faults.FAULTS[k].group == group for k in kinds)
     for kind in groups["dns-answer"]:
         assert {"percent", "names"} <= set(faults.FAULTS[kind].params)
+
+
+def test_the_kinds_that_stop_containers_say_so():
+    """A run's container watch excuses a paused or stopped node only for these (the others leave it running)."""
+    assert {k for k, kind in faults.FAULTS.items() if kind.stops_containers} == {"pause", "kill", "stop", "restart"}
 
 
 def test_unknown_kind_lists_the_known_ones():
@@ -280,15 +286,9 @@ def test_store_keeps_faults_across_calls_and_numbers_them(tmp_path, monkeypatch)
 
 
 def test_cli_rejects_a_bad_kind_or_parameter_with_exit_2_and_the_valid_choices():
-    import subprocess
-    import sys
-
-    bad_kind = subprocess.run([sys.executable, "-m", "lab", "fault", "add", "melt", "unbound"],
-                              capture_output=True, text=True, timeout=60)
+    bad_kind = dnslab("fault", "add", "melt", "unbound", timeout=60)
     assert bad_kind.returncode == 2 and "known: pause, kill" in bad_kind.stderr
-    bad_param = subprocess.run([sys.executable, "-m", "lab", "fault", "add", "delay", "x", "speed=3"],
-                               capture_output=True, text=True, timeout=60)
+    bad_param = dnslab("fault", "add", "delay", "x", "speed=3", timeout=60)
     assert bad_param.returncode == 2 and "allowed: ms, percent, names" in bad_param.stderr
-    bad_for = subprocess.run([sys.executable, "-m", "lab", "fault", "add", "pause", "x", "--for", "soon"],
-                             capture_output=True, text=True, timeout=60)
+    bad_for = dnslab("fault", "add", "pause", "x", "--for", "soon", timeout=60)
     assert bad_for.returncode == 2 and "--for" in bad_for.stderr

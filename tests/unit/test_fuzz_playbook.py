@@ -2,31 +2,26 @@
 loading either gives a playbook or an error whose every problem names a place — file:line in the playbook
 or its topology, or the `--set` option — never another exception.
 
-Bounded for `make test` (DNSLAB_FUZZ_EXAMPLES, default 150 per property); raise it for a long soak:
+Bounded for `make test` (DNSLAB_FUZZ_EXAMPLES, default 150 per property, tests/unit/conftest.py); raise it
+for a long soak:
     DNSLAB_FUZZ_EXAMPLES=3000 .venv/bin/pytest tests/unit/test_fuzz_playbook.py
 """
 
 from __future__ import annotations
 
 import copy
-import os
 from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import given, strategies as st
 
 from lab.errors import InputError, PlaybookError
-from lab.pipeline import playbook as pipeline_playbook
 from lab.playbook import schema
-
-EXAMPLES = int(os.environ.get("DNSLAB_FUZZ_EXAMPLES", "150"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+from tests.support.strategies import mutate, paths, values
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((REPO / "playbooks").glob("*.yml"))
 COMPOSE = REPO / "compose"
-
-pipeline_playbook.register()  # the race playbook's `pipeline:`/`enactor:` sections and actions, as dnslab has them
 
 
 def _absolute(text: str) -> str:
@@ -45,24 +40,11 @@ scalars = st.one_of(
                      "empty-rrset", "zone_update", "pipeline_reset", "ok", "empty", "timeout", "availability",
                      "never_empty", "cloud.test.", ".", "", "A", "TXT", "TYPE65535", "naive", "guarded", "%",
                      "{{x}}", "\u00e9", "a" * 300]))
-values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                        st.dictionaries(st.one_of(st.text(max_size=10), scalars),
-                                                                        inner, max_size=4)),
-                      max_leaves=12)
-
-
-def paths(doc, prefix=()):
-    """Every path into a nested document."""
-    yield prefix
-    if isinstance(doc, dict):
-        for key, value in doc.items():
-            yield from paths(value, prefix + (key,))
-    elif isinstance(doc, list):
-        for i, value in enumerate(doc):
-            yield from paths(value, prefix + (i,))
+VALUES = values(scalars, keys=st.one_of(st.text(max_size=10), scalars))
 
 
 ALL_PATHS = [(name, p) for name, doc in DOCS.items() for p in paths(doc) if p]
+EVERY_PATH = [p for _, p in ALL_PATHS]
 
 
 def assert_loads_or_locates(path: Path, sets: list[str] = ()) -> None:
@@ -85,37 +67,15 @@ def assert_loads_or_locates(path: Path, sets: list[str] = ()) -> None:
         assert "\n" not in message or any("\n" in s for s in sets), message
 
 
-def _mutate(doc, data) -> None:
-    for _ in range(data.draw(st.integers(1, 3))):
-        name, where = data.draw(st.sampled_from(ALL_PATHS))
-        parent = doc
-        try:
-            for key in where[:-1]:
-                parent = parent[key]
-            action = data.draw(st.sampled_from(["set", "delete", "insert"]))
-            if action == "set":
-                parent[where[-1]] = data.draw(values)
-            elif action == "delete":
-                del parent[where[-1]]
-            elif isinstance(parent, list):
-                parent.insert(where[-1], copy.deepcopy(data.draw(st.sampled_from(parent))))
-            else:
-                parent[data.draw(st.text(max_size=8))] = data.draw(values)
-        except (KeyError, IndexError, TypeError):
-            continue
-
-
-@FUZZ
 @given(st.sampled_from(sorted(DOCS)), st.data())
 def test_mutated_shipped_playbooks_never_crash(tmp_path_factory, name, data):
     doc = copy.deepcopy(DOCS[name])
-    _mutate(doc, data)
+    mutate(doc, data, EVERY_PATH, VALUES, actions=("set", "delete", "insert"))
     path = tmp_path_factory.mktemp("fuzz") / name
     path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
     assert_loads_or_locates(path)
 
 
-@FUZZ
 @given(st.sampled_from(sorted(TEXTS)), st.data())
 def test_edited_playbook_text_never_crashes(tmp_path_factory, name, data):
     """Line-level edits: YAML syntax errors, duplicate keys, broken indentation, stray characters."""
@@ -143,7 +103,6 @@ def test_edited_playbook_text_never_crashes(tmp_path_factory, name, data):
     assert_loads_or_locates(path)
 
 
-@FUZZ
 @given(st.text(max_size=200))
 def test_arbitrary_text_never_crashes(tmp_path_factory, text):
     path = tmp_path_factory.mktemp("fuzz") / "playbook.yml"
@@ -162,10 +121,9 @@ set_paths = st.one_of(
     st.text(max_size=20),
 )
 set_values = st.one_of(st.text(max_size=30),
-                       values.map(lambda v: yaml.safe_dump(v, default_flow_style=True, width=10**6).strip()))
+                       VALUES.map(lambda v: yaml.safe_dump(v, default_flow_style=True, width=10**6).strip()))
 
 
-@FUZZ
 @given(st.sampled_from(sorted(TEXTS)), st.lists(st.tuples(set_paths, set_values), min_size=1, max_size=3))
 def test_set_options_never_crash(tmp_path_factory, name, assignments):
     path = tmp_path_factory.mktemp("fuzz") / name

@@ -4,22 +4,19 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from lab import library
 from lab.errors import PlaybookError, TopologyError
-from lab.pipeline import playbook as pipeline_playbook
 from lab.playbook import actions, changes, schema
 from lab.topology import load
 from lab.topology.render import Tsig, render
+from tests.support.cli import dnslab
 
 REPO = Path(__file__).resolve().parents[2]
 TSIG = Tsig("dnslab-update.", "hmac-sha256", "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=")
-pipeline_playbook.register()  # the race playbook's pipeline:/enactor: sections and actions, as `dnslab` does
 
 LIBRARY = {
     "facebook-2021-auth-unreachable", "akamai-2021-servfail-config", "salesforce-2021-global-push",
@@ -50,14 +47,12 @@ def test_each_library_playbook_is_valid_as_written_and_mitigated(name):
 
 
 def test_list_prints_one_row_per_playbook_and_json_has_the_switches():
-    done = subprocess.run([sys.executable, "-m", "lab", "list", "--json"], capture_output=True, text=True,
-                          timeout=60, cwd=REPO)
+    done = dnslab("list", "--json", timeout=60)
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
     assert {r["name"] for r in rows} == LIBRARY
     assert all(r["mitigated"] for r in rows)
-    table = subprocess.run([sys.executable, "-m", "lab", "list"], capture_output=True, text=True, timeout=60,
-                           cwd=REPO, env={"COLUMNS": "250", "PATH": "/usr/bin:/bin"})
+    table = dnslab("list", timeout=60, env={"COLUMNS": "250", "PATH": "/usr/bin:/bin"})
     assert table.returncode == 0, table.stderr
     for name in LIBRARY:
         assert sum(name in line for line in table.stdout.splitlines()) == 1, (name, table.stdout)

@@ -5,17 +5,9 @@ from __future__ import annotations
 from lab import matrix
 from lab.commands import library as library_command
 from lab.report.heatmap import plot_heatmap
+from tests.support.records import T0, probe
 
-T0 = 1_700_000_000.0
 VENDORS = {"unbound": "Unbound", "pdns-recursor": "PowerDNS Recursor"}
-
-
-def probe(t: float, resolver: str, rcode: str | None = "NOERROR", answers: list[str] | None = None) -> dict:
-    if answers is None:
-        answers = ["192.0.2.10"] if rcode == "NOERROR" else []
-    return {"t": T0 + t, "client": "client1", "resolver": resolver, "name": "x.cloud.test.", "type": "A",
-            "rcode": rcode, "answers": answers, "ttl": 5, "latency_ms": 1.0,
-            "error": "timeout" if rcode is None else None, "seq": 0}
 
 
 def events(inject: float | None = 10, clear: float | None = 30) -> list[dict]:

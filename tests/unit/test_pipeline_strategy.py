@@ -1,10 +1,13 @@
-"""The enactor's decisions (lab.agents.strategy) and the plan model (lab.agents.plans), without Docker."""
+"""The enactor's decisions (lab.agents.strategy), the enactor driving them (lab.agents.enactor) against an
+in-memory primary, and the plan model (lab.agents.plans), without Docker."""
 
 from __future__ import annotations
 
 import random
 
-from lab.agents import plans, strategy
+import pytest
+
+from lab.agents import enactor, plans, settings, strategy
 
 REGIONS = {"us-east-1": {"endpoints": ["a.cloud.test.", "b.cloud.test."],
                          "addresses": [f"192.0.2.{i}" for i in range(10, 18)]}}
@@ -92,10 +95,11 @@ def test_velocity_limit():
 def test_naive_clean_up_deletes_the_active_plan_guarded_never_does():
     generations = [3, 4, 5, 6, 7, 8, 9, 10]
     markers = {"a": 10, "b": 4}  # b was overwritten by a stale plan
-    assert strategy.plans_to_delete(generations, 10, 3, markers, "naive") == [3, 4, 5, 6]
-    assert strategy.plans_to_delete(generations, 10, 3, markers, "guarded") == [3, 5, 6]
-    assert strategy.records_to_remove({"a": 10, "b": 4}, [7, 8, 9, 10], "naive") == {"b": 4}
-    assert strategy.records_to_remove({"a": 10, "b": 4}, [7, 8, 9, 10], "guarded") == {}
+    naive, guarded = strategy.named("naive"), strategy.named("guarded")
+    assert naive.plans_to_delete(generations, 10, 3, markers) == [3, 4, 5, 6]
+    assert guarded.plans_to_delete(generations, 10, 3, markers) == [3, 5, 6]
+    assert naive.records_to_remove({"a": 10, "b": 4}, [7, 8, 9, 10]) == {"b": 4}
+    assert guarded.records_to_remove({"a": 10, "b": 4}, [7, 8, 9, 10]) == {}
 
 
 def test_backoff_grows_and_is_capped():
@@ -103,3 +107,120 @@ def test_backoff_grows_and_is_capped():
     waits = [strategy.backoff(a, rng) for a in range(1, 10)]
     assert waits[0] < 0.31 and max(waits) <= 3.0
     assert strategy.backoff(3, random.Random(0)) > strategy.backoff(1, random.Random(0))
+
+
+# ---- the enactor with a strategy, against an in-memory primary ------------------------------------------
+
+
+class FakeAgent:
+    """An enactor's Agent with the primary's endpoints in a dict: updates apply RFC 2136 prerequisites and
+    the ops lab.agents.update takes; every event and every update sent is kept."""
+
+    node = "enactor-a"
+
+    def __init__(self, tmp_path, endpoints=("a.cloud.test.",)):
+        self.store = plans.PlanStore(tmp_path)
+        self.endpoints = list(endpoints)
+        self.dns = {e: {"marker": None, "addresses": []} for e in endpoints}
+        self.events, self.sent = [], []
+        self.overrides = {"apply_pace": 0, "max_attempts": 2}
+
+    def settings(self) -> dict:
+        return {**settings.defaults(), **self.overrides}
+
+    def emit(self, event: str, **fields) -> None:
+        self.events.append({"event": event, **fields})
+
+    def status(self, state: str, **fields) -> None:
+        pass
+
+    def read_endpoint(self, endpoint: str) -> dict:
+        return {k: list(v) if isinstance(v, list) else v for k, v in self.dns[endpoint].items()}
+
+    def read_endpoints(self) -> dict:
+        return {e: self.read_endpoint(e) for e in self.endpoints}
+
+    def send(self, ops: list, prereq: list = ()) -> dict:
+        self.sent.append((list(prereq), list(ops)))
+        for kind, endpoint, rrtype, *value in prereq:
+            marker = self.dns[endpoint]["marker"]
+            if kind == "rrset_absent" and marker is not None or \
+                    kind == "rrset_value" and [strategy.marker_text(marker)] != value[0]:
+                return {"rcode": "NXRRSET", "error": None}
+        for op in ops:
+            endpoint, record = op[1], self.dns[op[1]]
+            if op[0] == "delete":
+                record["addresses"] = [a for a in record["addresses"] if len(op) > 3 and a != op[3]]
+            elif op[3] == "TXT":
+                record["marker"] = strategy.parse_marker(op[4])
+            else:
+                record["addresses"] = sorted(set(op[4]) | (set(record["addresses"]) if op[0] == "add" else set()))
+        return {"rcode": "NOERROR", "error": None}
+
+
+def plan(generation: int, addresses: list[str]) -> dict:
+    return {"generation": generation, "plans": {"r": {"endpoints": ["a.cloud.test."],
+                                                      "targets": [{"address": a, "weight": 1} for a in addresses]}}}
+
+
+def run_one(agent: FakeAgent, strategy_name: str, generation: int, addresses: list[str], seen: dict) -> str:
+    run = enactor.Enactor(agent)
+    return run.apply_endpoint(generation, "a.cloud.test.", 1, addresses, seen,
+                              {**agent.settings(), "strategy": strategy_name, "epoch": None, "running": True})
+
+
+@pytest.fixture
+def agent(tmp_path):
+    found = FakeAgent(tmp_path)
+    for generation, addresses in ((5, ["192.0.2.1", "192.0.2.2"]), (7, ["192.0.2.2", "192.0.2.3"])):
+        found.store.write(plan(generation, addresses))
+    found.dns["a.cloud.test."] = {"marker": 7, "addresses": ["192.0.2.2", "192.0.2.3"]}
+    return found
+
+
+def test_a_stale_plan_is_written_blindly_by_naive_and_refused_by_guarded(agent):
+    seen_before = {"marker": None, "addresses": []}  # what the freshness check saw, before gen 7 landed
+    assert run_one(agent, "guarded", 5, ["192.0.2.1", "192.0.2.2"], seen_before) == "refused"
+    assert agent.dns["a.cloud.test."]["marker"] == 7
+    assert agent.events[-1] == {"event": "refused", "generation": 5, "endpoint": "a.cloud.test.", "reason": "stale",
+                                "active": 7, "rcode": "NXRRSET"}
+    assert run_one(agent, "naive", 5, ["192.0.2.1", "192.0.2.2"], seen_before) == "applied"
+    assert agent.dns["a.cloud.test."] == {"marker": 5, "addresses": ["192.0.2.1", "192.0.2.2"]}
+
+
+def test_naive_is_stuck_once_the_active_plan_is_gone(agent):
+    agent.store.delete(7)
+    assert run_one(agent, "naive", 9, ["192.0.2.9"], agent.read_endpoint("a.cloud.test.")) == "stuck"
+    assert agent.events[-1]["event"] == "stuck" and "gen=7" in agent.events[-1]["reason"]
+    assert not agent.sent
+
+
+def test_a_third_strategy_is_one_class(agent, monkeypatch):
+    """A strategy that only ever adds addresses, with its own refusal: nothing else needs to know it."""
+
+    class AddOnly(strategy.Strategy):
+        name = "add-only"
+
+        def refusal(self, generation, seen, new, settings):
+            return {"reason": "empty"} if not new else None
+
+        def update(self, endpoint, generation, new, seen, ttl, addresses_of):
+            return [], [["add", endpoint, ttl, "A", new], ["replace", endpoint, ttl, "TXT",
+                                                            [strategy.marker_text(generation)]]]
+
+        def plans_to_delete(self, generations, applied, keep, markers):
+            return []
+
+    monkeypatch.setitem(strategy.STRATEGIES, AddOnly.name, AddOnly())
+    assert run_one(agent, "add-only", 9, ["192.0.2.9"], agent.read_endpoint("a.cloud.test.")) == "applied"
+    assert agent.dns["a.cloud.test."] == {"marker": 9, "addresses": ["192.0.2.2", "192.0.2.3", "192.0.2.9"]}
+    assert run_one(agent, "add-only", 10, [], agent.read_endpoint("a.cloud.test.")) == "refused"
+    assert agent.events[-1] == {"event": "refused", "generation": 10, "endpoint": "a.cloud.test.", "reason": "empty"}
+    enactor.Enactor(agent).cleanup(10, {**agent.settings(), "strategy": "add-only"})
+    assert agent.store.generations() == [5, 7], "its clean-up deletes nothing"
+
+
+def test_the_setting_offers_exactly_the_strategies_in_the_table():
+    assert settings.SETTINGS["enactor.strategy"].choices == tuple(strategy.STRATEGIES) == ("naive", "guarded")
+    with pytest.raises(ValueError, match="strategies: naive, guarded"):
+        strategy.named("careful")

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 from lab.playbook import conditions
-
-
-def probe(resolver, rcode="NOERROR", answers=("192.0.2.1",), client="client1", name="x.test.", error=None):
-    return {"t": 0, "resolver": resolver, "client": client, "name": name, "rcode": rcode,
-            "answers": list(answers), "error": error}
+from tests.support.records import probe
 
 
 def test_an_event_matches_on_every_given_field_numbers_and_text_alike():
@@ -27,7 +23,7 @@ def test_find_event_starts_at_the_cursor():
 
 
 def test_count_probes_with_an_outcome():
-    probes = [probe("a"), probe("b", "NXDOMAIN", ()), probe("a", "NOERROR", ())]
+    probes = [probe(0, "a"), probe(0, "b", "NXDOMAIN"), probe(0, "a", answers=[])]
     assert conditions.probes_met({"probes": "empty", "count": 2}, probes, ["a", "b"])
     assert not conditions.probes_met({"probes": "empty", "count": 3}, probes, ["a", "b"])
     assert conditions.probes_met({"probes": "nodata"}, probes, ["a", "b"])
@@ -37,11 +33,11 @@ def test_count_probes_with_an_outcome():
 
 def test_every_resolver_needs_its_last_probes_to_have_the_outcome():
     cond = {"probes": "ok", "count": 2, "every_resolver": True}
-    probes = [probe("a"), probe("a"), probe("b", "SERVFAIL", ()), probe("b")]
+    probes = [probe(0, "a"), probe(0, "a"), probe(0, "b", "SERVFAIL"), probe(0, "b")]
     assert conditions.probe_progress(cond, probes, ["a", "b"]) == (False, "a 2/2, b 1/2")
-    assert conditions.probes_met(cond, probes + [probe("b")], ["a", "b"])
-    assert not conditions.probes_met(cond, probes + [probe("b"), probe("a", error="timeout", rcode=None)],
+    assert conditions.probes_met(cond, probes + [probe(0, "b")], ["a", "b"])
+    assert not conditions.probes_met(cond, probes + [probe(0, "b"), probe(0, "a", None)],
                                      ["a", "b"])
     # a resolver that never answered keeps the wait going
-    assert not conditions.probes_met(cond, [probe("a"), probe("a")], ["a", "b"])
-    assert conditions.probes_met({**cond, "resolvers": ["a"]}, [probe("a"), probe("a")], ["a", "b"])
+    assert not conditions.probes_met(cond, [probe(0, "a"), probe(0, "a")], ["a", "b"])
+    assert conditions.probes_met({**cond, "resolvers": ["a"]}, [probe(0, "a"), probe(0, "a")], ["a", "b"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from lab.errors import InputError
@@ -62,3 +64,15 @@ def test_a_bad_assignment_is_one_line_naming_the_option(assignment, message):
         apply(assignment)
     text = str(caught.value)
     assert text.startswith(f"--set {assignment}: ") and message in text and "\n" not in text
+
+
+def test_every_set_option_reads_key_value_alike():
+    """`dnslab pipeline set` and `reset` take the same KEY=VALUE as `--set` (lab.schema.set_option)."""
+    from lab.commands.pipeline import _parse_sets
+
+    assert _parse_sets(("enactor.strategy=guarded", "pipeline.interval=0.5", " keep =3")) == {
+        "enactor.strategy": "guarded", "pipeline.interval": 0.5, "keep": 3}
+    for bad, message in (("strategy", "write it as KEY=VALUE, e.g. --set enactor.strategy=guarded"),
+                         ("interval=[1", "the value is not valid YAML")):
+        with pytest.raises(InputError, match=re.escape(f"--set {bad}: {message}")):
+            _parse_sets((bad,))

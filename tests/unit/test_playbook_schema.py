@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from lab.errors import InputError, PlaybookError
-from lab.playbook import schema
+from lab.playbook import fields, schema
 from tests.unit import fake_faults
 
 REPO = Path(__file__).resolve().parents[2]
@@ -168,8 +170,8 @@ def test_a_bad_path_in_set_names_the_option(tmp_path):
 
 
 def test_durations():
-    assert [schema.parse_duration(v) for v in (5, 2.5, "500ms", "10s", "2m", "1m30s")] == [5, 2.5, 0.5, 10, 120, 90]
-    assert [schema.parse_duration(v) for v in ("soon", True, "10 s", None, 0, -1, [1])] == [None] * 7
+    assert [fields.seconds(v) for v in (5, 2.5, "500ms", "10s", "2m", "1m30s")] == [5, 2.5, 0.5, 10, 120, 90]
+    assert [fields.seconds(v) for v in ("soon", True, "10 s", None, 0, -1, [1])] == [None] * 7
 
 
 def test_the_shipped_playbook_is_valid_against_the_real_fault_table():
@@ -182,3 +184,12 @@ def test_setup_steps_run_before_probes_and_cannot_wait_for_them(tmp_path):
     assert [s.kind for s in playbook.setup] == ["sleep"] and playbook.steps
     bad = MINIMAL.replace("steps:", "setup:\n  - wait: {probes: ok, count: 1}\nsteps:", 1)
     assert any("no probes run during setup" in p for p in problems_of(tmp_path, bad))
+
+
+def test_a_fresh_process_loads_the_race_playbook_with_its_sections_and_actions():
+    """The tables are built where they are defined: no import order, no register() call is needed."""
+    code = ("from lab.playbook import schema; p = schema.load('playbooks/aws-2025-dynamodb-enactor-race.yml'); "
+            "print(sorted(p.sections), sorted({s.spec['name'] for s in (*p.setup, *p.steps) if s.kind == 'action'}))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['enactor', 'library', 'pipeline'] ['pipeline_reset', 'repair']"

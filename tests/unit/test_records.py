@@ -9,19 +9,7 @@ import pytest
 
 from lab import records
 from lab.errors import InputError
-
-T0 = 1_700_000_000.0
-NAME = "dynamodb.us-east-1.cloud.test."
-
-
-def probe(t: float, rcode: str | None = "NOERROR", answers: list[str] | None = None, **fields) -> dict:
-    answers = ["192.0.2.1"] if answers is None and rcode == "NOERROR" else answers or []
-    return {
-        "t": T0 + t, "client": "client1", "resolver": "unbound", "name": NAME, "type": "A", "rcode": rcode,
-        "answers": answers, "ttl": 30 if answers else None, "latency_ms": None if rcode is None else 2.0,
-        "error": "timeout" if rcode is None else None, "seq": int(t * 10),
-    } | fields
-
+from tests.support.records import T0, fault, probe
 
 def write_lines(path: Path, lines: list[str]) -> None:
     path.write_text("".join(line + "\n" for line in lines))
@@ -79,12 +67,12 @@ def test_directory_without_records_is_an_input_error(tmp_path: Path) -> None:
     ("record", "expected", "ok", "empty"),
     [
         (probe(0), "ok", True, False),
-        (probe(0, "NOERROR", []), "empty", False, True),
-        (probe(0, "NXDOMAIN"), "nxdomain", False, True),
-        (probe(0, "SERVFAIL"), "servfail", False, False),
-        (probe(0, None), "timeout", False, False),
-        (probe(0, "REFUSED"), "other", False, False),
-        (probe(0, None, error="network unreachable"), "other", False, False),
+        (probe(0, answers=[]), "empty", False, True),
+        (probe(0, rcode="NXDOMAIN"), "nxdomain", False, True),
+        (probe(0, rcode="SERVFAIL"), "servfail", False, False),
+        (probe(0, rcode=None), "timeout", False, False),
+        (probe(0, rcode="REFUSED"), "other", False, False),
+        (probe(0, rcode=None, error="network unreachable"), "other", False, False),
     ],
 )
 def test_outcome_is_ok_is_empty(record: dict, expected: str, ok: bool, empty: bool) -> None:
@@ -99,10 +87,6 @@ def test_run_start_prefers_run_started_then_first_probe() -> None:
     assert records.run_start([probe(2.0), probe(0.5)], events[:1]) == T0 + 0.5
     assert records.run_start([], events[:1]) == T0 + 3
     assert records.run_start([], []) is None
-
-
-def fault(event: str, t: float, fault_id: str | None, kind: str = "partition", target: str = "auth1") -> dict:
-    return {"t": T0 + t, "source": "runner", "event": event, "id": fault_id, "kind": kind, "target": target}
 
 
 def test_fault_windows_pair_injections_with_clears() -> None:

@@ -19,21 +19,9 @@ from lab.report import (
     write_junit,
 )
 from lab.report.timeline import plot_timeline
+from tests.support.records import T0, probe
 
-T0 = 1_700_000_000.0
-NAME = "dynamodb.us-east-1.cloud.test."
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def probe(t: float, resolver: str, rcode: str | None = "NOERROR", answers: list[str] | None = None,
-          client: str = "client1") -> dict:
-    if answers is None:
-        answers = ["192.0.2.1"] if rcode == "NOERROR" else []
-    return {
-        "t": T0 + t, "client": client, "resolver": resolver, "name": NAME, "type": "A", "rcode": rcode,
-        "answers": answers, "ttl": 30 if answers else None, "latency_ms": None if rcode is None else 2.5,
-        "error": "timeout" if rcode is None else None, "seq": round(t * 20),
-    }
 
 
 def synthetic_run() -> tuple[list[dict], list[dict]]:
@@ -45,7 +33,7 @@ def synthetic_run() -> tuple[list[dict], list[dict]]:
                 t = step / 10 + (0.05 if client == "client2" else 0)
                 answer = probe(t, resolver, client=client)
                 if 20 <= t < 30:
-                    answer = probe(t, resolver, "NOERROR", [], client) if resolver == "unbound" else \
+                    answer = probe(t, resolver, answers=[], client=client) if resolver == "unbound" else \
                         probe(t, resolver, None, client=client)
                 probes.append(answer)
     probes.append(probe(45, "bind", "NXDOMAIN"))

@@ -7,8 +7,8 @@
       - action: {name: pipeline_reset}            a clean start with the sections' settings and the run's seed
       - action: {name: repair}                    the operator's fix (`dnslab repair`)
 
-`register()` adds both to the playbook tables (lab.playbook.schema.SECTIONS, lab.playbook.actions.ACTIONS);
-`dnslab` calls it when it loads its commands.
+SECTIONS and ACTIONS below are merged into the playbook's tables (lab.playbook.sections,
+lab.playbook.actions). The pipeline itself is operated through lab.pipeline.control.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from lab import automation, records
 from lab.agents import settings as table
 from lab.params import Param
 from lab.pipeline import control
+from lab.playbook.action import Action, RunContext
 from lab.schema import Problems, one_of, suggest
 from lab.yamlsrc import Map
 
@@ -78,7 +79,7 @@ def _run_settings(run_dir) -> tuple[dict, int | None]:
     return settings, seed
 
 
-def pipeline_reset(ctx, params: dict) -> dict:
+def pipeline_reset(ctx: RunContext, params: dict) -> dict:
     """A clean start: plans, generation counter and DNS back to the baseline; the playbook's settings and
     the run's seed (so a seed replays the same plan generations)."""
     settings, seed = _run_settings(ctx.run_dir)
@@ -91,19 +92,17 @@ def pipeline_reset(ctx, params: dict) -> dict:
     return {"epoch": result["epoch"], "not_held": result["not_held"], "settings": control.flatten(settings)}
 
 
-def repair(ctx, params: dict) -> dict:
+def repair(ctx: RunContext, params: dict) -> dict:
     result = control.repair(ctx.rt, ctx.description)
     return {"generation": result["generation"], "written": len(result["written"]), "skipped": len(result["skipped"])}
 
 
-def register() -> None:
-    """Add the sections and actions to the playbook tables (idempotent)."""
-    from lab.playbook import actions, schema
+# The pipeline's settings sections and the roles a user's program may replace (`planner:` has no settings).
+SECTIONS = {section: section_validator(section) for section in (*table.SECTIONS, *automation.ROLES)}
 
-    for section in {*table.SECTIONS, *automation.ROLES}:
-        schema.SECTIONS.setdefault(section, section_validator(section))
-    actions.ACTIONS.setdefault("pipeline_reset", actions.Action(pipeline_reset, {
+ACTIONS: dict[str, Action] = {
+    "pipeline_reset": Action(pipeline_reset, {
         "settings": Param(dict, False, None, "settings over the playbook's, e.g. {enactor.strategy: guarded}"),
-    }, "start the pipeline afresh (a baseline generation) with the playbook's pipeline/enactor settings"))
-    actions.ACTIONS.setdefault("repair", actions.Action(repair, {}, "the operator's repair: the newest plan "
-                                                                    "on every endpoint (dnslab repair)"))
+    }, "start the pipeline afresh (a baseline generation) with the playbook's pipeline/enactor settings"),
+    "repair": Action(repair, {}, "the operator's repair: the newest plan on every endpoint (dnslab repair)"),
+}
