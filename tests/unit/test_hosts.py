@@ -145,7 +145,8 @@ def test_tls_must_be_a_mapping_of_paths(tmp_path):
 
 
 def test_the_same_engine_under_two_names_is_refused(tmp_path):
-    problem = only_problem(tmp_path, 'hosts:\n  a: {docker: "unix:///run/x.sock"}\n  b: {docker: "unix:///run/x.sock"}\n')
+    problem = only_problem(tmp_path, 'hosts:\n  a: {docker: "unix:///run/x.sock"}\n'
+                                     '  b: {docker: "unix:///run/x.sock"}\n')
     assert "hosts.yml:3:15: host 'b' names the same engine as host 'a' (unix:///run/x.sock)" in problem
 
 
