@@ -60,6 +60,10 @@ class PlaybookError(LocatedError):
     """The playbook file is invalid."""
 
 
+class HostsError(LocatedError):
+    """The hosts file (the Docker engines a lab may spread over) is invalid."""
+
+
 class EnvironmentProblem(LabError):
     """The environment cannot run the lab (no Docker, image build failed, ...)."""
 
