@@ -18,7 +18,7 @@ from pathlib import Path
 
 from lab.errors import HostsError
 from lab.schema import Problems, check_keys, describe, get
-from lab.topology import load as topology_load
+from lab.names import NODE_NAME
 from lab.yamlsrc import Map, YamlSyntaxError, load as load_yaml
 
 ENVIRONMENT = "DNSLAB_HOSTS"
@@ -100,7 +100,7 @@ def _placed(problems: Problems) -> Problems:
 
 
 def _host(problems: Problems, raw: Map, name: object, spec: object, base: Path) -> Host | None:
-    if not isinstance(name, str) or not topology_load.NODE_NAME.match(name):
+    if not isinstance(name, str) or not NODE_NAME.match(name):
         problems.at(raw, f"host name {name!r} must be lower-case letters, digits and '-' (like a node name)", name)
         return None
     if not isinstance(spec, Map):
