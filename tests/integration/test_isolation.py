@@ -28,7 +28,7 @@ def assert_privileges(engine, labs: list[str]) -> int:
     sidecars, each in the namespace of a node of its own lab. Returns how many sidecars hold it."""
     with_net_admin = 0
     for lab in labs:
-        found = engine.containers.list(all=True, filters={"label": f"{runtime.LAB}={lab}"})
+        found = engine.containers.list(all=True, filters={"label": f"{runtime.LAB}={lab}"}, ignore_removed=True)
         own = {c.id for c in found if runtime.NODE in c.labels}
         for container in found:
             host = container.attrs["HostConfig"]

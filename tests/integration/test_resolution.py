@@ -37,7 +37,8 @@ def test_lab_networks_are_internal_and_nothing_is_published(default_lab, engine)
     nets = engine.networks.list(filters={"label": f"dnslab.lab={default_lab['lab']}"})
     assert sorted(n.attrs["Labels"]["dnslab.network"] for n in nets) == ["core", "edge"]
     assert all(n.attrs["Internal"] for n in nets)
-    for container in engine.containers.list(all=True, filters={"label": f"dnslab.lab={default_lab['lab']}"}):
+    where = {"label": f"dnslab.lab={default_lab['lab']}"}
+    for container in engine.containers.list(all=True, filters=where, ignore_removed=True):
         assert not container.attrs["HostConfig"]["PortBindings"], container.name
         assert not any(m.get("Source") == "/var/run/docker.sock" for m in container.attrs["Mounts"])
 

@@ -33,14 +33,15 @@ def test_tsig_key_is_generated_private_and_never_printed(default_lab, rt, engine
         assert done.returncode == 0, done.stderr
         assert secret not in done.stdout + done.stderr
     assert secret not in (state.lab_dir(lab) / "lab.json").read_text()
-    for container in engine.containers.list(all=True, filters={"label": f"dnslab.lab={lab}"}):
+    for container in engine.containers.list(all=True, filters={"label": f"dnslab.lab={lab}"}, ignore_removed=True):
         assert secret.encode() not in container.logs(), container.name
         # Nor on any command line inside the lab (the update agent reads the key from its file).
         assert secret not in " ".join(container.attrs["Config"]["Cmd"] or [])
 
 
 def test_lab_containers_have_no_extra_privileges(default_lab, engine):
-    for container in engine.containers.list(all=True, filters={"label": f"dnslab.lab={default_lab['lab']}"}):
+    where = {"label": f"dnslab.lab={default_lab['lab']}"}
+    for container in engine.containers.list(all=True, filters=where, ignore_removed=True):
         host = container.attrs["HostConfig"]
         assert not host["Privileged"], container.name
         assert not host.get("CapAdd"), (container.name, host.get("CapAdd"))
