@@ -9,6 +9,8 @@ No module outside this package talks to an engine's SDK (an import-linter contra
 
 from __future__ import annotations
 
+import os
+
 from lab.runtime.base import (
     AUTOMATION, HELPER, HOST, LAB, NETWORK, NODE, ROLE, SLOT, SOFTWARE, STATE_DIR, TARGET, TOPOLOGY, UP_STATES,
     Container, ContainerSpec, ExecResult, ExecStream, File, LogStream, Network, Runtime, Volume, container_name,
@@ -28,8 +30,15 @@ SOURCE_DIR = "/opt/dnslab"  # the agents' code (lab/agents), on PYTHONPATH
 ON_START = f"{NODE_DIR}/.on-start"
 
 
-def connect() -> Runtime:
-    """The runtime for this process: one local Docker engine (or DOCKER_HOST), or one line saying why not."""
+def connect(hosts: str | os.PathLike | None = None) -> Runtime:
+    """The runtime for this process: the engines of a hosts file (given, else $DNSLAB_HOSTS) joined as a Swarm,
+    else one local Docker engine (DOCKER_HOST, or the socket); or one line saying why not."""
+    from lab import hosts as hosts_file  # noqa: PLC0415
     from lab.runtime.docker import DockerRuntime  # noqa: PLC0415 - docker-py only when an engine is needed
 
-    return DockerRuntime.connect()
+    path = hosts_file.hosts_file(hosts)
+    if path is None:
+        return DockerRuntime.connect()
+    from lab.runtime.swarm import SwarmRuntime  # noqa: PLC0415
+
+    return SwarmRuntime.connect(path)
