@@ -347,9 +347,13 @@ class SwarmRuntime:
         gone = {"containers": sum(parallel(containers, self.engines.values())), "networks": 0, "volumes": 0}
         for net in self.engines[self.manager].networks(lab):
             gone["networks"] += self.remove_network(net.name)
-        for engine in self.engines.values():
-            for net in engine.networks(lab):  # what a worker may keep of an overlay, or a stray bridge
-                gone["networks"] += engine.remove_network(net.name)
+        for host, engine in self.engines.items():
+            for net in engine.networks(lab):  # a stray local network (a worker's view of an overlay goes by itself)
+                try:
+                    gone["networks"] += engine.remove_network(net.name)
+                except LabError:
+                    if host == self.manager:
+                        raise
             for vol in engine.volumes(lab):
                 gone["volumes"] += engine.remove_volume(vol.name)
         with self._guard:
