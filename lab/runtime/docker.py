@@ -136,6 +136,8 @@ class DockerRuntime:
             except docker.errors.NotFound:
                 return False
             except docker.errors.APIError as exc:
+                if "not found" in str(exc).lower():  # a Swarm's overlay went meanwhile (an rpc NotFound)
+                    return False
                 if "active endpoints" not in str(exc) or attempt == 4:
                     raise LabError(f"cannot remove network {name}: {_explain(exc)}") from None
             try:
