@@ -296,36 +296,7 @@ class SwarmRuntime:
         return self.source
 
     def spread_image(self, tag: str, progress: Progress = lambda line: None, also: Iterable[str] = ()) -> None:
-        """Copy the image (and the tags in `also`) from the source engine to every engine that lacks it:
-        saved once, loaded into all of them side by side."""
-        wanted = self.source.image_id(tag)
-        if wanted is None:
-            raise EnvironmentProblem(f"the image {tag} is not on {self.source.name}, so no host can be given it")
-        missing = [h for h, e in self.engines.items() if e.image_id(tag) != wanted]
-        if not missing:
-            return
-        started = time.monotonic()
-        progress(f"copying {tag} to {', '.join(missing)}")
-        with tempfile.TemporaryDirectory(prefix="dnslab-image-copy-") as tmp:
-            archive = Path(tmp) / "image.tar"
-            with archive.open("wb") as out:
-                for chunk in self.source.api.get_image(tag, chunk_size=4 << 20):
-                    out.write(chunk)
-            size = archive.stat().st_size
-
-            def load(host: str) -> None:
-                try:
-                    with archive.open("rb") as data:
-                        list(self.engines[host].api.load_image(_chunks(data)))
-                except docker.errors.APIError as exc:
-                    raise EnvironmentProblem(f"host {host} could not be given the image {tag}: "
-                                             f"{exc.explanation or exc}") from None
-                for name in also:
-                    repository, _, version = name.partition(":")
-                    self.engines[host].tag_image(tag, repository, version or "latest")
-                progress(f"{host}: {tag} loaded ({size >> 20} MB, {time.monotonic() - started:.0f}s)")
-
-            parallel(load, missing)
+        copy_image(self.source, self.engines, tag, progress, also)
 
     def import_image(self, tarball: str, repository: str, tag: str, changes: list[str]) -> None:
         self.source.import_image(tarball, repository, tag, changes)
@@ -364,3 +335,37 @@ class SwarmRuntime:
 def _chunks(data, size: int = 4 << 20) -> Iterator[bytes]:
     while chunk := data.read(size):
         yield chunk
+
+
+def copy_image(source: DockerRuntime, engines: Mapping[str, DockerRuntime], tag: str,
+               progress: Progress = lambda line: None, also: Iterable[str] = ()) -> None:
+    """Copy the image (and the tags in `also`) from `source` to every engine that lacks it: saved once, loaded
+    into all of them side by side. The image keeps its id, so an engine that has it is told by the id."""
+    wanted = source.image_id(tag)
+    if wanted is None:
+        raise EnvironmentProblem(f"the image {tag} is not on {source.name}, so no host can be given it")
+    missing = [h for h, e in engines.items() if e.image_id(tag) != wanted]
+    if not missing:
+        return
+    started = time.monotonic()
+    progress(f"copying {tag} to {', '.join(missing)}")
+    with tempfile.TemporaryDirectory(prefix="dnslab-image-copy-") as tmp:
+        archive = Path(tmp) / "image.tar"
+        with archive.open("wb") as out:
+            for chunk in source.api.get_image(tag, chunk_size=4 << 20):
+                out.write(chunk)
+        size = archive.stat().st_size
+
+        def load(host: str) -> None:
+            try:
+                with archive.open("rb") as data:
+                    list(engines[host].api.load_image(_chunks(data)))
+            except docker.errors.APIError as exc:
+                raise EnvironmentProblem(f"host {host} could not be given the image {tag}: "
+                                         f"{exc.explanation or exc}") from None
+            for name in also:
+                repository, _, version = name.partition(":")
+                engines[host].tag_image(tag, repository, version or "latest")
+            progress(f"{host}: {tag} loaded ({size >> 20} MB, {time.monotonic() - started:.0f}s)")
+
+        parallel(load, missing)

@@ -102,3 +102,15 @@ def test_down_after_sigkill_during_up_leaves_nothing_on_any_engine(swarm_sim):
         done = dnslab("down", "--name", lab, "--hosts", hosts, timeout=180)
     assert done.returncode == 0, done.stderr
     assert labelled(swarm_sim, lab) == {h: NOTHING for h in swarm_sim.sockets}
+
+
+def test_matrix_spreads_its_runs_over_the_engines(swarm_sim, tmp_path):
+    """`dnslab matrix --hosts`: each run's lab on one engine, the runs side by side on different engines."""
+    out = tmp_path / "matrix"
+    done = dnslab("matrix", "akamai-2021-servfail-config", "--hosts", str(swarm_sim.hosts_file), "--out", str(out),
+                  "--lab-prefix", lab_name("mx"), timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    rows = json.loads((out / "matrix.json").read_text())["rows"]
+    assert {(r["variant"], r["exit_code"], r["host"]) for r in rows} == {("as-written", 1, "az-a"),
+                                                                         ("mitigated", 0, "az-b")}
+    assert all(labelled(swarm_sim, lab_name(f"mx-{i}")) == {h: NOTHING for h in swarm_sim.sockets} for i in (1, 2))
