@@ -9,7 +9,8 @@ import time
 import click
 from rich.table import Table
 
-from lab import console as consoles, image, lifecycle, runtime
+from lab import console as consoles, image, lifecycle
+from lab.commands import hosts_option
 from lab.commands import export, fault, library, pipeline, playbook
 from lab.errors import ExitCode, LabError
 from lab.names import lab_name
@@ -42,6 +43,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--topology", "-t", type=click.Path(dir_okay=False), help="Topology file (default compose/default.yml).")
 @click.option("--name", "-n", help="Lab name (default: the topology's name).")
 @click.option("--timeout", default=lifecycle.READY_TIMEOUT, show_default=True, help="Seconds to wait for every server.")
+@hosts_option
 def up(topology: str | None, name: str | None, timeout: float) -> None:
     """Start a lab and wait until every server answers (idempotent)."""
     with console.status("starting lab") as status:
@@ -54,17 +56,21 @@ def up(topology: str | None, name: str | None, timeout: float) -> None:
 @cli.command("image")
 @click.option("--builder", type=click.Choice(["auto", "mmdebstrap", "dockerfile"]), default=None,
               help="How to build it (default: $DNSLAB_IMAGE_BUILDER or auto).")
+@hosts_option
 def image_cmd(builder: str | None) -> None:
     """Build the lab image if it is missing (tagged by the hash of compose/image/)."""
     started = time.monotonic()
     with console.status("checking the lab image") as status:
-        tag = image.ensure(runtime.connect(), _progress(status), builder)
+        rt = lifecycle.runtime_for()
+        tag = image.ensure(rt.image_source(), _progress(status), builder)
+        rt.spread_image(tag, _progress(status), also=[f"{image.REPOSITORY}:latest"])
     console.print(f"image {tag} ready ({time.monotonic() - started:.1f}s)")
 
 
 @cli.command()
 @click.option("--name", "-n", help="Lab name (default: default).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@hosts_option
 def status(name: str | None, as_json: bool) -> None:
     """List every node: name, role, software, version, address, state, and whether it answers."""
     rows = lifecycle.status(lab_name(name))
@@ -76,13 +82,16 @@ def status(name: str | None, as_json: bool) -> None:
 
 def _print_status(rows: list[dict]) -> None:
     table = Table(title=None)
-    for column in ("name", "role", "software", "version", "address", "state", "answers"):
+    placed = any(row.get("host") for row in rows)  # a lab across engines: where each node runs
+    for column in ("name", "role", "software", "version", *(["host"] if placed else []), "address", "state",
+                   "answers"):
         table.add_column(column)
     for row in rows:
         colour = "green" if row["state"] == "running" else "red"
         said = row["answers"]
         answer_colour = "green" if said == "yes" else "dim" if said == "-" else "red"
-        table.add_row(*(str(row[c]) for c in ("name", "role", "software", "version", "address")),
+        table.add_row(*(str(row[c] or "") for c in ("name", "role", "software", "version",
+                                                    *(["host"] if placed else []), "address")),
                       f"[{colour}]{row['state']}[/]", f"[{answer_colour}]{said}[/]")
     out.print(table)
 
@@ -94,6 +103,7 @@ def _print_status(rows: list[dict]) -> None:
 @click.option("--client", "client_node", help="Client node to ask from (default: the first client).")
 @click.option("--name", "-n", help="Lab name (default: default).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@hosts_option
 def dig(qname: str, qtype: str, via: str, client_node: str | None, name: str | None, as_json: bool) -> None:
     """Resolve QNAME from a client container through the lab's resolvers."""
     results = lifecycle.dig(lab_name(name), qname, qtype.upper(), via, client_node)
@@ -115,6 +125,7 @@ def dig(qname: str, qtype: str, via: str, client_node: str | None, name: str | N
 @cli.command()
 @click.option("--name", "-n", help="Lab name (default: default).")
 @click.option("--all", "all_labs", is_flag=True, help="Remove every dnslab lab on this Docker daemon.")
+@hosts_option
 def down(name: str | None, all_labs: bool) -> None:
     """Remove every container, network and volume of the lab (found by label)."""
     removed = lifecycle.down(lab_name(name), all_labs)

@@ -47,10 +47,22 @@ class Host:
     tls: Tls | None = None
 
 
-def hosts_file(cli_value: str | os.PathLike | None) -> Path | None:
-    """The hosts file to use: the command line's, else $DNSLAB_HOSTS, else None (the local engine only)."""
+_chosen: Path | None = None  # what --hosts said, for this process
+
+
+def choose(path: str | os.PathLike | None) -> None:
+    """Remember the command line's --hosts for every runtime this process connects."""
+    global _chosen
+    _chosen = Path(path) if path else None
+
+
+def hosts_file(cli_value: str | os.PathLike | None = None) -> Path | None:
+    """The hosts file to use: the one given, else the command line's, else $DNSLAB_HOSTS, else None (the
+    local engine only)."""
     if cli_value is not None and str(cli_value) != "":
         return Path(cli_value)
+    if _chosen is not None:
+        return _chosen
     from_env = os.environ.get(ENVIRONMENT, "").strip()
     return Path(from_env) if from_env else None
 

@@ -11,9 +11,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from lab import image, runtime, state
+from lab import hosts as hosts_file, image, runtime, state
 from lab.agentrun import exec_json
-from lab.errors import InputError, LabError, LabNotFound, Timeout
+from lab.errors import InputError, LabError, LabNotFound, Timeout, TopologyError
 from lab.parallel import parallel
 from lab.nodespec import container_specs, plan_volume
 from lab.runtime import Runtime
@@ -24,6 +24,16 @@ from lab.topology.software import software_of
 
 Progress = Callable[[str], None]
 READY_TIMEOUT = 90.0
+
+
+def runtime_for(lab: str | None = None) -> Runtime:
+    """The engines a lab runs on: the hosts file of --hosts or $DNSLAB_HOSTS, else the one the lab was
+    started with (lab.json), else the local engine."""
+    path = hosts_file.hosts_file()
+    if path is None and lab:
+        recorded = (state.load_description(lab) or {}).get("hosts")
+        path = Path(recorded) if recorded else None
+    return runtime.connect(path)
 
 
 def topology_hash(topology: Topology) -> str:
@@ -39,7 +49,7 @@ def up(topology_path: str | Path | None = None, name: str | None = None, progres
     lab = name or topology.name
     if not topology_load.NODE_NAME.match(lab):
         raise InputError(f"lab name {lab!r} must be lower-case letters, digits and '-' (at most 40)")
-    rt = rt or runtime.connect()
+    rt = rt or runtime_for()
     digest = topology_hash(topology)
     # Node containers only: fault sidecars (dnsdist, nft) carry the lab's label but are no nodes.
     existing = [c for c in rt.containers(lab) if c.node]
@@ -60,7 +70,9 @@ def up(topology_path: str | Path | None = None, name: str | None = None, progres
     elif rt.networks(lab) or rt.volumes(lab):
         rt.remove_lab(lab)
 
-    tag = image.ensure(rt, progress)
+    placed = _placement(rt, topology)
+    tag = image.ensure(rt.image_source(), progress)
+    rt.spread_image(tag, progress, also=[f"{image.REPOSITORY}:latest"])
     # Held from choosing a slot until its networks exist: two `up`s at once (two labs, parallel tests) on one
     # engine must not pick one slot (every DNSLAB_HOME shares the engine's address space).
     with rt.lock("address-space"):
@@ -70,25 +82,47 @@ def up(topology_path: str | Path | None = None, name: str | None = None, progres
         tsig = state.tsig_key(lab)
         keys = state.dnssec_keys(lab, list(topology.zones)) if topology.dnssec else None
         state.write_node_files(lab, render(topology, tsig, keys))
-        description = describe(lab, topology, tag, path)
+        description = describe(lab, topology, tag, path, placed, rt.hosts_file)
         state.save_description(lab, description)
 
         progress(f"creating {len(topology.networks)} networks and {len(topology.nodes)} containers")
         for net in topology.networks.values():
             try:
                 rt.create_network(runtime.network_name(lab, net.name), str(net.subnet),
-                                  {**labels, runtime.NETWORK: net.name})
+                                  {**labels, runtime.NETWORK: net.name}, _dynamic(rt, topology, net.name))
             except LabError as exc:  # e.g. a network made outside dnslab took the subnet
                 raise LabError(f"{exc} (lab {lab}); run 'dnslab down --name {lab}' and try again") from None
     if topology.pipeline is not None:
         # Created here with the lab's labels (Docker would make it unlabelled on first mount), so
         # `dnslab down` finds and removes it with everything else.
         rt.create_volume(plan_volume(lab), labels)
-    specs = container_specs(lab, topology, tag, labels)
+    specs = container_specs(lab, topology, tag, labels, placed)
     parallel(rt.create, specs)
     parallel(rt.start, [spec.name for spec in specs])
     wait_ready(rt, description, progress, ready_timeout)
     return description
+
+
+def _placement(rt: Runtime, topology: Topology) -> dict[str, str]:
+    """node -> host on several engines (the topology's placement, checked against the hosts file); {} on one."""
+    if rt.hosts_file is None:
+        return {}
+    problems = topology.placement.problems(rt.hosts)
+    if problems:
+        raise TopologyError(problems)
+    return topology.placement.assign(topology.nodes.values(), rt.hosts)
+
+
+def _dynamic(rt: Runtime, topology: Topology, network: str) -> str | None:
+    """On several engines, the part of a network the Swarm may use for its own endpoints (none of the nodes')."""
+    if rt.hosts_file is None:
+        return None
+    block = topology.dynamic_range(network)
+    if block is None:
+        raise InputError(f"{topology.file}: network {network!r} ({topology.networks[network].subnet}) has no block "
+                         f"of 16 addresses free of nodes: across engines the Swarm needs one for its own endpoints "
+                         f"(e.g. leave .240-.255 of a /24 free)")
+    return str(block)
 
 
 def _resume(rt: Runtime, existing: list[runtime.Container]) -> None:
@@ -115,7 +149,8 @@ def _free_slot(rt: Runtime, topology: Topology) -> int:
     raise LabError(f"no free address space for the lab's networks (Docker networks in the way: {clash})")
 
 
-def describe(lab: str, topology: Topology, tag: str, path: Path) -> dict:
+def describe(lab: str, topology: Topology, tag: str, path: Path, placed: dict[str, str] | None = None,
+             hosts_file: Path | None = None) -> dict:
     """The resolved lab as plain data: what status, dig and runs need without re-reading the topology."""
     # The service name: the first record of a zone with a primary, else of any zone with records.
     service = next((z for z in topology.zones.values() if z.primary and z.records), None) or \
@@ -126,11 +161,12 @@ def describe(lab: str, topology: Topology, tag: str, path: Path) -> dict:
         "slot": topology.slot,
         "image": tag,
         "created": time.time(),
+        "hosts": str(hosts_file) if hosts_file else None,  # the hosts file of a lab across engines
         "networks": {n.name: str(n.subnet) for n in topology.networks.values()},
         "nodes": {
             n.name: {"role": n.role, "software": n.software, "function": topology.describe_role(n),
                      "addresses": {net: str(a) for net, a in n.addresses.items()}, "options": n.options,
-                     "container": runtime.container_name(lab, n.name)}
+                     "container": runtime.container_name(lab, n.name), "host": (placed or {}).get(n.name)}
             for n in topology.nodes.values()
         },
         "zones": {z.origin: {"servers": list(z.servers), "primary": z.primary, "ttl": z.ttl,
@@ -221,7 +257,7 @@ def wait_ready(rt: Runtime, description: dict, progress: Progress,
 
 def status(lab: str, rt: Runtime | None = None) -> list[dict]:
     """Every node of the lab: name, role, software, version, address, state, and whether it answers."""
-    rt = rt or runtime.connect()
+    rt = rt or runtime_for(lab)
     description = state.load_description(lab)
     found = {c.node: c for c in rt.containers(lab) if c.node}
     if not found and not description:
@@ -238,6 +274,7 @@ def status(lab: str, rt: Runtime | None = None) -> list[dict]:
             "role": node.get("function", container.labels.get(runtime.ROLE) if container else "?"),
             "software": node.get("software", container.labels.get(runtime.SOFTWARE) if container else "?"),
             "version": versions.get((node.get("role"), node.get("software")), ""),
+            "host": node.get("host") or (container.labels.get(runtime.HOST) if container else None),
             "address": " ".join(node.get("addresses", {}).values()),
             "state": container.state if container else "missing",
             # Servers: do they answer right now? Clients have nothing to ask.
@@ -275,7 +312,7 @@ def _short_version(text: str) -> str:
 
 def down(lab: str | None, all_labs: bool = False, rt: Runtime | None = None) -> dict[str, dict]:
     """Remove every resource of one lab (or of all labs) by label; returns what went, per lab."""
-    rt = rt or runtime.connect()
+    rt = rt or runtime_for(None if all_labs else lab)
     names = sorted(rt.labs()) if all_labs else [lab]
     removed = {}
     for name in names:
@@ -287,7 +324,7 @@ def down(lab: str | None, all_labs: bool = False, rt: Runtime | None = None) -> 
 def dig(lab: str, qname: str, qtype: str = "A", via: str = "all", client_node: str | None = None,
         rt: Runtime | None = None) -> list[dict]:
     """Ask every (or one) resolver from a client container; one result per resolver."""
-    rt = rt or runtime.connect()
+    rt = rt or runtime_for(lab)
     description = state.load_description(lab)
     if description is None or not rt.containers(lab):
         raise LabNotFound(f"no lab named {lab!r} is up; start it with 'dnslab up --name {lab}'")

@@ -45,6 +45,7 @@ class RunOutcome:
     events: list[Record]
     run_dir: str = ""
     error: str | None = None
+    host: str | None = None  # the engine it ran on (dnslab matrix --hosts)
 
 
 def symptom(probe: Record) -> str:
@@ -112,7 +113,7 @@ def build(outcomes: Iterable[RunOutcome], total_seconds: float | None = None) ->
             "playbook": outcome.playbook, "variant": outcome.variant, "exit_code": outcome.exit_code,
             "as_expected": expected is None or outcome.exit_code == expected,
             "seconds": round(outcome.seconds, 1), "run_dir": outcome.run_dir, "error": outcome.error,
-            "cells": row_cells,
+            "cells": row_cells, **({"host": outcome.host} if outcome.host else {}),
         })
     return {"vendors": vendors, "rows": rows, "total_seconds": None if total_seconds is None else
             round(total_seconds, 1), "all_as_expected": all(r["as_expected"] for r in rows)}

@@ -23,7 +23,7 @@ PROLOGUE = (f"cat {runtime.NODE_DIR}/resolv.conf > /etc/resolv.conf; "
 
 
 def _container_spec(lab: str, topology: Topology, node_name: str, tag: str, labels: dict,
-                    plugin: Automation | None = None) -> runtime.ContainerSpec:
+                    plugin: Automation | None = None, host: str | None = None) -> runtime.ContainerSpec:
     node = topology.nodes[node_name]
     soft = software_of(node.role, node.software)
     spec = runtime.ContainerSpec(
@@ -33,6 +33,7 @@ def _container_spec(lab: str, topology: Topology, node_name: str, tag: str, labe
         labels={**labels, runtime.NODE: node.name, runtime.ROLE: node.role, runtime.SOFTWARE: node.software},
         files={**node_files(lab, node.name), **agent_code()}, tmpfs={d: "" for d in soft.writable},
         environment=dict(image.ENVIRONMENT), nano_cpus=int(float(node.options.get("cpus") or 0) * 1e9),
+        host=host,
     )
     if node.role != "agent":
         return spec
@@ -61,9 +62,9 @@ def agent_code() -> dict[str, File]:
 
 
 def agent_spec(lab: str, topology: Topology, node: str, tag: str, labels: dict,
-               plugin: Automation) -> runtime.ContainerSpec:
+               plugin: Automation, host: str | None = None) -> runtime.ContainerSpec:
     """One pipeline agent's container with `plugin` in place of what the topology says (lab.pipeline.roles)."""
-    return _container_spec(lab, topology, node, tag, labels, plugin)
+    return _container_spec(lab, topology, node, tag, labels, plugin, host)
 
 
 def _as_agent(spec: runtime.ContainerSpec, topology: Topology, plugin: Automation) -> runtime.ContainerSpec:
@@ -86,6 +87,8 @@ def plan_volume(lab: str) -> str:
     return f"dnslab-{lab}-plans"
 
 
-def container_specs(lab: str, topology: Topology, tag: str, labels: dict) -> list[runtime.ContainerSpec]:
-    """Every node's container spec, in topology order (also what `dnslab export compose` writes)."""
-    return [_container_spec(lab, topology, name, tag, labels) for name in topology.nodes]
+def container_specs(lab: str, topology: Topology, tag: str, labels: dict,
+                    placed: dict[str, str] | None = None) -> list[runtime.ContainerSpec]:
+    """Every node's container spec, in topology order (also what `dnslab export compose` writes); `placed`:
+    node -> host on several engines."""
+    return [_container_spec(lab, topology, name, tag, labels, host=(placed or {}).get(name)) for name in topology.nodes]

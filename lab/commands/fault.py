@@ -9,6 +9,7 @@ import time
 import click
 
 from lab import runtime, state
+from lab.commands import hosts_option
 from lab.errors import InputError, LabNotFound
 from lab.duration import parse_duration
 from lab.names import lab_name
@@ -56,6 +57,7 @@ def register(cli: click.Group) -> None:
     @click.option("--for", "duration", help="Clear the fault again after this long (10s, 500ms, 2m).")
     @click.option("--name", "-n", help="Lab name (default: default).")
     @click.option("--seed", type=int, help="Seed for random choices (random: targets, lame servers).")
+    @hosts_option
     def add(kind: str, target: str, params: tuple[str, ...], duration: str | None, name: str | None,
             seed: int | None) -> None:
         """Inject fault KIND on TARGET (a node, role:ROLE or random:role:ROLE) with KEY=VALUE parameters.
@@ -87,6 +89,7 @@ def register(cli: click.Group) -> None:
     @fault_group.command("list")
     @click.option("--name", "-n", help="Lab name (default: default).")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @hosts_option
     def list_cmd(name: str | None, as_json: bool) -> None:
         """Faults in force in the lab."""
         ctx = _context(name)
@@ -103,6 +106,7 @@ def register(cli: click.Group) -> None:
     @click.argument("fault_id", required=False)
     @click.option("--all", "all_faults", is_flag=True, help="Clear every fault and sweep leftovers.")
     @click.option("--name", "-n", help="Lab name (default: default).")
+    @hosts_option
     def clear(fault_id: str | None, all_faults: bool, name: str | None) -> None:
         """Undo one fault (by ID), or every fault plus anything left behind (--all)."""
         if bool(fault_id) == all_faults:

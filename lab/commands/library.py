@@ -15,9 +15,11 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +27,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from lab import console as consoles, library, matrix as lab_matrix, records
+from lab import console as consoles, hosts as hosts_file, image, library, lifecycle, matrix as lab_matrix, records, runtime
 from lab.errors import ExitCode, InputError
 from lab.playbook import schema
 from lab.topology.software import software_of
@@ -99,8 +101,9 @@ def plan(names: tuple[str, ...], variant: str, directory: str) -> list[Job]:
     return jobs
 
 
-def run_job(job: Job, index: int, out_dir: Path, prefix: str) -> lab_matrix.RunOutcome:
-    """One `dnslab run` in a lab of its own (PREFIX-INDEX), taken down afterwards."""
+def run_job(job: Job, index: int, out_dir: Path, prefix: str, env: dict | None = None) -> lab_matrix.RunOutcome:
+    """One `dnslab run` in a lab of its own (PREFIX-INDEX), taken down afterwards; `env`: what the child
+    needs to run on one engine of a hosts file."""
     lab = f"{prefix}-{index}"
     run_dir = out_dir / "runs" / job.slug
     log = out_dir / "runs" / f"{job.slug}.log"
@@ -110,7 +113,8 @@ def run_job(job: Job, index: int, out_dir: Path, prefix: str) -> lab_matrix.RunO
     started = time.monotonic()
     with open(log, "w") as sink:
         try:
-            code = subprocess.run(argv, stdout=sink, stderr=subprocess.STDOUT, timeout=RUN_TIMEOUT).returncode
+            code = subprocess.run(argv, stdout=sink, stderr=subprocess.STDOUT, timeout=RUN_TIMEOUT,
+                                  env={**os.environ, **(env or {})}).returncode
         except subprocess.TimeoutExpired:
             code = int(ExitCode.ENVIRONMENT)
     seconds = time.monotonic() - started
@@ -135,15 +139,20 @@ def run_job(job: Job, index: int, out_dir: Path, prefix: str) -> lab_matrix.RunO
 @click.option("--dir", "directory", type=click.Path(file_okay=False, exists=True), default=str(library.PLAYBOOKS),
               help="Library directory (default: the shipped playbooks/).")
 @click.option("--lab-prefix", default=None, help="Name the runs' labs PREFIX-1, PREFIX-2, ... (default mx<pid>).")
+@click.option("--hosts", "hosts_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Spread the runs over the Docker engines of a hosts file, each run's lab on one engine "
+                   "(default: $DNSLAB_HOSTS, else the local engine); --jobs then defaults to one run per engine.")
 def matrix(playbooks: tuple[str, ...], variant: str, jobs: int | None, out: str | None, directory: str,
-           lab_prefix: str | None) -> None:
+           lab_prefix: str | None, hosts_path: str | None) -> None:
     """Run library playbooks (default: all) against every resolver vendor; write a table and a heatmap."""
     from lab.report.heatmap import plot_heatmap  # noqa: PLC0415 - matplotlib only when drawing
 
     todo = plan(playbooks, variant, directory)
     if not todo:
         raise InputError(f"no library playbooks in {directory}")
-    jobs = jobs or max(1, min(4, os.cpu_count() or 1))
+    scratch = tempfile.TemporaryDirectory(prefix="dnslab-matrix-")
+    placements = _engines(hosts_file.hosts_file(hosts_path), scratch.name)  # [(host, child env)] or [(None, {})]
+    jobs = jobs or (len(placements) if placements[0][0] else max(1, min(4, os.cpu_count() or 1)))
     prefix = lab_prefix or f"mx{os.getpid() % 100000}"
     out_dir = Path(out) if out else Path("runs") / f"matrix-{time.strftime('%Y%m%d-%H%M%S')}"
     if out_dir.exists() and any(out_dir.iterdir()):
@@ -159,12 +168,15 @@ def matrix(playbooks: tuple[str, ...], variant: str, jobs: int | None, out: str 
 
         def one(index: int) -> None:
             job = todo[index]
-            result = run_job(job, index + 1, out_dir, prefix)
+            host, env = placements[index % len(placements)]
+            result = run_job(job, index + 1, out_dir, prefix, env)
+            result = dataclasses.replace(result, host=host)
             outcomes[index] = result
             with lock:
                 expected = lab_matrix.EXPECTED_EXIT.get(job.variant)
                 mark = "[green]✓[/]" if expected is None or result.exit_code == expected else "[red]✗[/]"
-                progress.console.print(f"{mark} {job.slug}: exit {result.exit_code} in {result.seconds:.0f}s"
+                where = f" on {host}" if host else ""
+                progress.console.print(f"{mark} {job.slug}{where}: exit {result.exit_code} in {result.seconds:.0f}s"
                                        + (f" — {result.error}" if result.error else ""), highlight=False)
                 progress.advance(task)
 
@@ -181,6 +193,20 @@ def matrix(playbooks: tuple[str, ...], variant: str, jobs: int | None, out: str 
     if any(row["error"] for row in built["rows"]):
         sys.exit(ExitCode.ENVIRONMENT)
     sys.exit(ExitCode.OK if built["all_as_expected"] else ExitCode.CHECK_FAILED)
+
+
+def _engines(path: Path | None, scratch: str) -> list[tuple[str | None, dict]]:
+    """Where the runs go: each engine of the hosts file with the environment a child needs to use it alone
+    (the lab image copied to engines that lack it first), or the local engine."""
+    if path is None:
+        return [(None, {})]
+    found = hosts_file.load(path)
+    engines = runtime.engines(found)
+    source = lifecycle.runtime_for()  # where the image is built: the local engine
+    tag = image.ensure(source.image_source(), lambda line: console.print(line, highlight=False))
+    runtime.copy_image(source.image_source(), engines, tag, lambda line: console.print(line, highlight=False),
+                       also=[f"{image.REPOSITORY}:latest"])
+    return [(name, runtime.child_environment(host, scratch)) for name, host in found.items()]
 
 
 def render(built: dict) -> None:

@@ -8,7 +8,8 @@ import time
 
 import click
 
-from lab import runtime, state
+from lab import lifecycle, state
+from lab.commands import hosts_option
 from lab.errors import LabNotFound
 from lab.names import lab_name
 from lab.schema import set_option
@@ -20,7 +21,7 @@ def _lab(name: str | None):
     if description is None:
         raise LabNotFound(f"no lab named {lab!r} is up; start it with 'dnslab up -t compose/enactors.yml "
                           f"--name {lab}'")
-    return runtime.connect(), description
+    return lifecycle.runtime_for(lab), description
 
 
 def _parse_sets(pairs: tuple[str, ...]) -> dict:
@@ -32,6 +33,7 @@ def register(cli: click.Group) -> None:
 
     @cli.command("repair")
     @click.option("--name", "-n", help="Lab name (default: $DNSLAB_NAME, else default).")
+    @hosts_option
     def repair(name: str | None) -> None:
         """Restore the newest plan on every endpoint: the manual fix for stuck (naive) enactors."""
         rt, description = _lab(name)
@@ -47,6 +49,7 @@ def register(cli: click.Group) -> None:
     @group.command("status")
     @click.option("--name", "-n", help="Lab name (default: $DNSLAB_NAME, else default).")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @hosts_option
     def status(name: str | None, as_json: bool) -> None:
         """Newest generation, what each enactor is doing, what DNS says is applied, stuck or not."""
         rt, description = _lab(name)
@@ -59,6 +62,7 @@ def register(cli: click.Group) -> None:
     @group.command("set")
     @click.argument("pairs", nargs=-1, required=True, metavar="KEY=VALUE...")
     @click.option("--name", "-n", help="Lab name (default: $DNSLAB_NAME, else default).")
+    @hosts_option
     def set_(pairs: tuple[str, ...], name: str | None) -> None:
         """Retune running agents, e.g. `enactor.strategy=guarded pipeline.interval=0.5`."""
         rt, description = _lab(name)
@@ -68,6 +72,7 @@ def register(cli: click.Group) -> None:
     @group.command("reset")
     @click.argument("pairs", nargs=-1, metavar="[KEY=VALUE...]")
     @click.option("--name", "-n", help="Lab name (default: $DNSLAB_NAME, else default).")
+    @hosts_option
     def reset(pairs: tuple[str, ...], name: str | None) -> None:
         """Start afresh: no plans but a baseline generation (the whole pool) in the store and in DNS."""
         rt, description = _lab(name)

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from lab import console as consoles, records
+from lab.commands import hosts_option
 from lab.errors import ExitCode, InputError, PlaybookError
 from lab.names import lab_name
 from lab.playbook import schema
@@ -56,6 +57,7 @@ def count(items, noun: str) -> str:
 @click.option("--keep/--no-keep", default=None,
               help="Keep the lab up afterwards / take it down. Default: leave it as it was before the run.")
 @click.option("--name", "-n", help="Lab name (default: $DNSLAB_NAME, else the topology's name).")
+@hosts_option
 def run(playbook: str, seed: int | None, sets: tuple[str, ...], out: str | None, keep: bool | None,
         name: str | None) -> None:
     """Run a playbook: probe, inject faults, roll them back, judge the checks, write RUN_DIR."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from lab import lifecycle, runtime, state
+from lab import lifecycle, state
 from lab.errors import LabError
 from lab.faults import store as fault_store
 from lab.pipeline import roles
@@ -33,7 +33,7 @@ def run(playbook: Playbook, lab: str, run_dir: Path, keep: bool | None = None, s
         progress: Status = lambda t: None, rt: Runtime | None = None) -> RunResult:
     """Bring the lab up if needed, run the playbook, take the lab down again if this run brought it up
     (unless `keep`; keep=False takes it down in any case)."""
-    rt = rt or runtime.connect()
+    rt = rt or lifecycle.runtime_for(lab)
     was_up = bool(rt.containers(lab)) and state.load_description(lab) is not None
     progress(f"lab {lab}: {'checking it is up' if was_up else 'bringing it up'}")
     description = lifecycle.up(lab_topology_file(playbook), lab, progress=status, rt=rt)

@@ -14,8 +14,9 @@ Shapes borrowed from containerlab's `runtime.ContainerRuntime` and Kathara's `IM
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 # Labels every resource of a lab carries: nothing is tracked only in memory, so a lab can be found and
@@ -154,6 +155,17 @@ class Runtime(Protocol):
     """What dnslab asks of a container engine. Container arguments are container names."""
 
     # -- the engine ------------------------------------------------------------------------------------------
+    @property
+    def hosts(self) -> list[str]:
+        """The hosts a node may be placed on (one engine: its own name, "local" by default)."""
+
+    def host_of(self, name: str) -> str:
+        """The host a container runs on."""
+
+    @property
+    def hosts_file(self) -> Path | None:
+        """The hosts file of a runtime over several engines; None for one engine (nothing to place)."""
+
     def engine_id(self) -> str:
         """A stable identity of the engine (locks that must hold across processes are per engine)."""
 
@@ -168,8 +180,9 @@ class Runtime(Protocol):
     def taken_subnets(self) -> list[tuple[str, str]]:
         """(subnet, network name) of every network the engine has, lab or not."""
 
-    def create_network(self, name: str, subnet: str, labels: Mapping[str, str]) -> None:
-        """An internal network (no route out) with a fixed subnet."""
+    def create_network(self, name: str, subnet: str, labels: Mapping[str, str], dynamic: str | None = None) -> None:
+        """An internal network (no route out) with a fixed subnet; the engine hands out addresses of its own
+        (gateways, load-balancer endpoints) only from `dynamic` (a range within the subnet, CIDR)."""
 
     def networks(self, lab: str | None) -> list[Network]: ...
 
@@ -241,8 +254,19 @@ class Runtime(Protocol):
                      env: Mapping[str, str] | None = None) -> None:
         """A long-lived helper like run_helper's (e.g. dnsdist in front of a server), named `name`."""
 
+    def run_host_helper(self, host: str, image: str, script: str, labels: Mapping[str, str],
+                        env: Mapping[str, str] | None = None, timeout: float = 60) -> ExecResult:
+        """Like run_helper, in the network namespace of the host's engine itself (zone-level faults)."""
+
     # -- images ----------------------------------------------------------------------------------------------
-    def image_id(self, name: str) -> str | None: ...
+    def image_id(self, name: str) -> str | None:
+        """The image's id (on several engines: when every one has the same image), else None."""
+
+    def image_source(self) -> Runtime:
+        """The engine images are built on (and copied from, to engines that lack them)."""
+
+    def spread_image(self, tag: str, progress: Callable[[str], None] = ..., also: Iterable[str] = ()) -> None:
+        """Make sure every engine has the image (and the tags in `also`), copying it where it is missing."""
 
     def tag_image(self, name: str, repository: str, tag: str) -> None: ...
 

@@ -69,6 +69,17 @@ class DockerRuntime:
 
     # -- the engine ------------------------------------------------------------------------------------------
 
+    @property
+    def hosts(self) -> list[str]:
+        return [self.name]
+
+    @property
+    def hosts_file(self) -> None:
+        return None  # one engine: no placement
+
+    def host_of(self, name: str) -> str:
+        return self.name
+
     def engine_id(self) -> str:
         if self._engine_id is None:
             # Engines started from one /etc/docker share its key and so their ID (several engines on one
@@ -99,8 +110,8 @@ class DockerRuntime:
                     taken.append((cfg["Subnet"], net.get("Name", "")))
         return taken
 
-    def create_network(self, name: str, subnet: str, labels: Mapping[str, str]) -> None:
-        ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet)])
+    def create_network(self, name: str, subnet: str, labels: Mapping[str, str], dynamic: str | None = None) -> None:
+        ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet, iprange=dynamic)])
         try:
             # internal: no route out of the lab; nothing inside can reach the world, nothing outside is a target.
             self.api.create_network(name, driver="bridge", internal=True, ipam=ipam, labels=dict(labels),
@@ -125,6 +136,8 @@ class DockerRuntime:
             except docker.errors.NotFound:
                 return False
             except docker.errors.APIError as exc:
+                if "not found" in str(exc).lower():  # a Swarm's overlay went meanwhile (an rpc NotFound)
+                    return False
                 if "active endpoints" not in str(exc) or attempt == 4:
                     raise LabError(f"cannot remove network {name}: {_explain(exc)}") from None
             try:
@@ -338,19 +351,33 @@ class DockerRuntime:
                                                         cap_add=["NET_ADMIN"], log_config=LOG_CONFIG))
         except docker.errors.APIError as exc:
             raise LabError(f"cannot start a helper in {target}'s namespace: {_explain(exc)}") from None
-        helper = created["Id"]
+        return self._run_once(created["Id"], f"{target}'s namespace", timeout)
+
+    def _run_once(self, helper: str, where: str, timeout: float) -> ExecResult:
         try:
             self.api.start(helper)
             status = self.api.wait(helper, timeout=timeout)
             output = self.api.logs(helper).decode("utf-8", "replace")
         except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
-            raise LabError(f"the helper in {target}'s namespace failed: {_explain(exc)}") from None
+            raise LabError(f"the helper in {where} failed: {_explain(exc)}") from None
         finally:
             try:
                 self.api.remove_container(helper, force=True)
             except docker.errors.APIError:
                 pass
         return ExecResult(int(status.get("StatusCode", -1)), output)
+
+    def run_host_helper(self, host: str, image: str, script: str, labels: Mapping[str, str],
+                        env: Mapping[str, str] | None = None, timeout: float = 60) -> ExecResult:
+        """run_helper in the engine's own network namespace (zone-level faults: the host's traffic)."""
+        try:
+            created = self.api.create_container(
+                image, ["sh", "-c", script], environment=dict(env or {}), labels=dict(labels),
+                host_config=self.api.create_host_config(network_mode="host", cap_drop=["ALL"],
+                                                        cap_add=["NET_ADMIN"], log_config=LOG_CONFIG))
+        except docker.errors.APIError as exc:
+            raise LabError(f"cannot start a helper on host {host}: {_explain(exc)}") from None
+        return self._run_once(created["Id"], f"host {host}", timeout)
 
     def start_helper(self, name: str, target: str, image: str, command: list[str], labels: Mapping[str, str],
                      env: Mapping[str, str] | None = None) -> None:
@@ -365,6 +392,12 @@ class DockerRuntime:
             raise LabError(f"cannot start helper {name} in {target}'s namespace: {_explain(exc)}") from None
 
     # -- images ----------------------------------------------------------------------------------------------
+
+    def image_source(self) -> DockerRuntime:
+        return self
+
+    def spread_image(self, tag: str, progress=lambda line: None, also: Iterable[str] = ()) -> None:
+        """One engine has what it has: nothing to copy."""
 
     def image_id(self, name: str) -> str | None:
         try:

@@ -20,12 +20,13 @@ from lab.duration import parse_duration
 from lab.errors import TopologyError
 from lab.names import NODE_NAME
 from lab.schema import Problems, check_keys, describe, get, one_of, suggest
-from lab.topology import nodes as nodes_section
-from lab.topology.model import (PRIMARY_SOFTWARE, Dnssec, Node, Pipeline, Record, Region,
+from lab.topology import nodes as nodes_section, placement
+from lab.topology.model import (PRIMARY_SOFTWARE, ROLE_SOFTWARE, Dnssec, Node, Pipeline, Record, Region,
                                 Topology, Zone)
 from lab.yamlsrc import Map, Seq, YamlSyntaxError, load as load_yaml, merge
 
-TOP_FIELDS = ("name", "description", "extends", "networks", "nodes", "zones", "pipeline", "options", "dnssec")
+TOP_FIELDS = ("name", "description", "extends", "networks", "nodes", "zones", "pipeline", "options", "dnssec",
+              "placement")
 DNSSEC_FIELDS = ("enabled", "signature_validity", "static_validity")
 PIPELINE_FIELDS = ("zone", "regions")
 REGION_FIELDS = ("endpoints", "addresses")
@@ -61,10 +62,14 @@ def from_document(doc: object, file: str) -> Topology:
     zones = _zones(problems, get(problems, doc, "zones", dict, "topology", Map()), nodes, set(raw_nodes))
     pipeline = _pipeline(problems, doc, nodes, zones)
     dnssec = _dnssec(problems, doc)
+    own_hosts = {n: found for n, spec in raw_nodes.items() if isinstance(spec, Map) and "host" in spec
+                 and (found := placement.node_host(problems, spec, f"node {n!r}")) is not None}
+    placed = placement.parse(problems, get(problems, doc, "placement", dict, "topology", None), own_hosts,
+                             ROLE_SOFTWARE)
     if problems:
         raise TopologyError(problems)
     return Topology(name=name, description=description, file=file, networks=networks, nodes=nodes, zones=zones,
-                    pipeline=pipeline, dnssec=dnssec)
+                    pipeline=pipeline, dnssec=dnssec, placement=placed)
 
 
 def _dnssec(problems: Problems, doc: Map) -> Dnssec | None:

@@ -6,6 +6,7 @@ import ipaddress
 from dataclasses import dataclass, field, replace
 
 from lab.automation import Automation
+from lab.topology.placement import Placement
 
 # Which software each role can run; the first one is the default.
 ROLE_SOFTWARE: dict[str, tuple[str, ...]] = {
@@ -106,6 +107,7 @@ class Topology:
     slot: int = 0
     pipeline: Pipeline | None = None
     dnssec: Dnssec | None = None
+    placement: Placement = Placement()  # several engines only (lab.topology.placement)
 
     def by_role(self, role: str) -> list[Node]:
         return [n for n in self.nodes.values() if n.role == role]
@@ -119,6 +121,20 @@ class Topology:
             if net in peer.addresses:
                 return addr
         return node.address
+
+    def dynamic_range(self, network: str) -> ipaddress.IPv4Network | None:
+        """The highest block of the network's subnet (16 addresses, 8 in a subnet under /26) that holds no
+        node's address and not the gateway: where an engine may hand out addresses of its own. None when
+        every block holds one."""
+        subnet = self.networks[network].subnet
+        prefix = 28 if subnet.prefixlen <= 26 else 29
+        if prefix <= subnet.prefixlen:
+            return None
+        used = {n.addresses[network] for n in self.nodes.values() if network in n.addresses}
+        for block in reversed(list(subnet.subnets(new_prefix=prefix))):
+            if subnet.network_address + 1 not in block and not any(a in block for a in used):
+                return block
+        return None
 
     def describe_role(self, node: Node) -> str:
         """Role as a person reads it: 'root', 'tld', 'primary (hidden)', 'secondary', 'resolver', ..."""

@@ -14,7 +14,7 @@ from lab.topology import options as server_options
 from lab.topology.model import ROLE_SOFTWARE, Network, Node
 from lab.yamlsrc import Map
 
-NODE_FIELDS = ("role", "software", "networks", "options", "command", "image", "source", "cleanup")
+NODE_FIELDS = ("role", "software", "networks", "options", "command", "image", "source", "cleanup", "host")
 
 
 def networks(problems: Problems, raw: Map) -> dict[str, Network]:
