@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from lab import console as consoles, records
+from lab import bundle, console as consoles, records
 from lab.errors import ExitCode, InputError, PlaybookError
 from lab.names import lab_name
 from lab.playbook import schema
@@ -34,8 +34,9 @@ def register(cli: click.Group) -> None:
 @click.argument("playbook", type=click.Path(dir_okay=False))
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a value by dotted path.")
 def validate(playbook: str, sets: tuple[str, ...]) -> None:
-    """Check a playbook and the topology it names; list every problem with file:line:col."""
-    loaded = schema.load(playbook, list(sets))
+    """Check a playbook (a file, or the name of one dnslab bundles) and the topology it names; list every
+    problem with file:line:col."""
+    loaded = schema.load(bundle.command_line(playbook, "playbook"), list(sets))
     probes = loaded.probes
     console.print(f"[green]{playbook}: ok[/] — {count(loaded.steps, 'step')}, {count(loaded.checks, 'check')}, "
                   f"probing {count(probes.resolvers, 'resolver')} from {count(probes.clients, 'client')} "
@@ -58,10 +59,11 @@ def count(items, noun: str) -> str:
 @click.option("--name", "-n", help="Lab name (default: $DNSLAB_NAME, else the topology's name).")
 def run(playbook: str, seed: int | None, sets: tuple[str, ...], out: str | None, keep: bool | None,
         name: str | None) -> None:
-    """Run a playbook: probe, inject faults, roll them back, judge the checks, write RUN_DIR."""
+    """Run a playbook (a file, or the name of one dnslab bundles: `dnslab list`): probe, inject faults, roll
+    them back, judge the checks, write RUN_DIR."""
     from lab import run as runs  # noqa: PLC0415 - docker and matplotlib only when running
 
-    loaded = schema.load(playbook, list(sets), seed)  # every problem before anything starts
+    loaded = schema.load(bundle.command_line(playbook, "playbook"), list(sets), seed)  # every problem first
     lab = lab_name(name, loaded.topology.name)
     run_dir = Path(out) if out else Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{loaded.name}"
     if run_dir.exists() and any(run_dir.iterdir()):
