@@ -96,12 +96,18 @@ def _interrupt(signum, frame) -> None:
 
 @click.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
-def report(run_dir: str) -> None:
+@click.option("--html", "html_only", is_flag=True,
+              help="Only write RUN_DIR/report.html again, from its report.json and records (nothing re-judged).")
+def report(run_dir: str, html_only: bool) -> None:
     """Judge a finished (or killed) run again from RUN_DIR and rewrite its report files."""
-    from lab.report import render_terminal, write_all  # noqa: PLC0415
+    from lab.report import html, render_terminal, write_all  # noqa: PLC0415
 
     path = Path(run_dir)
     found = records.read_run(path)
+    if html_only:
+        judged = html.read_report(path)
+        consoles.stdout().print(f"wrote {html.write_run(path, judged, found)}", highlight=False)
+        sys.exit(VERDICT_CODES.get(judged.get("verdict"), ExitCode.OK))
     copy = path / "playbook.yml"
     if not copy.is_file():
         raise InputError(f"{copy} is missing: RUN_DIR must be a directory `dnslab run` wrote")
