@@ -55,6 +55,7 @@ def headless(binary: str, url: str, *action: str, width: int = 1280, height: int
         command = [binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                    f"--user-data-dir={profile}", "--no-first-run", "--disable-extensions",
                    "--disable-background-networking", "--disable-sync", "--hide-scrollbars",
+                   "--host-resolver-rules=MAP * ~NOTFOUND",  # a page that reached for the network would show it
                    f"--window-size={width},{height}", *action, url]
         return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=profile)
 
