@@ -1,5 +1,5 @@
 """Where dnslab's own files are: the topologies and the image recipe (compose/), the playbooks (playbooks/),
-and the starter `dnslab init` writes — the same in a checkout and in an installed wheel.
+and the starter `dnslab init` writes (lab/bundled/starter/) — the same in a checkout and in an installed wheel.
 
 They are package data of `lab`, read with importlib.resources: `lab/bundled/compose` and
 `lab/bundled/playbooks` are symbolic links to the repository's top-level compose/ and playbooks/, so an
@@ -37,7 +37,7 @@ def _package_dir(*parts: str) -> Path:
 COMPOSE = _package_dir("bundled", "compose")
 PLAYBOOKS = _package_dir("bundled", "playbooks")
 RECIPE = COMPOSE / "image"
-STARTER = _package_dir("starter")
+STARTER = _package_dir("bundled", "starter")
 DEFAULT_TOPOLOGY = COMPOSE / "default.yml"
 
 
