@@ -1,5 +1,6 @@
 """Where dnslab's own files are: the topologies and the image recipe (compose/), the playbooks (playbooks/),
-and the starter `dnslab init` writes (lab/bundled/starter/) — the same in a checkout and in an installed wheel.
+the starter `dnslab init` writes (lab/bundled/starter/) and the agents' code (lab/agents/, a plain package) —
+the same in a checkout and in an installed wheel.
 
 They are package data of `lab`, read with importlib.resources: `lab/bundled/compose` and
 `lab/bundled/playbooks` are symbolic links to the repository's top-level compose/ and playbooks/, so an
@@ -34,6 +35,8 @@ def _package_dir(*parts: str) -> Path:
     return found.resolve()
 
 
+PACKAGE = _package_dir()  # lab itself: lab/agents/ is what runs inside containers (lifecycle.agent_code)
+AGENTS = PACKAGE / "agents"
 COMPOSE = _package_dir("bundled", "compose")
 PLAYBOOKS = _package_dir("bundled", "playbooks")
 RECIPE = COMPOSE / "image"
