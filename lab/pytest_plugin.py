@@ -68,9 +68,12 @@ def find(name: str | os.PathLike, kind: str) -> Path:
     if path.exists():
         return path.resolve()
     try:
-        return bundle.command_line(str(name), kind)
+        found = bundle.command_line(str(name), kind)
     except InputError as exc:
         raise pytest.UsageError(f"dnslab: {exc}") from None
+    if not found.exists():
+        raise pytest.UsageError(f"dnslab: no {kind} {str(name)!r}")
+    return found
 
 
 @dataclass
