@@ -119,7 +119,7 @@ def test_image_from_the_wheel_is_the_checkouts_image(installed):
     assert f"image {image.image_tag()} ready" in done.stderr  # the same recipe, byte for byte
 
 
-def test_up_status_run_down_of_the_bundled_minimal_lab_from_another_directory(installed, docker_client):
+def test_up_status_run_down_of_the_bundled_minimal_lab_from_another_directory(installed, rt):
     lab = lab_name("wheel")
     (installed.elsewhere / "short.yml").write_text(SHORT_RUN)
     try:
@@ -138,10 +138,10 @@ def test_up_status_run_down_of_the_bundled_minimal_lab_from_another_directory(in
     finally:
         down = installed.dnslab("down", "--name", lab)
     assert down.returncode == 0 and f"lab {lab}: removed 5 containers" in down.stderr, down.stderr
-    assert labelled(docker_client, lab) == {"containers": 0, "networks": 0, "volumes": 0}
+    assert labelled(rt, lab) == {"containers": 0, "networks": 0, "volumes": 0}
 
 
-def test_init_writes_a_project_whose_test_passes_the_race_on_real_containers(installed, docker_client):
+def test_init_writes_a_project_whose_test_passes_the_race_on_real_containers(installed, rt):
     project = installed.elsewhere / "our-automation"
     first = installed.dnslab("init", str(project))
     assert first.returncode == 0 and "wrote 6 files" in first.stdout, first.stderr
@@ -153,5 +153,5 @@ def test_init_writes_a_project_whose_test_passes_the_race_on_real_containers(ins
                             env={"CI": "true"}, timeout=900)  # the workflow's own test command
     assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout[-4000:] + done.stderr[-2000:]
     assert not list(project.glob(".dnslab-artifacts/*/*/*")), "a passed test's run directories are removed"
-    left = [c.name for c in runtime.containers(docker_client, None) if "test-dnslab-race" in c.labels.get(runtime.LAB, "")]
+    left = [c.name for c in rt.containers(None) if "test-dnslab-race" in c.labels.get(runtime.LAB, "")]
     assert not left, f"the plugin took its lab down: {left}"
