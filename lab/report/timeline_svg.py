@@ -27,7 +27,7 @@ RIGHT, AXIS_H, BAND_HEAD_H, LANE_H, LABEL_ROW_H = 16, 26, 16, 12, 13
 FONT, CHAR_W = 11, 6.4  # px; CHAR_W is an upper bound of a character's width, to size the label column
 PROBLEM_MIN_PX = 1.5
 # Agent events drawn as ticks in the agents band: event -> colour (others are not drawn).
-AGENT_EVENTS = {"endpoint_applied": "#9e9e9e", "plan_produced": "#cfd8dc", "cleanup_deleted": "#ff7f0e",
+AGENT_EVENTS = {"endpoint_applied": "#9e9e9e", "plan_produced": "#cfd8dc", "cleanup_deleted": "#8c564b",
                 "refused": "#d62728", "retry": "#bcbd22", "stuck": "#000000"}
 # Runner events drawn as labelled vertical lines over every band: event -> (colour, label of the event).
 MOMENTS = {"action_done": ("#555555", lambda e: f"action {e.get('action')}"),
@@ -148,19 +148,14 @@ def timeline_svg(probes: list[Record], events: list[Record], t0: float | None = 
     def x(seconds: float) -> float:
         return left + max(0.0, min(seconds, end)) / end * plot_w
 
-    rows: list[tuple[str, str, float]] = []  # (kind, label, y) of every band head and lane
+    heads: list[tuple[str, float]] = []  # (band, y): a resolver's band, then the agents'
+    lane_y: dict[tuple[str, str], float] = {}  # (band, lane) -> y
     y = top
-    for resolver, by_lane in by_resolver.items():
-        rows.append(("band", resolver, y))
+    for band, band_lanes in [*by_resolver.items(), *([("agents", agents)] if agents else [])]:
+        heads.append((band, y))
         y += BAND_HEAD_H
-        for lane in by_lane:
-            rows.append(("lane", lane, y))
-            y += LANE_H
-    if agents:
-        rows.append(("band", "agents", y))
-        y += BAND_HEAD_H
-        for source in agents:
-            rows.append(("lane", source, y))
+        for lane in band_lanes:
+            lane_y[(band, lane)] = y
             y += LANE_H
     bottom = y + 4
     height = bottom + AXIS_H
@@ -194,15 +189,13 @@ def timeline_svg(probes: list[Record], events: list[Record], t0: float | None = 
         ET.SubElement(svg, "line", {"x1": f"{x(at):.1f}", "x2": f"{x(at):.1f}", "y1": f"{top:.1f}",
                                     "y2": f"{bottom:.1f}", "stroke": colour, "stroke-dasharray": "6 2 1 2"})
         _label(svg, x(at), index % label_rows, f"{text} ({at:.1f} s)", colour, x(at) > left + 0.7 * plot_w)
-    for kind, text, row_y in rows:
-        if kind == "band":
-            ET.SubElement(svg, "line", x1="2", x2=str(WIDTH - RIGHT), y1=f"{row_y:.1f}", y2=f"{row_y:.1f}",
-                          stroke="#cccccc")
-            ET.SubElement(svg, "text", {"x": "4", "y": f"{row_y + 12:.1f}", "font-weight": "bold"}).text = text
-        else:
-            ET.SubElement(svg, "text", {"x": "14", "y": f"{row_y + 9.5:.1f}", "fill": "#444444",
-                                        "font-size": "10"}).text = text
-    lane_y = {(band, text): row_y for band, text, row_y in _lane_positions(rows)}
+    for band, row_y in heads:
+        ET.SubElement(svg, "line", x1="2", x2=str(WIDTH - RIGHT), y1=f"{row_y:.1f}", y2=f"{row_y:.1f}",
+                      stroke="#cccccc")
+        ET.SubElement(svg, "text", {"x": "4", "y": f"{row_y + 12:.1f}", "font-weight": "bold"}).text = band
+    for (_, lane), row_y in lane_y.items():
+        ET.SubElement(svg, "text", {"x": "14", "y": f"{row_y + 9.5:.1f}", "fill": "#444444",
+                                    "font-size": "10"}).text = lane
     for resolver, by_lane in by_resolver.items():
         for lane, lane_probes in by_lane.items():
             row_y = lane_y[(resolver, lane)]
@@ -227,15 +220,6 @@ def timeline_svg(probes: list[Record], events: list[Record], t0: float | None = 
     return ET.tostring(svg, encoding="unicode")
 
 
-def _lane_positions(rows: list[tuple[str, str, float]]) -> Iterable[tuple[str, str, float]]:
-    band = ""
-    for kind, text, row_y in rows:
-        if kind == "band":
-            band = text
-        else:
-            yield band, text, row_y
-
-
 def _axis(svg: ET.Element, left: float, plot_w: float, end: float, top: float, bottom: float, x) -> None:
     step = _tick_step(end)
     ET.SubElement(svg, "line", x1=f"{left:.1f}", x2=f"{left + plot_w:.1f}", y1=f"{bottom:.1f}",
@@ -252,8 +236,8 @@ def _axis(svg: ET.Element, left: float, plot_w: float, end: float, top: float, b
 
 
 def _label(svg: ET.Element, at: float, row: int, text: str, colour: str, right_aligned: bool) -> None:
-    ET.SubElement(svg, "text", {"x": f"{at + (-3 if right_aligned else 3):.1f}", "y": f"{4 + LABEL_ROW_H * (row + 1) - 3:.1f}",
-                                "fill": colour, "font-size": "10",
+    ET.SubElement(svg, "text", {"x": f"{at + (-3 if right_aligned else 3):.1f}",
+                                "y": f"{4 + LABEL_ROW_H * (row + 1) - 3:.1f}", "fill": colour, "font-size": "10",
                                 "text-anchor": "end" if right_aligned else "start"}).text = text
 
 

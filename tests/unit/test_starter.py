@@ -39,7 +39,8 @@ def test_the_starter_is_a_project_whose_race_is_dnslabs(tmp_path):
     assert document["pipeline"] == race["pipeline"]
     assert document["enactor"]["apply_pace"] == race["enactor"]["apply_pace"]
     enactor = ours.sections["enactor"]["automation"]
-    assert list(enactor.command) == ["sh", "-c", "python3 automation/enactor.py"] and enactor.source == str(project.resolve())
+    assert list(enactor.command) == ["sh", "-c", "python3 automation/enactor.py"]
+    assert enactor.source == str(project.resolve())
     script = project / "automation" / "enactor.py"
     assert os.access(script, os.X_OK) and script.read_text().startswith("#!/usr/bin/env python3\n# The placeholder")
     compile(script.read_text(), str(script), "exec")
