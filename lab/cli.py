@@ -10,7 +10,7 @@ import click
 from rich.table import Table
 
 from lab import bundle, console as consoles, image, lifecycle, runtime
-from lab.commands import export, fault, library, pipeline, playbook
+from lab.commands import export, fault, init, library, pipeline, playbook
 from lab.errors import ExitCode, LabError
 from lab.names import lab_name
 
@@ -128,7 +128,7 @@ def down(name: str | None, all_labs: bool) -> None:
 
 
 # Every command group beyond the lab's own (above) lives in a module of lab.commands that adds itself here.
-for _module in (export, fault, library, pipeline, playbook):
+for _module in (export, fault, init, library, pipeline, playbook):
     _module.register(cli)
 
 

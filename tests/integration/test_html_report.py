@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import html as html_text
 import json
-import subprocess
-import sys
 
 import pytest
 from matplotlib import image as mpimage
 
 from tests.integration import browser
 from tests.integration.conftest import REPO, lab_name
+from tests.support.cli import RUN_TIMEOUT, dnslab, run_args
 
 PLAYBOOK = REPO / "tests" / "data" / "lossy-run.yml"
 FAIL_RED = (0xC6, 0x28, 0x28)  # .badge.fail in lab/report/templates/style.css.j2
@@ -26,8 +25,7 @@ FAIL_RED = (0xC6, 0x28, 0x28)  # .badge.fail in lab/report/templates/style.css.j
 @pytest.fixture(scope="module")
 def finished_run(lab_image, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("html") / "run"
-    done = subprocess.run([sys.executable, "-m", "lab", "run", str(PLAYBOOK), "--name", lab_name("html"),
-                           "--out", str(run_dir)], cwd=REPO, capture_output=True, text=True, timeout=300)
+    done = dnslab(*run_args(PLAYBOOK, lab_name("html"), run_dir), timeout=RUN_TIMEOUT)
     assert done.returncode == 1, done.stderr[-3000:]
     return run_dir
 

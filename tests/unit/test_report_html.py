@@ -15,7 +15,8 @@ from lab.checks import CheckResult
 from lab.playbook import overrides
 from lab.report import build_report, html, timeline_svg, write_all
 from lab.yamlsrc import load as load_yaml
-from tests.unit.test_report import NAME, T0, probe, synthetic_run, write_records
+from tests.support.records import NAME, T0, probe
+from tests.unit.test_report import synthetic_run, write_records
 
 SVG = "{http://www.w3.org/2000/svg}"
 EVIL = '<script>alert("x")</script>'

@@ -5,8 +5,6 @@ overwrites a file. (tests/integration/test_installed.py runs the written project
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,11 +12,10 @@ import yaml
 
 from lab import bundle, starter
 from lab.errors import InputError
-from lab.pipeline import playbook as pipeline_playbook
 from lab.playbook import schema
 from lab.topology import load as topology_load
+from tests.support.cli import dnslab
 
-pipeline_playbook.register()  # the race playbook's pipeline:/enactor: sections and actions, as `dnslab` does
 RACE = bundle.PLAYBOOKS / "aws-2025-dynamodb-enactor-race.yml"
 
 
@@ -68,11 +65,9 @@ def test_init_never_overwrites_and_writes_nothing_then(tmp_path):
 
 
 def test_the_command_line_says_it_in_one_line_with_exit_2(tmp_path):
-    first = subprocess.run([sys.executable, "-m", "lab", "init", str(tmp_path / "p")], capture_output=True,
-                           text=True, timeout=60)
+    first = dnslab("init", tmp_path / "p")
     assert first.returncode == 0 and "wrote 6 files" in first.stdout and "dnslab run dnslab/race.yml" in first.stdout
-    again = subprocess.run([sys.executable, "-m", "lab", "init", str(tmp_path / "p")], capture_output=True,
-                           text=True, timeout=60)
+    again = dnslab("init", tmp_path / "p")
     lines = [line for line in again.stderr.splitlines() if line.strip()]
     assert again.returncode == 2 and len(lines) == 1 and lines[0].startswith("Error: ") and \
         "6" not in again.stdout, again.stderr
