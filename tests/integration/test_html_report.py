@@ -14,7 +14,7 @@ import json
 import pytest
 from matplotlib import image as mpimage
 
-from tests.integration import browser
+from tests.support import browser
 from tests.integration.conftest import REPO, lab_name
 from tests.support.cli import RUN_TIMEOUT, dnslab, run_args
 
