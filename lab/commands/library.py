@@ -4,7 +4,8 @@ resolver vendor.
 `matrix` runs each playbook (as written, and with its mitigation's --set options) through `dnslab run` in
 a lab of its own, `--jobs` at a time (labs take separate address slots), then splits each run's probes by
 resolver vendor (lab.matrix) and writes OUT/matrix.json, OUT/matrix.md, OUT/heatmap.png and OUT/matrix.html
-(the table, the heatmap, a link to every run's report.html), with every run's directory under OUT/runs/. Exit 0 when every library playbook behaved as documented (as written:
+(the table, the heatmap, a link to every run's report.html), with every run's directory under OUT/runs/.
+Exit 0 when every library playbook behaved as documented (as written:
 exit 1, the symptom; mitigated: exit 0), 1 when one did not, 2 on invalid input, 3 when a run could not
 run (its error is in the table and in OUT/runs/NAME.log).
 """
@@ -178,7 +179,8 @@ def matrix(playbooks: tuple[str, ...], variant: str, jobs: int | None, out: str 
     plot_heatmap(built, out_dir / "heatmap.png", f"dnslab matrix: {len(todo)} runs, {jobs} at a time")
     html.write_matrix(out_dir, built, out_dir / "heatmap.png")
     render(built)
-    console.print(f"matrix: {out_dir}/matrix.json, matrix.md, heatmap.png, matrix.html — {len(todo)} runs in {total:.0f}s "
+    console.print(f"matrix: {out_dir}/matrix.json, matrix.md, heatmap.png, matrix.html — {len(todo)} runs in "
+                  f"{total:.0f}s "
                   f"({jobs} at a time)", highlight=False)
     if any(row["error"] for row in built["rows"]):
         sys.exit(ExitCode.ENVIRONMENT)
