@@ -4,7 +4,7 @@ VENV   := .venv
 DNSLAB := $(VENV)/bin/dnslab
 PYTEST := $(VENV)/bin/pytest
 
-.PHONY: help venv image lab-up lab-down lab-status test test-library unit integration bench soak clean
+.PHONY: help venv image lab-up lab-down lab-status test test-library unit integration bench soak clean wheel install
 
 help:
 	@echo "make lab-up     create .venv, build the image if missing, start the default lab, print its status"
@@ -12,6 +12,8 @@ help:
 	@echo "make test-library  the incident library (DNSSEC ones too) both ways + dnslab matrix (about 16 minutes)"
 	@echo "make lab-down   remove everything the lab created"
 	@echo "make bench      benchmarks against same-run baselines (RUNS=5, ONLY=...): bench/results.json"
+	@echo "make wheel      build dist/dnslab-VERSION-py3-none-any.whl (topologies, playbooks, image recipe inside)"
+	@echo "make install    install that wheel with pipx: dnslab on PATH, usable from any directory"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -68,3 +70,18 @@ bench: venv
 # SOAK_MINUTES=N scales the playbook's waits to N minutes.
 soak: venv
 	$(VENV)/bin/python scripts/soak.py --minutes $(or $(SOAK_MINUTES),20)
+
+# The wheel users install: everything dnslab reads at run time is inside it (topologies, playbooks, the image
+# recipe, templates, agent code, the `dnslab init` starter; lab/bundle.py says how).
+wheel: venv
+	rm -rf dist
+	$(VENV)/bin/pip wheel --quiet --no-deps -w dist .
+	@ls dist/*.whl
+
+# dnslab as a user has it: that wheel installed with pipx (pipx from Debian's packages when missing and root).
+install: wheel
+	@command -v pipx >/dev/null || { [ "$$(id -u)" = 0 ] && echo "installing pipx with apt-get" && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pipx >/dev/null; } || \
+	  { echo "pipx is missing: sudo apt-get install pipx (or: python3 -m pip install --user pipx)"; exit 1; }
+	pipx install --force dist/dnslab-*.whl
+	@echo "dnslab is installed for this user; 'pipx ensurepath' puts its directory on PATH"

@@ -9,9 +9,8 @@ import time
 import click
 from rich.table import Table
 
-from lab import console as consoles, image, lifecycle
-from lab.commands import hosts_option
-from lab.commands import export, fault, library, pipeline, playbook
+from lab import bundle, console as consoles, image, lifecycle
+from lab.commands import export, fault, hosts_option, init, library, pipeline, playbook
 from lab.errors import ExitCode, LabError
 from lab.names import lab_name
 
@@ -40,14 +39,16 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 @cli.command()
-@click.option("--topology", "-t", type=click.Path(dir_okay=False), help="Topology file (default compose/default.yml).")
+@click.option("--topology", "-t", type=click.Path(dir_okay=False),
+              help="Topology file, or the name of one dnslab bundles (minimal, enactors, ...; default: default).")
 @click.option("--name", "-n", help="Lab name (default: the topology's name).")
 @click.option("--timeout", default=lifecycle.READY_TIMEOUT, show_default=True, help="Seconds to wait for every server.")
 @hosts_option
 def up(topology: str | None, name: str | None, timeout: float) -> None:
     """Start a lab and wait until every server answers (idempotent)."""
     with console.status("starting lab") as status:
-        description = lifecycle.up(topology, name, progress=_progress(status), ready_timeout=timeout)
+        path = bundle.command_line(topology, "topology") if topology else None
+        description = lifecycle.up(path, name, progress=_progress(status), ready_timeout=timeout)
     console.print(f"[green]lab {description['lab']} is up[/] ({len(description['nodes'])} nodes, "
                   f"slot {description['slot']})")
     _print_status(lifecycle.status(description["lab"]))
@@ -137,7 +138,7 @@ def down(name: str | None, all_labs: bool) -> None:
 
 
 # Every command group beyond the lab's own (above) lives in a module of lab.commands that adds itself here.
-for _module in (export, fault, library, pipeline, playbook):
+for _module in (export, fault, init, library, pipeline, playbook):
     _module.register(cli)
 
 

@@ -17,11 +17,12 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
+from lab import bundle
 from lab.errors import EnvironmentProblem, LabError
 from lab.runtime import Runtime
 from lab.runtime.locks import MachineLock, lock_path
 
-RECIPE_DIR = Path(__file__).resolve().parents[1] / "compose" / "image"
+RECIPE_DIR = bundle.RECIPE
 REPOSITORY = "dnslab"
 BASE_IMAGE = "debian:bookworm-slim"
 SUITE = "bookworm"

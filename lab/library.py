@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lab import bundle
 from lab.schema import Problems, check_keys, get
 from lab.yamlsrc import Map, Seq, YamlSyntaxError, load as load_yaml
 
 FIELDS = ("incident", "date", "mechanism", "symptom", "mitigation", "mitigated")
 TEXT_FIELDS = ("incident", "mechanism", "symptom", "mitigation")
-PLAYBOOKS = Path(__file__).resolve().parents[1] / "playbooks"
+PLAYBOOKS = bundle.PLAYBOOKS
 
 
 @dataclass(frozen=True)

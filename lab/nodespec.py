@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import functools
 from dataclasses import replace
-from pathlib import Path
 
-from lab import automation, image, runtime, state
+from lab import automation, bundle, image, runtime, state
 from lab.automation import Automation
 from lab.runtime import File
 from lab.topology.model import Topology
 from lab.topology.software import software_of
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = bundle.PACKAGE
 PLAN_STORE_MOUNT = "/plans"  # where pipeline agents see the plan store (lab/agents/plans.py)
 # Every node's command runs behind this: the lab's own resolv.conf (never Docker's embedded DNS), and the
 # script a fault may have left to run once before the server starts again (runtime.ON_START).
@@ -55,7 +54,7 @@ def agent_code() -> dict[str, File]:
     """lab.agents (what runs inside containers), on the containers' PYTHONPATH: read from this package, so a
     code change needs no image rebuild, only a new container."""
     files = {f"{runtime.SOURCE_DIR}/lab/__init__.py": File.of((PACKAGE_DIR / "__init__.py").read_bytes())}
-    for path in sorted((PACKAGE_DIR / "agents").rglob("*.py")):
+    for path in sorted(bundle.AGENTS.rglob("*.py")):
         rel = path.relative_to(PACKAGE_DIR.parent).as_posix()
         files[f"{runtime.SOURCE_DIR}/{rel}"] = File.of(path.read_bytes())
     return files

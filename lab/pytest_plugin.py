@@ -14,8 +14,8 @@ docs/automation.md, "In your test suite").
 - A run is `dnslab run` in a subprocess: its exit code, report.json and run directory come back as a
   `PlaybookResult`. Run directories go under `--dnslab-artifacts` (default .dnslab-artifacts/) and are kept
   only for tests that failed, whose report names them.
-- Names that are no path (`enactors.yml`, `aws-2025-...yml`) are looked up in dnslab's compose/ and
-  playbooks/ directories.
+- Names that are no path (`enactors.yml`, `dnslab:enactors.yml`, `aws-2025-...yml`) are looked up among
+  the topologies and playbooks dnslab bundles (lab.bundle), in a checkout and in an installed wheel alike.
 - Without a Docker daemon the tests are skipped, or fail under CI=true (a skipped lab test in CI is a
   failed one).
 """
@@ -33,10 +33,9 @@ from pathlib import Path
 
 import pytest
 
-from lab import lifecycle, runtime
-from lab.errors import DockerUnavailable
+from lab import bundle, lifecycle, runtime
+from lab.errors import DockerUnavailable, InputError
 
-HOME = Path(__file__).resolve().parents[1]  # the dnslab checkout: compose/ and playbooks/ live here
 RUN_TIMEOUT = 900
 
 
@@ -64,14 +63,17 @@ def pytest_runtest_makereport(item, call):
 
 
 def find(name: str | os.PathLike, kind: str) -> Path:
-    """A file as given, else dnslab's own compose/ (kind "topology") or playbooks/ file of that name."""
+    """A file as given, else the topology (kind "topology") or playbook dnslab bundles by that name."""
     path = Path(name)
     if path.exists():
         return path.resolve()
-    bundled = HOME / ("compose" if kind == "topology" else "playbooks") / path.name
-    if bundled.exists():
-        return bundled
-    raise pytest.UsageError(f"dnslab: no {kind} {str(name)!r} here or in {bundled.parent}")
+    try:
+        found = bundle.command_line(str(name), kind)
+    except InputError as exc:
+        raise pytest.UsageError(f"dnslab: {exc}") from None
+    if not found.exists():
+        raise pytest.UsageError(f"dnslab: no {kind} {str(name)!r}")
+    return found
 
 
 @dataclass

@@ -3,8 +3,9 @@ resolver vendor.
 
 `matrix` runs each playbook (as written, and with its mitigation's --set options) through `dnslab run` in
 a lab of its own, `--jobs` at a time (labs take separate address slots), then splits each run's probes by
-resolver vendor (lab.matrix) and writes OUT/matrix.json, OUT/matrix.md and OUT/heatmap.png, with every
-run's directory under OUT/runs/. Exit 0 when every library playbook behaved as documented (as written:
+resolver vendor (lab.matrix) and writes OUT/matrix.json, OUT/matrix.md, OUT/heatmap.png and OUT/matrix.html
+(the table, the heatmap, a link to every run's report.html), with every run's directory under OUT/runs/.
+Exit 0 when every library playbook behaved as documented (as written:
 exit 1, the symptom; mitigated: exit 0), 1 when one did not, 2 on invalid input, 3 when a run could not
 run (its error is in the table and in OUT/runs/NAME.log).
 """
@@ -145,7 +146,8 @@ def run_job(job: Job, index: int, out_dir: Path, prefix: str, env: dict | None =
 def matrix(playbooks: tuple[str, ...], variant: str, jobs: int | None, out: str | None, directory: str,
            lab_prefix: str | None, hosts_path: str | None) -> None:
     """Run library playbooks (default: all) against every resolver vendor; write a table and a heatmap."""
-    from lab.report.heatmap import plot_heatmap  # noqa: PLC0415 - matplotlib only when drawing
+    from lab.report import html  # noqa: PLC0415 - jinja2 and matplotlib only when drawing
+    from lab.report.heatmap import plot_heatmap  # noqa: PLC0415
 
     todo = plan(playbooks, variant, directory)
     if not todo:
@@ -187,8 +189,10 @@ def matrix(playbooks: tuple[str, ...], variant: str, jobs: int | None, out: str 
     (out_dir / "matrix.json").write_text(json.dumps(built, indent=2) + "\n")
     (out_dir / "matrix.md").write_text(markdown(built))
     plot_heatmap(built, out_dir / "heatmap.png", f"dnslab matrix: {len(todo)} runs, {jobs} at a time")
+    html.write_matrix(out_dir, built, out_dir / "heatmap.png")
     render(built)
-    console.print(f"matrix: {out_dir}/matrix.json, matrix.md, heatmap.png — {len(todo)} runs in {total:.0f}s "
+    console.print(f"matrix: {out_dir}/matrix.json, matrix.md, heatmap.png, matrix.html — {len(todo)} runs in "
+                  f"{total:.0f}s "
                   f"({jobs} at a time)", highlight=False)
     if any(row["error"] for row in built["rows"]):
         sys.exit(ExitCode.ENVIRONMENT)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from lab import console as consoles, records
+from lab import bundle, console as consoles, records
 from lab.commands import hosts_option
 from lab.errors import ExitCode, InputError, PlaybookError
 from lab.names import lab_name
@@ -35,8 +35,9 @@ def register(cli: click.Group) -> None:
 @click.argument("playbook", type=click.Path(dir_okay=False))
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a value by dotted path.")
 def validate(playbook: str, sets: tuple[str, ...]) -> None:
-    """Check a playbook and the topology it names; list every problem with file:line:col."""
-    loaded = schema.load(playbook, list(sets))
+    """Check a playbook (a file, or the name of one dnslab bundles) and the topology it names; list every
+    problem with file:line:col."""
+    loaded = schema.load(bundle.command_line(playbook, "playbook"), list(sets))
     probes = loaded.probes
     console.print(f"[green]{playbook}: ok[/] — {count(loaded.steps, 'step')}, {count(loaded.checks, 'check')}, "
                   f"probing {count(probes.resolvers, 'resolver')} from {count(probes.clients, 'client')} "
@@ -60,10 +61,11 @@ def count(items, noun: str) -> str:
 @hosts_option
 def run(playbook: str, seed: int | None, sets: tuple[str, ...], out: str | None, keep: bool | None,
         name: str | None) -> None:
-    """Run a playbook: probe, inject faults, roll them back, judge the checks, write RUN_DIR."""
+    """Run a playbook (a file, or the name of one dnslab bundles: `dnslab list`): probe, inject faults, roll
+    them back, judge the checks, write RUN_DIR."""
     from lab import run as runs  # noqa: PLC0415 - docker and matplotlib only when running
 
-    loaded = schema.load(playbook, list(sets), seed)  # every problem before anything starts
+    loaded = schema.load(bundle.command_line(playbook, "playbook"), list(sets), seed)  # every problem first
     lab = lab_name(name, loaded.topology.name)
     run_dir = Path(out) if out else Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{loaded.name}"
     if run_dir.exists() and any(run_dir.iterdir()):
@@ -96,12 +98,18 @@ def _interrupt(signum, frame) -> None:
 
 @click.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
-def report(run_dir: str) -> None:
+@click.option("--html", "html_only", is_flag=True,
+              help="Only write RUN_DIR/report.html again, from its report.json and records (nothing re-judged).")
+def report(run_dir: str, html_only: bool) -> None:
     """Judge a finished (or killed) run again from RUN_DIR and rewrite its report files."""
-    from lab.report import render_terminal, write_all  # noqa: PLC0415
+    from lab.report import html, render_terminal, write_all  # noqa: PLC0415
 
     path = Path(run_dir)
     found = records.read_run(path)
+    if html_only:
+        judged = html.read_report(path)
+        consoles.stdout().print(f"wrote {html.write_run(path, judged, found)}", highlight=False)
+        sys.exit(VERDICT_CODES.get(judged.get("verdict"), ExitCode.OK))
     copy = path / "playbook.yml"
     if not copy.is_file():
         raise InputError(f"{copy} is missing: RUN_DIR must be a directory `dnslab run` wrote")

@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from lab import checks, library, lifecycle
-from lab.errors import PlaybookError, Problem, TopologyError
+from lab import bundle, checks, library, lifecycle
+from lab.errors import InputError, PlaybookError, Problem, TopologyError
 from lab.names import NODE_NAME, absolute
 from lab.playbook import overrides
 from lab.playbook.fields import get_duration, node_list, nodes_of
@@ -146,12 +146,15 @@ def _topology(problems: Problems, doc: Map, file: Path) -> tuple[Path, Map, Topo
         where, key = raw, "file"
     elif raw is not None:
         problems.at(doc, "topology must be a file name or a mapping {file, overrides}", "topology", value=True)
-    path = topology_load.DEFAULT_TOPOLOGY if name is None else (file.parent / name)
     try:
+        path = topology_load.DEFAULT_TOPOLOGY if name is None else bundle.referenced(name, file.parent)
         topology_doc = load_yaml(path)
+    except InputError as exc:  # an unknown dnslab:NAME
+        problems.at(where, f"topology: {exc}", key, value=True)
+        return file.parent / name, extra, None
     except YamlSyntaxError as exc:
-        problems.at(where, f"topology {name!r}: {exc.problem.message} (paths are relative to the playbook)",
-                    key, value=True)
+        problems.at(where, f"topology {name!r}: {exc.problem.message} (paths are relative to the playbook"
+                    f"{bundle.hint_for_missing(name)})", key, value=True)
         return path, extra, None
     try:
         return path, extra, topology_load.from_document(merge(topology_doc, extra, home="base"), str(path))

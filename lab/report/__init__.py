@@ -1,8 +1,8 @@
-"""Reports of a run: judge the records in RUN_DIR and write report.json, junit.xml and timeline.png.
+"""Reports of a run: judge the records in RUN_DIR and write report.json, junit.xml, timeline.png and report.html.
 
 `write_all` is what `dnslab run` (after the run) and `dnslab report RUN_DIR` (any time later) call;
 `render_terminal` then shows the returned report. The parts are pure and usable on their own:
-summary (the report dict), junit, timeline (the plot), terminal.
+summary (the report dict), junit, timeline (the plot), html (the page), terminal.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from lab.report.terminal import render_terminal
 __all__ = ["REPORT_FILES", "VERDICTS", "build_report", "render_terminal", "verdict_for", "write_all", "write_junit"]
 
 # label -> file name inside RUN_DIR
-REPORT_FILES = {"report": "report.json", "junit": "junit.xml", "timeline": "timeline.png"}
+REPORT_FILES = {"report": "report.json", "junit": "junit.xml", "timeline": "timeline.png", "html": "report.html"}
 
 
 def write_all(
@@ -44,6 +44,7 @@ def write_all(
     Raises InputError when RUN_DIR holds no records and ValueError when a check spec is invalid.
     """
     # Imported here: matplotlib takes half a second to import, and only this command needs it.
+    from lab.report import html
     from lab.report.timeline import plot_timeline
 
     run_dir = Path(run_dir)
@@ -61,6 +62,7 @@ def write_all(
     write_junit(report, run_dir / REPORT_FILES["junit"])
     plot_timeline(found.probes, found.events, run_dir / REPORT_FILES["timeline"],
                   f"{playbook_name} (seed {seed}): {report['verdict']}")
+    html.write_run(run_dir, report, found)
     return report
 
 

@@ -15,9 +15,10 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 
+from lab import bundle
 from lab.agents import settings as pipeline_settings
 from lab.duration import parse_duration
-from lab.errors import TopologyError
+from lab.errors import InputError, TopologyError
 from lab.names import NODE_NAME
 from lab.schema import Problems, check_keys, describe, get, one_of, suggest
 from lab.topology import nodes as nodes_section, placement
@@ -32,7 +33,7 @@ PIPELINE_FIELDS = ("zone", "regions")
 REGION_FIELDS = ("endpoints", "addresses")
 ZONE_FIELDS = ("servers", "primary", "ttl", "negative_ttl", "records")
 
-DEFAULT_TOPOLOGY = Path(__file__).resolve().parents[2] / "compose" / "default.yml"
+DEFAULT_TOPOLOGY = bundle.DEFAULT_TOPOLOGY
 
 
 def load(path: str | Path) -> Topology:
@@ -99,15 +100,19 @@ def _dnssec(problems: Problems, doc: Map) -> Dnssec | None:
 
 
 def resolve_extends(doc: Map, file: str, seen: tuple[str, ...] = ()) -> Map:
-    """The document with its `extends: BASE.yml` chain merged in (paths relative to the extending file).
-    A base's own name never carries over: an extending topology is named by itself or its file."""
+    """The document with its `extends: BASE.yml` chain merged in (paths relative to the extending file,
+    `dnslab:NAME` for a topology dnslab bundles: lab.bundle). A base's own name never carries over: an
+    extending topology is named by itself or its file."""
     if "extends" not in doc:
         return doc
     problems = Problems(file)
     base_name = get(problems, doc, "extends", str, "topology")
     if problems:
         raise TopologyError(problems)
-    path = (Path(file).parent / base_name).resolve()
+    try:
+        path = bundle.referenced(base_name, Path(file).parent).resolve()
+    except InputError as exc:
+        raise TopologyError([doc.problem(f"extends: {exc}", "extends", value=True)]) from None
     if str(path) in seen or str(path) == str(Path(file).resolve()):
         raise TopologyError([doc.problem(f"extends {base_name!r} forms a cycle: a topology cannot extend itself",
                                          "extends", value=True)])
@@ -117,7 +122,8 @@ def resolve_extends(doc: Map, file: str, seen: tuple[str, ...] = ()) -> Map:
         if exc.problem.line:
             raise TopologyError([exc.problem]) from None
         raise TopologyError([doc.problem(f"extends {base_name!r}: {exc.problem.message} (paths are relative to "
-                                         f"{Path(file).name})", "extends", value=True)]) from None
+                                         f"{Path(file).name}{bundle.hint_for_missing(base_name)})", "extends",
+                                         value=True)]) from None
     if not isinstance(base, Map):
         raise TopologyError([doc.problem(f"extends {base_name!r}: that file is not a topology mapping",
                                          "extends", value=True)])

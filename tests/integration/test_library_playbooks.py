@@ -162,5 +162,10 @@ def test_matrix_runs_one_playbook_both_ways_in_parallel_and_draws_it(ready, tmp_
     assert all(cell["symptom"] == "SERVFAIL" and cell["availability"] < 0.9 for cell in written["cells"].values())
     assert all(cell["availability"] == 1.0 for cell in mitigated["cells"].values())
     assert (out / "heatmap.png").read_bytes()[:4] == b"\x89PNG"
+    page = (out / "matrix.html").read_text()
+    for row in built["rows"]:  # every run is linked, and the link leads to its report.html
+        link = f"runs/{row['playbook']}-{row['variant']}/report.html"
+        assert f'<a href="{link}">' in page and (out / link).is_file()
+    assert 'src="data:image/png;base64,' in page
     assert "| azure-2019-lame-delegation (as-written) | 1 |" in (out / "matrix.md").read_text()
     assert "Knot Resolver" in done.stdout

@@ -39,11 +39,12 @@ def test_an_aborted_run_says_its_error_line():
 def test_names_are_found_in_dnslabs_own_directories(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert pytest_plugin.find("enactors.yml", "topology") == REPO / "compose" / "enactors.yml"
+    assert pytest_plugin.find("dnslab:enactors.yml", "topology") == REPO / "compose" / "enactors.yml"
     assert pytest_plugin.find("aws-2025-dynamodb-enactor-race.yml", "playbook") == \
         REPO / "playbooks" / "aws-2025-dynamodb-enactor-race.yml"
     (tmp_path / "mine.yml").write_text("x: 1")
     assert pytest_plugin.find("mine.yml", "playbook") == tmp_path / "mine.yml"
-    with pytest.raises(pytest.UsageError, match="no playbook 'nope.yml'"):
+    with pytest.raises(pytest.UsageError, match="nor a playbook dnslab bundles: 'nope.yml'"):
         pytest_plugin.find("nope.yml", "playbook")
 
 

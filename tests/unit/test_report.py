@@ -152,8 +152,9 @@ def test_write_all_judges_the_run_dir_and_writes_every_file(tmp_path: Path) -> N
     assert len(list(ET.parse(tmp_path / "junit.xml").getroot().iter("testcase"))) == 3
     assert (tmp_path / "timeline.png").read_bytes()[:8] == PNG_MAGIC
     assert sorted(path.name for path in tmp_path.iterdir()) == [
-        "events.jsonl", "junit.xml", "probes.jsonl", "report.json", "timeline.png",
+        "events.jsonl", "junit.xml", "probes.jsonl", "report.html", "report.json", "timeline.png",
     ]
+    assert report["files"]["html"] == "report.html"
 
 
 def test_write_all_verdicts(tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+../../../examples/automation/python/enactor.py

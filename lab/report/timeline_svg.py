@@ -1,0 +1,257 @@
+"""The timeline of a run as an inline SVG, for report.html: what each resolver answered over time, the fault
+windows, the moments the playbook acted, and what the pipeline's agents said.
+
+Drawn from the records, like timeline.png and with its colours, but as shapes a browser scales and
+explains: one bar per run of equal outcomes (its tooltip says how many probes, which outcome, when), so
+ten minutes of probes are a few hundred elements, not tens of thousands. A lane is a client, or a
+question ("dynamodb.us-east-1 A") when the run asks several; problems are painted over ok answers, and
+every problem bar is at least PROBLEM_MIN_PX wide, so one failed probe stays visible. Pure: text in,
+text out (built with ElementTree, so every label is escaped).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import xml.etree.ElementTree as ET
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from lab import records
+from lab.records import Record
+from lab.report.timeline import FAULT_COLOUR, OUTCOME_STYLE, SLOW_MS
+
+WIDTH = 1100  # user units; the SVG scales to the page
+RIGHT, AXIS_H, BAND_HEAD_H, LANE_H, LABEL_ROW_H = 16, 26, 16, 12, 13
+FONT, CHAR_W = 11, 6.4  # px; CHAR_W is an upper bound of a character's width, to size the label column
+PROBLEM_MIN_PX = 1.5
+# Agent events drawn as ticks in the agents band: event -> colour (others are not drawn).
+AGENT_EVENTS = {"endpoint_applied": "#9e9e9e", "plan_produced": "#cfd8dc", "cleanup_deleted": "#8c564b",
+                "refused": "#d62728", "retry": "#bcbd22", "stuck": "#000000"}
+# Runner events drawn as labelled vertical lines over every band: event -> (colour, label of the event).
+MOMENTS = {"action_done": ("#555555", lambda e: f"action {e.get('action')}"),
+           "node_lost": ("#d62728", lambda e: f"{e.get('node')} lost"),
+           "role_failed": ("#d62728", lambda e: f"{e.get('node')} failed"),
+           "interrupted": ("#b8860b", lambda e: "interrupted")}
+
+
+@dataclass(frozen=True)
+class Bar:
+    kind: str
+    start: float  # seconds since the run started
+    end: float
+    count: int
+
+
+def kind_of(probe: Record) -> str:
+    """The probe's outcome (records.outcome), with slow ok answers told apart, as timeline.png does."""
+    outcome = records.outcome(probe)
+    if outcome == "ok" and (probe.get("latency_ms") or 0) > SLOW_MS:
+        return "slow"
+    return outcome
+
+
+def lanes(probes: list[Record]) -> dict[str, dict[str, list[Record]]]:
+    """resolver -> lane -> probes in time order; a lane is a client, or a question when the run asks several."""
+    questions = sorted({(str(p.get("name")), str(p.get("type"))) for p in probes})
+    names = {name for name, _ in questions}
+    suffix = _common_suffix(names) if len(names) > 1 else ""
+    found: dict[str, dict[str, list[Record]]] = defaultdict(lambda: defaultdict(list))
+    for probe in probes:
+        if len(questions) > 1:
+            name = str(probe.get("name"))
+            short = name[: len(name) - len(suffix)] if suffix and name != suffix else name
+            lane = f"{short.rstrip('.') or name} {probe.get('type')}"
+        else:
+            lane = str(probe.get("client"))
+        found[str(probe.get("resolver"))][lane].append(probe)
+    return {resolver: {lane: sorted(items, key=lambda p: p["t"]) for lane, items in sorted(by_lane.items())}
+            for resolver, by_lane in sorted(found.items())}
+
+
+def _common_suffix(names: set[str]) -> str:
+    split = [n.rstrip(".").split(".") for n in names]
+    common = []
+    for labels in zip(*(reversed(s) for s in split)):
+        if len(set(labels)) != 1:
+            break
+        common.append(labels[0])
+    return ("." + ".".join(reversed(common)) + ".") if common else ""
+
+
+def bars(lane: list[Record], t0: float) -> list[Bar]:
+    """The lane's probes as bars: each probe lasts until its client's next probe (at most two usual gaps, so
+    a pause in probing stays blank); overlapping probes of one outcome merge. Ok first, problems after."""
+    by_client: dict[str, list[Record]] = defaultdict(list)
+    for probe in lane:
+        by_client[str(probe.get("client"))].append(probe)
+    spans: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for group in by_client.values():
+        gaps = [b["t"] - a["t"] for a, b in zip(group, group[1:]) if b["t"] > a["t"]]
+        usual = statistics.median(gaps) if gaps else 0.25
+        for index, probe in enumerate(group):
+            start = probe["t"] - t0
+            following = group[index + 1]["t"] - t0 if index + 1 < len(group) else start + usual
+            spans[kind_of(probe)].append((start, min(following, start + 2 * usual)))
+    result = []
+    for kind in OUTCOME_STYLE:  # drawing order: ok, slow, then the problems on top
+        merged: list[list[float]] = []
+        for start, end in sorted(spans.get(kind, [])):
+            if merged and start <= merged[-1][1] + 1e-6:
+                merged[-1][1] = max(merged[-1][1], end)
+                merged[-1][2] += 1
+            else:
+                merged.append([start, end, 1])
+        result += [Bar(kind, start, end, int(count)) for start, end, count in merged]
+    return result
+
+
+def _tick_step(span: float) -> float:
+    """A round step giving 5 to 12 ticks over `span` seconds."""
+    for step in (0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600):
+        if span / step <= 12:
+            return step
+    return 3600 * math.ceil(span / 3600 / 12)
+
+
+def _agent_lanes(events: list[Record]) -> dict[str, list[Record]]:
+    sources: dict[str, list[Record]] = defaultdict(list)
+    for event in events:
+        if event.get("event") in AGENT_EVENTS and event.get("source") not in (None, "runner", "prober"):
+            sources[str(event["source"])].append(event)
+    return dict(sorted(sources.items()))
+
+
+CHECK_MARK_COLOUR = "#c62828"
+
+
+def timeline_svg(probes: list[Record], events: list[Record], t0: float | None = None,
+                 end: float | None = None, marks: Iterable[tuple[float, str]] = ()) -> str:
+    """The SVG element (text) of a run's timeline; `t0` the run's start (Unix time), `end` its length (s),
+    `marks` (seconds since the start, label) more moments to draw, e.g. where a check first failed."""
+    t0 = records.run_start(probes, events) if t0 is None else t0
+    t0 = t0 or 0.0
+    end = max([r["t"] - t0 for r in (*probes, *events)] + [end or 0.0, 1.0])
+    by_resolver = lanes(probes)
+    agents = _agent_lanes(events)
+    windows = records.fault_windows(events)
+    moments = [(e["t"] - t0, MOMENTS[e["event"]][0], MOMENTS[e["event"]][1](e))
+               for e in events if e.get("event") in MOMENTS]
+    moments += [(at, CHECK_MARK_COLOUR, label) for at, label in marks]
+    labels = [lane for by_lane in by_resolver.values() for lane in by_lane] + list(by_resolver) + list(agents)
+    left = 12 + CHAR_W * max([len(label) for label in labels] + [8])
+    plot_w = WIDTH - left - RIGHT
+    label_rows = min(3, len(windows) + len(moments)) or 1
+    top = 6 + LABEL_ROW_H * label_rows
+
+    def x(seconds: float) -> float:
+        return left + max(0.0, min(seconds, end)) / end * plot_w
+
+    heads: list[tuple[str, float]] = []  # (band, y): a resolver's band, then the agents'
+    lane_y: dict[tuple[str, str], float] = {}  # (band, lane) -> y
+    y = top
+    for band, band_lanes in [*by_resolver.items(), *([("agents", agents)] if agents else [])]:
+        heads.append((band, y))
+        y += BAND_HEAD_H
+        for lane in band_lanes:
+            lane_y[(band, lane)] = y
+            y += LANE_H
+    bottom = y + 4
+    height = bottom + AXIS_H
+
+    svg = ET.Element("svg", {"xmlns": "http://www.w3.org/2000/svg", "viewBox": f"0 0 {WIDTH} {height:.0f}",
+                             "width": "100%", "role": "img", "class": "timeline",
+                             "font-family": "system-ui, sans-serif", "font-size": str(FONT)})
+    ET.SubElement(svg, "title").text = "What every resolver answered, second by second"
+    ET.SubElement(svg, "rect", x=f"{left:.1f}", y=f"{top:.1f}", width=f"{plot_w:.1f}",
+                  height=f"{bottom - top:.1f}", fill="#fafafa")
+    first_probe = min((p["t"] - t0 for p in probes), default=None)
+    if first_probe is not None and first_probe > 1.0:  # setup: steps ran, nobody probed yet
+        setup = ET.SubElement(svg, "rect", x=f"{left:.1f}", y=f"{top:.1f}", width=f"{x(first_probe) - left:.1f}",
+                              height=f"{bottom - top:.1f}", fill="#eeeeee")
+        ET.SubElement(setup, "title").text = f"setup: 0–{first_probe:.1f} s, before the probes started"
+    _axis(svg, left, plot_w, end, top, bottom, x)
+    for index, window in enumerate(windows):
+        start, stop = window["start"] - t0, (end if window["end"] is None else window["end"] - t0)
+        shade = ET.SubElement(svg, "rect", {"x": f"{x(start):.1f}", "y": f"{top:.1f}",
+                                            "width": f"{max(x(stop) - x(start), 1):.1f}",
+                                            "height": f"{bottom - top:.1f}", "fill": FAULT_COLOUR,
+                                            "fill-opacity": "0.12", "class": "fault"})
+        cleared = "never cleared" if window["end"] is None else f"cleared at {stop:.1f} s"
+        text = f"{window['kind']} → {window['target']}"
+        ET.SubElement(shade, "title").text = f"{window.get('id') or text}: {text}, {start:.1f} s, {cleared}"
+        ET.SubElement(svg, "line", {"x1": f"{x(start):.1f}", "x2": f"{x(start):.1f}", "y1": f"{top:.1f}",
+                                    "y2": f"{bottom:.1f}", "stroke": FAULT_COLOUR, "stroke-dasharray": "4 3"})
+        _label(svg, x(start), index % label_rows, text + ("" if window["end"] is not None else " (never cleared)"),
+               FAULT_COLOUR, x(start) > left + 0.7 * plot_w)
+    for index, (at, colour, text) in enumerate(moments, start=len(windows)):
+        ET.SubElement(svg, "line", {"x1": f"{x(at):.1f}", "x2": f"{x(at):.1f}", "y1": f"{top:.1f}",
+                                    "y2": f"{bottom:.1f}", "stroke": colour, "stroke-dasharray": "6 2 1 2"})
+        _label(svg, x(at), index % label_rows, f"{text} ({at:.1f} s)", colour, x(at) > left + 0.7 * plot_w)
+    for band, row_y in heads:
+        ET.SubElement(svg, "line", x1="2", x2=str(WIDTH - RIGHT), y1=f"{row_y:.1f}", y2=f"{row_y:.1f}",
+                      stroke="#cccccc")
+        ET.SubElement(svg, "text", {"x": "4", "y": f"{row_y + 12:.1f}", "font-weight": "bold"}).text = band
+    for (_, lane), row_y in lane_y.items():
+        ET.SubElement(svg, "text", {"x": "14", "y": f"{row_y + 9.5:.1f}", "fill": "#444444",
+                                    "font-size": "10"}).text = lane
+    for resolver, by_lane in by_resolver.items():
+        for lane, lane_probes in by_lane.items():
+            row_y = lane_y[(resolver, lane)]
+            for bar in bars(lane_probes, t0):
+                colour, label = OUTCOME_STYLE[bar.kind]
+                width = max(x(bar.end) - x(bar.start), PROBLEM_MIN_PX if bar.kind not in ("ok", "slow") else 0.5)
+                rect = ET.SubElement(svg, "rect", {"x": f"{x(bar.start):.2f}", "y": f"{row_y + 1:.1f}",
+                                                   "width": f"{width:.2f}", "height": f"{LANE_H - 2}",
+                                                   "fill": colour, "class": f"probe {bar.kind}"})
+                ET.SubElement(rect, "title").text = (f"{resolver} · {lane}: {label} ×{bar.count}, "
+                                                     f"{bar.start:.1f}–{bar.end:.1f} s")
+    for source, source_events in agents.items():
+        row_y = lane_y[("agents", source)]
+        for event in source_events:
+            at = event["t"] - t0
+            major = event["event"] in ("refused", "stuck", "cleanup_deleted")
+            tick = ET.SubElement(svg, "rect", {"x": f"{x(at) - (1 if major else 0.5):.2f}", "y": f"{row_y + 1:.1f}",
+                                               "width": "2" if major else "1", "height": f"{LANE_H - 2}",
+                                               "fill": AGENT_EVENTS[event["event"]],
+                                               "class": f"agent {event['event']}"})
+            ET.SubElement(tick, "title").text = f"{source}: {_event_text(event)} at {at:.1f} s"
+    return ET.tostring(svg, encoding="unicode")
+
+
+def _axis(svg: ET.Element, left: float, plot_w: float, end: float, top: float, bottom: float, x) -> None:
+    step = _tick_step(end)
+    ET.SubElement(svg, "line", x1=f"{left:.1f}", x2=f"{left + plot_w:.1f}", y1=f"{bottom:.1f}",
+                  y2=f"{bottom:.1f}", stroke="#888888")
+    tick = 0.0
+    while tick <= end + 1e-9:
+        ET.SubElement(svg, "line", x1=f"{x(tick):.1f}", x2=f"{x(tick):.1f}", y1=f"{top:.1f}",
+                      y2=f"{bottom + 3:.1f}", stroke="#e0e0e0")
+        ET.SubElement(svg, "text", {"x": f"{x(tick):.1f}", "y": f"{bottom + 14:.1f}", "text-anchor": "middle",
+                                    "fill": "#555555", "font-size": "10"}).text = f"{tick:g}"
+        tick += step
+    ET.SubElement(svg, "text", {"x": f"{left + plot_w:.1f}", "y": f"{bottom + 25:.1f}", "text-anchor": "end",
+                                "fill": "#555555", "font-size": "10"}).text = "seconds since the run started"
+
+
+def _label(svg: ET.Element, at: float, row: int, text: str, colour: str, right_aligned: bool) -> None:
+    ET.SubElement(svg, "text", {"x": f"{at + (-3 if right_aligned else 3):.1f}",
+                                "y": f"{4 + LABEL_ROW_H * (row + 1) - 3:.1f}", "fill": colour, "font-size": "10",
+                                "text-anchor": "end" if right_aligned else "start"}).text = text
+
+
+def _event_text(event: Record) -> str:
+    fields = {k: v for k, v in event.items() if k not in ("t", "source", "event")}
+    details = ", ".join(f"{k}={v}" for k, v in fields.items() if v not in (None, [], {}))
+    return f"{event['event']} {details}".strip()
+
+
+def legend(probes: list[Record], events: list[Record]) -> list[tuple[str, str, int]]:
+    """(colour, label, count) of every outcome and agent event the picture shows, zero counts left out."""
+    counts = Counter(kind_of(p) for p in probes)
+    shown = [(colour, label, counts[kind]) for kind, (colour, label) in OUTCOME_STYLE.items() if counts[kind]]
+    agent_counts = Counter(e["event"] for source in _agent_lanes(events).values() for e in source)
+    shown += [(colour, name.replace("_", " "), agent_counts[name]) for name, colour in AGENT_EVENTS.items()
+              if agent_counts[name]]
+    return shown
