@@ -53,7 +53,8 @@ class App:
         if self.prefer == "race":
             raise ValueError("prefer: race (Happy Eyeballs) is not implemented yet: use ipv4, ipv6 or leave it out")
         if self.prefer not in PREFERENCES or self.pick not in ("first", "random"):
-            raise ValueError(f"prefer must be ipv4 or ipv6 and pick first or random, got {self.prefer!r}, {self.pick!r}")
+            raise ValueError(f"prefer must be ipv4 or ipv6 and pick first or random, "
+                             f"got {self.prefer!r}, {self.pick!r}")
         self.retry = retry.validate(spec.get("retry", {}))
         self.max_seconds = float(spec.get("max_seconds", 3600))
         self.resolver = resolver if resolver is not None else resolvers.build(self.model, spec)
@@ -72,7 +73,7 @@ class App:
             thread.start()
         for thread in threads:
             thread.join()
-        self._emit({"kind": "summary", "attempts": self.attempts, "cycles": self.cycles})
+        self._emit({"kind": "summary", "app": self.app, "attempts": self.attempts, "cycles": self.cycles})
 
     def _user(self, started: float, index: int) -> None:
         next_start = started + index * self.interval / self.workers  # users spread over one interval
@@ -107,8 +108,8 @@ class App:
         t = time.time()
         began = time.monotonic()
         answer = self.resolver.resolve(self.name)
-        line = {"kind": "attempt", "t": round(t, 6), "model": self.model, "name": self.name, "cycle": cycle,
-                "retry": number, "addresses": list(answer.addresses), "address": None,
+        line = {"kind": "attempt", "t": round(t, 6), "app": self.app, "model": self.model, "name": self.name,
+                "cycle": cycle, "retry": number, "addresses": list(answer.addresses), "address": None,
                 "resolution": answer.outcome, "source": answer.source, "underlying": answer.underlying,
                 "request": "no-address", "status": None, "instance": None, "resolve_s": answer.seconds,
                 "request_s": None, "latency_s": None, "detail": answer.detail}
@@ -137,7 +138,7 @@ class App:
         with self.lock:
             if line["kind"] == "attempt":
                 self.attempts += 1
-            self.out.write(json.dumps({**line, "app": self.app}) + "\n")
+            self.out.write(json.dumps(line) + "\n")
             self.out.flush()
 
 
