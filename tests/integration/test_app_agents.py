@@ -22,17 +22,17 @@ import docker.errors
 import docker.types
 import pytest
 
-from lab import apps
+from lab import apps, serverstats
+from lab.checks import judge
 from tests.integration.conftest import lab_name
 
 REPO = Path(__file__).resolve().parents[2]
-OUTAGE = 8.0  # longer than the workload's lease ttl + renew period, and the jvm cache's positive time
+OUTAGE = 10.0  # longer than the workload's lease ttl + renew period, and the jvm cache's positive time
 AFTER = 14.0
-NSCD_PAUSE_AFTER = 12.0  # the pause this long after nscd's first entry: its refresh at ~15 s falls in the outage
 NSCD_PRUNE = 15  # nscd's CACHE_PRUNE_INTERVAL (glibc nscd/connections.c)
 TIMEOUT, ATTEMPTS = 1, 2  # resolv.conf of the apps: a failed lookup takes TIMEOUT * ATTEMPTS seconds
 JVM_POSITIVE, JVM_NEGATIVE = 4, 2
-DNSMASQ_MIN_TTL = 5  # dnsmasq keeps the 2 s answers this long (min-cache-ttl)
+DNSMASQ_MIN_TTL = 8  # dnsmasq keeps the 2 s answers this long (min-cache-ttl)
 DNS_TTL = 2
 NSCD_NEGATIVE = 4
 LEASES = 100
@@ -71,16 +71,32 @@ def _file_archive(files: dict[str, str]) -> bytes:
     return buffer.getvalue()
 
 
+UNBOUND_BASE = ["server:", "  interface: 0.0.0.0", "  do-ip6: no", "  access-control: 0.0.0.0/0 allow",
+                '  username: ""', '  chroot: ""', '  directory: "/tmp"', '  pidfile: ""', "  do-daemonize: no",
+                "  use-syslog: no", '  logfile: ""', '  module-config: "iterator"', "  extended-statistics: yes",
+                # Closed world: a name outside test. is refused, never looked up with the built-in root hints.
+                '  local-zone: "." refuse']
+UNBOUND_CONTROL = ["remote-control:", "  control-enable: yes", "  control-interface: 127.0.0.1",
+                   "  control-use-cert: no"]
+
+
+def _data(name: str, address: str) -> str:
+    return f"{name} {DNS_TTL} IN {'AAAA' if ':' in address else 'A'} {address}"
+
+
 def _unbound_conf(answers: dict[str, list[str]]) -> str:
-    lines = ["server:", "  interface: 0.0.0.0", "  do-ip6: no", "  access-control: 0.0.0.0/0 allow",
-             '  username: ""', '  chroot: ""', '  directory: "/tmp"', '  pidfile: ""', "  do-daemonize: no",
-             "  use-syslog: no", '  logfile: ""', '  module-config: "iterator"', '  local-zone: "test." static',
-             f'  local-data: "test. {DNS_TTL} IN SOA ns.test. host.test. 1 60 60 60 {DNS_TTL}"']
-    for name, addresses in answers.items():
-        for address in addresses:
-            kind = "AAAA" if ":" in address else "A"
-            lines.append(f'  local-data: "{name} {DNS_TTL} IN {kind} {address}"')
-    return "\n".join(lines) + "\n"
+    """The DNS server of the apps: answers the test. names itself (a static zone, TTL DNS_TTL)."""
+    lines = UNBOUND_BASE + ['  local-zone: "test." static',
+                            f'  local-data: "test. {DNS_TTL} IN SOA ns.test. host.test. 1 60 60 60 {DNS_TTL}"']
+    lines += [f'  local-data: "{_data(name, address)}"' for name, addresses in answers.items() for address in addresses]
+    return "\n".join(lines + UNBOUND_CONTROL) + "\n"
+
+
+def _resolver_conf(upstream: str) -> str:
+    """A recursive Unbound that asks `upstream` for test. (the storm's resolvers)."""
+    lines = UNBOUND_BASE + ['  local-zone: "test." transparent', "stub-zone:", '  name: "test."',
+                            f"  stub-addr: {upstream}"]
+    return "\n".join(lines + UNBOUND_CONTROL) + "\n"
 
 
 class World:
@@ -142,20 +158,23 @@ class World:
             lines.append((seconds + float("0." + (fraction or "0")), text))
         return lines
 
-    def stop_agents(self, last: list[str]) -> None:
-        """SIGTERM to every agent at once (they exit within a request), then to `last`, so no app sees its
-        service or its DNS server go away."""
-        for group in ([n for n in self.containers if n not in last], last):
-            for name in group:
-                try:
-                    self.containers[name].kill(signal="SIGTERM")
-                except docker.errors.APIError:
-                    pass
-            for name in group:
-                try:
-                    self.containers[name].wait(timeout=15)
-                except Exception:  # noqa: BLE001 - removed with force in the finally anyway
-                    pass
+    def stop_agents(self, names: list[str]) -> None:
+        """SIGTERM to the agents `names` at once (each exits within its current request), then wait for them."""
+        for name in names:
+            try:
+                self.containers[name].kill(signal="SIGTERM")
+            except docker.errors.APIError:
+                pass
+        for name in names:
+            try:
+                self.containers[name].wait(timeout=15)
+            except Exception:  # noqa: BLE001 - removed with force in the finally anyway
+                pass
+
+    def exec(self, name: str, command: list[str]) -> str:
+        result = self.containers[name].exec_run(command)
+        assert result.exit_code == 0, (name, command, result.output.decode()[-300:])
+        return result.output.decode()
 
     def remove(self) -> None:
         for container in self.containers.values():
@@ -185,6 +204,15 @@ def _workload(world: World, name: str, **extra) -> dict:
     return spec | extra
 
 
+def _start_late(world: World, name: str) -> float:
+    """Start the app `name` and return the time of its first attempt."""
+    model, extra = APPS[name]
+    world.agent(name, APP_HOSTS[name], "app", _app(world, f"app-{name}", model, **extra))
+    _wait_until(lambda: any(apps.succeeded(a) for a in apps.attempts(world.lines(name))), 15,
+                f"the {name} app's first success")
+    return apps.attempts(world.lines(name))[0]["t"]
+
+
 def _wait_until(predicate, within: float, what: str) -> None:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -194,69 +222,133 @@ def _wait_until(predicate, within: float, what: str) -> None:
     raise AssertionError(f"not within {within:.0f} s: {what}")
 
 
-APPS = {  # container name -> (model, extra settings); nscd starts first (see timeline)
-    "nscd": ("nscd", {"nscd": {"positive": 3600, "negative": NSCD_NEGATIVE}}),
+APPS = {  # container name -> (model, extra settings); nscd and dnsmasq start late (see timeline)
     "glibc": ("glibc", {}),
+    "nscd": ("nscd", {"nscd": {"positive": 3600, "negative": NSCD_NEGATIVE}}),
     "dnsmasq": ("dnsmasq", {"dnsmasq": {"min_cache_ttl": DNSMASQ_MIN_TTL, "log_queries": True}}),
     "jvm": ("jvm", {"cache": {"positive": JVM_POSITIVE, "negative": JVM_NEGATIVE}}),
     "stale": ("stale-on-error", {}),
 }
+APP_HOSTS = {name: host for host, name in enumerate(APPS, start=21)}
+
+
+NAMES = {"svc.test.": (10, True), "unthrottled.test.": (11, False), "throttled.test.": (12, False)}  # host, AAAA
 
 
 @pytest.fixture(scope="module")
-def timeline(docker_client, lab_image):
+def world(docker_client, lab_image):
+    """The network, the DNS server and the services every phase uses; always removed."""
     world = World(docker_client, lab_image)
     try:
         world.create_network()
-        names = {"svc.test.": [world.v4(10), world.v6(10)], "unthrottled.test.": [world.v4(11)],
-                 "throttled.test.": [world.v4(12)]}
+        world.answers = {name: [world.v4(host)] + ([world.v6(host)] if v6 else [])
+                         for name, (host, v6) in NAMES.items()}
         world.start("dns", 2, ["unbound", "-d", "-c", "/etc/unbound/apps.conf"],
-                    {"/etc/unbound/apps.conf": _unbound_conf(names)})
+                    {"/etc/unbound/apps.conf": _unbound_conf(world.answers)})
         world.agent("svc", 10, "service", {"service": "svc", "instance": "svc-1", "listen": ["0.0.0.0", "::"],
-                                           "capacity": 8, "service_time": 0.005, "max_seconds": 120})
+                                           "capacity": 8, "service_time": 0.005, "max_seconds": 300})
         for name, host in (("svc-u", 11), ("svc-t", 12)):  # the workloads' endpoint, one each
             world.agent(name, host, "service", {
                 "service": name, "capacity": 4, "service_time": 0.005, "service_times": {"/establish": 0.05},
-                "stats_every": 1, "max_seconds": 120, "seed": host})
-        # nscd refreshes its entries on its own 15 s pruning cycle, which starts with the app's first lookup:
-        # the nscd app starts first, and the outage is placed so that a refresh falls into it.
-        for host, (name, (model, extra)) in enumerate(APPS.items(), start=21):
-            world.agent(name, host, "app", _app(world, f"app-{name}", model, **extra))
-            if name == "nscd":
-                _wait_until(lambda: apps.attempts(world.lines("nscd")), 15, "the nscd app's first attempt")
-                nscd_first = apps.attempts(world.lines("nscd"))[0]["t"]
-        world.agent("unthrottled", 31, "workload", _workload(world, "unthrottled", throttle=None, jitter=False,
-                                                             retry_delay=0.1))
-        world.agent("throttled", 32, "workload", _workload(world, "throttled", throttle={"max_concurrent": 4},
-                                                           jitter=True, backoff={"base": 0.1, "cap": 1.0}))
-        started = time.time()
-        _wait_until(lambda: all(any(apps.succeeded(a) for a in apps.attempts(world.lines(n))) for n in APPS)
-                    and all(len(apps.lease_reports(world.lines(w))) >= 3 for w in ("unthrottled", "throttled")),
-                    30, "every app succeeded once and both workloads reported")
-        time.sleep(max(2.0, nscd_first + NSCD_PAUSE_AFTER - time.time()))
-        dns = world.containers["dns"]
-        paused = time.time()
-        dns.pause()
-        try:
-            time.sleep(OUTAGE)
-        finally:
-            back = time.time()  # from here on the DNS server answers (unpause returns a little later)
-            dns.unpause()
-        time.sleep(AFTER)
-        ended = time.time()
-        world.stop_agents(["svc", "svc-u", "svc-t", "dns"])
-        result = {"t0": started, "paused": paused, "back": back, "ended": ended, "world": world,
-                  "apps": {n: [a for a in apps.attempts(world.lines(n)) if a["t"] + a["latency_s"] < ended]
-                           for n in APPS},
-                  "dnsmasq_log": world.stderr("dnsmasq"),
-                  "leases": {w: apps.lease_reports(world.lines(w)) for w in ("unthrottled", "throttled")},
-                  "services": {n: world.lines(n) for n in ("svc", "svc-u", "svc-t")}}
-        if os.environ.get("DNSLAB_APPS_TIMELINE"):  # a copy of what the tests judge, for a look by hand
-            Path(os.environ["DNSLAB_APPS_TIMELINE"]).write_text(
-                json.dumps({k: v for k, v in result.items() if k != "world"}))
-        yield result
+                "stats_every": 1, "max_seconds": 300, "seed": host})
+        yield world
     finally:
         world.remove()
+
+
+@pytest.fixture(scope="module")
+def timeline(world):
+    """Every app model and both workloads through one outage: the DNS server paused for OUTAGE seconds."""
+    # Two caches refresh on cycles of their own, so their apps start late and the outage is placed against them:
+    # - nscd prunes (and refreshes) its cache on a 15 s cycle from its start: its refresh, seen about 17 s
+    #   after the app's first lookup, must fall into the outage (pause 10..16 s after that lookup);
+    # - dnsmasq fetches again only at the first query after min-cache-ttl: its first answer must come 2..6 s
+    #   before the outage, so that it is served from cache past its TTL and then expires inside the outage.
+    early = [name for name in APPS if name not in ("nscd", "dnsmasq")]
+    for name in early:
+        model, extra = APPS[name]
+        world.agent(name, APP_HOSTS[name], "app", _app(world, f"app-{name}", model, **extra))
+    world.agent("unthrottled", 31, "workload", _workload(world, "unthrottled", throttle=None, jitter=False,
+                                                         retry_delay=0.1))
+    world.agent("throttled", 32, "workload", _workload(world, "throttled", throttle={"max_concurrent": 4},
+                                                       jitter=True, backoff={"base": 0.1, "cap": 1.0}))
+    agents = [*APPS, "unthrottled", "throttled"]
+    started = time.time()
+    _wait_until(lambda: all(any(apps.succeeded(a) for a in apps.attempts(world.lines(n))) for n in early)
+                and all(len(apps.lease_reports(world.lines(w))) >= 3 for w in ("unthrottled", "throttled")),
+                30, "the apps succeeded once and both workloads reported")
+    nscd_first = _start_late(world, "nscd")
+    time.sleep(max(0.0, nscd_first + 5 - time.time()))
+    dnsmasq_first = _start_late(world, "dnsmasq")
+    pause_at = min(max(dnsmasq_first + 4, nscd_first + 10), nscd_first + 16)
+    time.sleep(max(0.0, pause_at - time.time()))
+    dns = world.containers["dns"]
+    paused = time.time()
+    dns.pause()
+    try:
+        time.sleep(OUTAGE)
+    finally:
+        back = time.time()  # from here on the DNS server answers (unpause returns a little later)
+        dns.unpause()
+    time.sleep(AFTER)
+    ended = time.time()
+    world.stop_agents(agents)
+    result = {"t0": started, "paused": paused, "back": back, "ended": ended, "world": world,
+              "apps": {n: [a for a in apps.attempts(world.lines(n)) if a["t"] + a["latency_s"] < ended]
+                       for n in APPS},
+              "dnsmasq_log": world.stderr("dnsmasq"),
+              "leases": {w: apps.lease_reports(world.lines(w)) for w in ("unthrottled", "throttled")},
+              "services": {n: world.lines(n) for n in ("svc", "svc-u", "svc-t")}}
+    if os.environ.get("DNSLAB_APPS_TIMELINE"):  # a copy of what the tests judge, for a look by hand
+        Path(os.environ["DNSLAB_APPS_TIMELINE"]).write_text(
+            json.dumps({k: v for k, v in result.items() if k != "world"}))
+    return result
+
+
+STORM = {"storm-immediate": (41, 51, {"policy": "immediate", "max": 5}),
+         "storm-backoff": (42, 52, {"policy": "backoff", "max": 5, "base": 0.2, "cap": 2.0})}
+STORM_BEFORE, STORM_DURING = 8.0, 10.0
+
+
+@pytest.fixture(scope="module")
+def storm(world, timeline):
+    """Retry storms at a resolver: two glibc apps, each behind its own recursive Unbound, one retrying at once
+    and one with backoff; the DNS server stops serving test. (it refuses: a lame delegation), the resolvers
+    answer SERVFAIL at once, and their own counters (unbound-control) say how many queries came in."""
+    for name, (resolver_host, app_host, policy) in STORM.items():
+        resolver = f"res-{name}"
+        world.start(resolver, resolver_host, ["unbound", "-d", "-c", "/etc/unbound/resolver.conf"],
+                    {"/etc/unbound/resolver.conf": _resolver_conf(world.v4(2))})
+        spec = _app(world, name, "glibc", retry=policy, family="ipv4")
+        spec["resolv_conf"]["nameservers"] = [world.v4(resolver_host)]
+        world.agent(name, app_host, "app", spec)
+    _wait_until(lambda: all(any(apps.succeeded(a) for a in apps.attempts(world.lines(n))) for n in STORM),
+                20, "both storm apps succeeded once")
+    samples: list[dict] = []
+
+    def sample_for(seconds: float) -> None:
+        end = time.time() + seconds
+        while time.time() < end:
+            for name in STORM:
+                text = world.exec(f"res-{name}", ["unbound-control", "-c", "/etc/unbound/resolver.conf",
+                                                  "stats_noreset"])
+                samples.append({"t": time.time(), "server": f"res-{name}", "role": "resolver",
+                                "software": "unbound", "stats": serverstats.parse("resolver", "unbound", text)})
+            time.sleep(0.5)
+
+    control = ["unbound-control", "-c", "/etc/unbound/apps.conf"]
+    sample_for(STORM_BEFORE)
+    world.exec("dns", control + ["local_zone", "test.", "refuse"])
+    world.exec("dns", control + ["local_data_remove", "svc.test."])
+    broken = time.time()  # from here on the DNS server refuses svc.test.
+    sample_for(STORM_DURING)
+    restored = time.time()
+    world.exec("dns", control + ["local_zone", "test.", "static"])
+    for address in world.answers["svc.test."]:
+        world.exec("dns", control + ["local_data", _data("svc.test.", address)])
+    world.stop_agents(list(STORM))
+    return {"samples": samples, "broken": broken, "restored": restored,
+            "apps": {n: apps.attempts(world.lines(n)) for n in STORM}}
 
 
 def _report(timeline, name: str) -> str:
@@ -305,7 +397,7 @@ def test_jvm_keeps_succeeding_from_its_cache_until_it_expires(timeline):
     in_outage = [a for a in attempts if paused <= a["t"] < back]
     cached = [a for a in in_outage if a["t"] < expires - 0.1]
     assert all(apps.succeeded(a) and a["source"] == "cache" for a in cached), cached
-    after = [a for a in in_outage if a["t"] >= expires + 0.1]
+    after = [a for a in in_outage if a["t"] >= expires + 0.1 and a["t"] + a["latency_s"] < back]
     assert after and not any(apps.succeeded(a) for a in after), after
     # Java caches the failure too: negative-cache answers, then a recovery no later than its negative ttl
     # plus one lookup after DNS is back.
@@ -333,11 +425,15 @@ def test_dnsmasq_serves_past_the_dns_ttl_up_to_its_min_cache_ttl(timeline):
         if t < paused and "reply svc.test is" in text:
             replies[":" in text.rsplit(" ", 1)[-1]] = t
     assert len(replies) == 2, replies  # A and AAAA
-    first_expiry, last_expiry = min(replies.values()) + DNSMASQ_MIN_TTL, max(replies.values()) + DNSMASQ_MIN_TTL
-    assert last_expiry - paused > 0.5, "the cache would have expired anyway: the outage shows nothing"
-    cached = [a for a in attempts if paused <= a["t"] <= first_expiry - 0.3]
-    assert all(apps.succeeded(a) for a in cached), cached
-    expired = [a for a in attempts if last_expiry + 0.3 <= a["t"] and a["t"] + a["latency_s"] <= back]
+    first_reply, last_reply = min(replies.values()), max(replies.values())
+    assert paused - 6.4 < first_reply and last_reply < paused - 2, "the dnsmasq app started off its mark"
+    # dnsmasq counts TTLs in whole seconds: an entry ends up to 1 s before its TTL is over.
+    cached = [a for a in attempts if paused <= a["t"] <= first_reply + DNSMASQ_MIN_TTL - 1.3]
+    assert cached and all(apps.succeeded(a) for a in cached), cached
+    # In the outage, answers kept coming from dnsmasq's cache after the 2 s TTL would have ended them ...
+    assert any(a["t"] > last_reply + DNS_TTL + 0.3 for a in cached), (last_reply, cached)
+    # ... until min-cache-ttl ended them too: glibc then times out asking a dnsmasq with nobody to ask.
+    expired = [a for a in attempts if last_reply + DNSMASQ_MIN_TTL + 0.3 <= a["t"] and a["t"] + a["latency_s"] <= back]
     assert expired and all(a["resolution"] == "timeout" for a in expired), expired
     assert apps.recovered_at(attempts, back) - back <= TIMEOUT * ATTEMPTS + 1.0
 
@@ -385,7 +481,31 @@ def test_throttled_reestablishment_with_jitter_recovers_in_bounded_time(timeline
     print(f"throttled: all leases back {recovered - timeline['back']:.1f} s after DNS, goodput {before}/s "
           f"before, {tail}/s after")
     assert recovered is not None and recovered - timeline["back"] <= 6.0
-    assert tail >= 0.8 * before, (before, tail)
+    assert reports[-1]["leases"]["active"] == LEASES, reports[-1]
+    assert tail >= 0.6 * before, (before, tail)  # about all of it; a busy machine costs some
     # The outage itself took every lease: recovery was a real re-establishment, not luck.
     during = [r for r in reports if timeline["paused"] + 5 <= r["t"] <= timeline["back"]]
     assert during and all(r["leases"]["active"] == 0 for r in during), during
+
+
+def test_immediate_retries_multiply_the_queries_a_resolver_gets_and_backoff_does_not(storm):
+    fault = {"id": "lame", "kind": "lame-delegation", "target": "dns"}
+    events = [{"t": storm["samples"][0]["t"], "event": "run_started"},
+              {"t": storm["broken"], "event": "fault_injected", **fault},
+              {"t": storm["restored"], "event": "fault_cleared", **fault}]
+    immediate, backoff = judge([
+        {"check": "amplification", "servers": ["res-storm-immediate"], "min": 3, "baseline": STORM_BEFORE},
+        {"check": "amplification", "servers": ["res-storm-backoff"], "max": 1.5, "baseline": STORM_BEFORE},
+    ], [], events, samples=storm["samples"])
+    print(immediate.detail)
+    print(backoff.detail)
+    assert immediate.ok and backoff.ok, (immediate.detail, backoff.detail)
+    factor = {result.data["faults"][0]["by_server"].popitem()[1]["factor"] for result in (immediate, backoff)}
+    assert max(factor) > 3 * min(factor)
+    # What the storm was made of: SERVFAIL answered at once, every attempt retried the allowed five times.
+    broken = [a for a in storm["apps"]["storm-immediate"]
+              if storm["broken"] + DNS_TTL + 1.5 < a["t"] < storm["restored"] - 1]  # the resolver's cache ran out
+    failed = [a for a in broken if not apps.succeeded(a)]
+    assert len(failed) == len(broken), [a for a in broken if apps.succeeded(a)]
+    assert failed and {a["resolution"] for a in failed} == {"servfail"}, {a["resolution"] for a in failed}
+    assert {a["retry"] for a in failed} == set(range(6))
