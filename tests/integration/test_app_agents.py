@@ -28,7 +28,7 @@ from tests.integration.conftest import lab_name
 
 REPO = Path(__file__).resolve().parents[2]
 OUTAGE = 10.0  # longer than the workload's lease ttl + renew period, and the jvm cache's positive time
-AFTER = 14.0
+AFTER = 15.0
 NSCD_PRUNE = 15  # nscd's CACHE_PRUNE_INTERVAL (glibc nscd/connections.c)
 TIMEOUT, ATTEMPTS = 1, 2  # resolv.conf of the apps: a failed lookup takes TIMEOUT * ATTEMPTS seconds
 JVM_POSITIVE, JVM_NEGATIVE = 4, 2
@@ -261,7 +261,7 @@ def timeline(world):
     """Every app model and both workloads through one outage: the DNS server paused for OUTAGE seconds."""
     # Two caches refresh on cycles of their own, so their apps start late and the outage is placed against them:
     # - nscd prunes (and refreshes) its cache on a 15 s cycle from its start: its refresh, seen about 17 s
-    #   after the app's first lookup, must fall into the outage (pause 10..16 s after that lookup);
+    #   after the app's first lookup, must fall into the outage (pause 12..16 s after that lookup);
     # - dnsmasq fetches again only at the first query after min-cache-ttl: its first answer must come 2..6 s
     #   before the outage, so that it is served from cache past its TTL and then expires inside the outage.
     early = [name for name in APPS if name not in ("nscd", "dnsmasq")]
@@ -278,9 +278,9 @@ def timeline(world):
                 and all(len(apps.lease_reports(world.lines(w))) >= 3 for w in ("unthrottled", "throttled")),
                 30, "the apps succeeded once and both workloads reported")
     nscd_first = _start_late(world, "nscd")
-    time.sleep(max(0.0, nscd_first + 5 - time.time()))
+    time.sleep(max(0.0, nscd_first + 7 - time.time()))
     dnsmasq_first = _start_late(world, "dnsmasq")
-    pause_at = min(max(dnsmasq_first + 4, nscd_first + 10), nscd_first + 16)
+    pause_at = min(max(dnsmasq_first + 4, nscd_first + 12), nscd_first + 16)
     time.sleep(max(0.0, pause_at - time.time()))
     dns = world.containers["dns"]
     paused = time.time()
