@@ -77,7 +77,7 @@ class Service:
                     self._accept(key.fileobj)
                 if time.monotonic() >= next_stats:
                     self._emit_stats()
-                    next_stats += self.stats_every
+                    next_stats = max(next_stats + self.stats_every, time.monotonic())  # a late loop does not burst
         self._emit_stats()
 
     def _bind(self) -> None:
