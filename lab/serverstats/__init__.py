@@ -17,6 +17,9 @@ from __future__ import annotations
 from types import ModuleType
 
 from lab.serverstats import bind, knot, knot_resolver, nsd, pdns_recursor, unbound
+from lab.serverstats.base import StatsError
+
+__all__ = ["COUNTERS", "SOURCES", "StatsError", "command", "parse"]
 
 COUNTERS = ("queries_in", "queries_upstream", "cache_hits", "servfail_sent")
 
@@ -29,10 +32,6 @@ SOURCES: dict[tuple[str, str], ModuleType] = {
     ("authoritative", "knot"): knot,
     ("authoritative", "nsd"): nsd,
 }
-
-
-class StatsError(ValueError):
-    """The text is not the statistics output this parser reads."""
 
 
 def command(role: str, software: str) -> list[str]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 
+from lab.serverstats.base import StatsError
+
 COMMAND = ("curl", "-s", "--max-time", "2", "http://127.0.0.1:8053/json/v1/server")
 
 
 def parse(text: str) -> dict:
-    from lab.serverstats import StatsError
-
     try:
         stats = json.loads(text)
     except ValueError as exc:

@@ -3,7 +3,7 @@ Knot 3.2 counts no queries). Counters still at zero are left out: a missing one 
 
 from __future__ import annotations
 
-from lab.serverstats._text import need, pairs
+from lab.serverstats.base import StatsError, need, pairs
 
 COMMAND = ("knotc", "-c", "/lab/node/knot.conf", "stats")
 
@@ -12,8 +12,6 @@ def parse(text: str) -> dict:
     values = pairs(text, "=")
     need(values, ("server.zone-count",), "knotc stats")
     if not any(key.startswith("mod-stats.") for key in values):
-        from lab.serverstats import StatsError
-
         raise StatsError("knotc stats without mod-stats counters: load mod-stats in knot.conf")
     return {"queries_in": values.get("mod-stats.server-operation[query]", 0), "queries_upstream": None,
             "cache_hits": None, "servfail_sent": values.get("mod-stats.response-code[SERVFAIL]", 0)}

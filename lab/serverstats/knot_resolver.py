@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from lab.serverstats._text import need
+from lab.serverstats.base import need
 
 COMMAND = ("python3", "-m", "lab.agents.kresctl", "stats.list()", "worker.stats()")
 ENTRY = re.compile(r"\['([^']+)'\]\s*=\s*(-?[0-9.]+)")

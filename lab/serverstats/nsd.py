@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lab.serverstats._text import need, pairs
+from lab.serverstats.base import need, pairs
 
 COMMAND = ("nsd-control", "-c", "/lab/node/nsd.conf", "stats_noreset")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lab.serverstats._text import need, pairs
+from lab.serverstats.base import need, pairs
 
 COMMAND = ("rec_control", "--socket-dir=/run/pdns-recursor", "get-all")
 

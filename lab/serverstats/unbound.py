@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from lab.serverstats._text import need, pairs
+from lab.serverstats.base import need, pairs
 
 COMMAND = ("unbound-control", "-c", "/lab/node/unbound.conf", "stats_noreset")
 

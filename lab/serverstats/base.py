@@ -1,6 +1,10 @@
-"""Reading `key=value` / `key value` / `key = value` statistics lines, shared by the text parsers."""
+"""What the parsers share: their error, and reading `key=value` / `key value` / `key = value` lines."""
 
 from __future__ import annotations
+
+
+class StatsError(ValueError):
+    """The text is not the statistics output this parser reads."""
 
 
 def pairs(text: str, separator: str | None) -> dict[str, float]:
@@ -25,8 +29,6 @@ def _split(line: str) -> tuple[str, str, str]:
 
 
 def need(values: dict, keys: tuple[str, ...], what: str) -> None:
-    from lab.serverstats import StatsError
-
     missing = [key for key in keys if key not in values]
     if missing:
         raise StatsError(f"not {what} output: no {', '.join(missing)}")
