@@ -236,9 +236,9 @@ NAMES = {"svc.test.": (10, True), "unthrottled.test.": (11, False), "throttled.t
 
 
 @pytest.fixture(scope="module")
-def world(docker_client, lab_image):
+def world(engine, lab_image):
     """The network, the DNS server and the services every phase uses; always removed."""
-    world = World(docker_client, lab_image)
+    world = World(engine, lab_image)
     try:
         world.create_network()
         world.answers = {name: [world.v4(host)] + ([world.v6(host)] if v6 else [])
