@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from lab.checks import availability, emptiness, latency, recovery, regression
+from lab.checks import apps, availability, emptiness, latency, recovery, regression
 from lab.checks.base import Check, CheckResult, Scope, SpecProblem, check_name, share_text
 from lab.records import Record
 
@@ -32,10 +32,12 @@ __all__ = ["CHECKS", "Check", "CheckResult", "Scope", "SpecProblem", "check_name
            "spec_problems"]
 
 CHECKS: dict[str, Check] = {**emptiness.CHECKS, **availability.CHECKS, **regression.CHECKS, **recovery.CHECKS,
-                            **latency.CHECKS}
+                            **latency.CHECKS, **apps.CHECKS}
 
-def judge(check_specs: Iterable[Mapping[str, Any]], probes: list[Record], events: list[Record]) -> list[CheckResult]:
-    """Run every check over the records, in order.
+def judge(check_specs: Iterable[Mapping[str, Any]], probes: list[Record], events: list[Record],
+          apps: Iterable[Record] = (), samples: Iterable[Record] = ()) -> list[CheckResult]:
+    """Run every check over the records, in order (`apps`: app attempts, `samples`: servers' counter samples,
+    for the kinds of lab.checks.apps).
 
     Raises ValueError listing every invalid spec (unknown kind, bad parameters) before judging anything.
     A check that crashes on unexpected data becomes a failed result, so one bad record cannot cost the
@@ -49,12 +51,14 @@ def judge(check_specs: Iterable[Mapping[str, Any]], probes: list[Record], events
     ]
     if problems:
         raise ValueError("invalid checks:\n  " + "\n  ".join(problems))
-    return [_run_guarded(spec, probes, events) for spec in check_specs]
+    apps, samples = list(apps), list(samples)
+    return [_run_guarded(spec, probes, events, apps, samples) for spec in check_specs]
 
 
-def _run_guarded(spec: Mapping[str, Any], probes: list[Record], events: list[Record]) -> CheckResult:
+def _run_guarded(spec: Mapping[str, Any], probes: list[Record], events: list[Record], apps: list[Record],
+                 samples: list[Record]) -> CheckResult:
     try:
-        return CHECKS[spec["check"]](spec, probes, events)
+        return CHECKS[spec["check"]](spec, probes, events, apps, samples)
     except Exception as error:  # recorded as the check's failure, see judge()
         return CheckResult(check_name(spec), False, f"check crashed: {type(error).__name__}: {error}",
                            {"error": repr(error)})

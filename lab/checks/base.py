@@ -41,13 +41,16 @@ class SpecProblem(NamedTuple):
 
 @dataclass(frozen=True)
 class Scope:
-    """What a check function judges: the spec with defaults filled in, the probes its filters selected."""
+    """What a check function judges: the spec with defaults filled in, the records its filters selected
+    (`probes`: probe lines, or app attempts or counter samples for the kinds that judge those), and every
+    record stream of the run unfiltered (`streams`: "probes", "apps", "samples")."""
 
     name: str
     spec: Mapping[str, Any]
     probes: list[Record]
     events: list[Record]
     t0: float
+    streams: Mapping[str, list[Record]] = field(default_factory=dict)
 
     def result(self, ok: bool, detail: str, **data: Any) -> CheckResult:
         return CheckResult(self.name, ok, detail, data)
@@ -89,6 +92,10 @@ class Check:
     params: Mapping[str, Param]
     help: str
     constraints: Constraint
+    # What the kind judges: the records `select(spec, streams, t0)` picks (default: probes, by the filters),
+    # named `noun` when none matched.
+    select: Callable[[Mapping[str, Any], Mapping[str, list[Record]], float], list[Record]] | None = None
+    noun: str = "probe"
 
     def problems(self, spec: Mapping[str, Any]) -> list[SpecProblem]:
         """Every problem with a spec of this kind: unknown key, missing, mistyped or out-of-range value."""
@@ -98,18 +105,22 @@ class Check:
             return problems  # range checks below assume well-typed values
         return _filter_constraints(spec) + self.constraints(spec)
 
-    def __call__(self, spec: Mapping[str, Any], probes: list[Record], events: list[Record]) -> CheckResult:
-        """Judge the records; raises ValueError when the spec is invalid."""
+    def __call__(self, spec: Mapping[str, Any], probes: list[Record], events: list[Record],
+                 apps: Iterable[Record] = (), samples: Iterable[Record] = ()) -> CheckResult:
+        """Judge the records (app attempts and counter samples too, for the kinds that judge them); raises
+        ValueError when the spec is invalid."""
         spec = {**spec, "check": self.kind}
         problems = self.problems(spec)
         if problems:
             raise ValueError(f"invalid check {check_name(spec)!r}: " + "; ".join(map(str, problems)))
         full = {name: param.default for name, param in self.params.items()} | spec
-        t0 = records.run_start(probes, events) or 0.0
-        selected = _select(full, probes, t0)
-        scope = Scope(check_name(spec), full, selected, list(events), t0)
+        streams = {"probes": list(probes), "apps": list(apps), "samples": list(samples)}
+        t0 = records.run_start(probes, events) or min((r["t"] for r in streams["apps"]), default=0.0)
+        selected = (self.select or _select_probes)(full, streams, t0)
+        scope = Scope(check_name(spec), full, selected, list(events), t0, streams)
         if not selected:
-            return scope.result(False, f"no probe matched ({_filter_summary(spec) or 'no filters'})", matched=0)
+            return scope.result(False, f"no {self.noun} matched ({_filter_summary(spec) or 'no filters'})",
+                                matched=0)
         return self.function(scope)
 
 
@@ -165,6 +176,10 @@ def at_least(key: str, low: float, spec: Mapping[str, Any], high: float = math.i
 
 
 # ---- selecting and grouping probes -----------------------------------------------------------------------
+
+
+def _select_probes(spec: Mapping[str, Any], streams: Mapping[str, list[Record]], t0: float) -> list[Record]:
+    return _select(spec, streams["probes"], t0)
 
 
 def _select(spec: Mapping[str, Any], probes: list[Record], t0: float) -> list[Record]:
