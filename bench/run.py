@@ -28,7 +28,7 @@ from rich.table import Table
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench import faults, probes, race, scale
+from bench import faults, multihost, probes, race, scale
 from bench.figures import PREFIX, console, figure, skipped, timed
 from lab import export, image, lifecycle, runtime
 
@@ -125,7 +125,9 @@ BENCHES = {
     "faults": faults.bench,
     "race": race.bench,
     "scale": bench_scale,
+    "multihost": multihost.bench,  # three engines on this machine (scripts/swarm-sim): minutes; only with ONLY=
 }
+DEFAULT = [name for name in BENCHES if name != "multihost"]
 
 
 def number(value: float) -> str:
@@ -179,7 +181,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--markdown", metavar="RESULTS", help="print the table of a saved results.json as Markdown")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--only", default=",".join(BENCHES), help=f"comma-separated: {', '.join(BENCHES)}")
+    parser.add_argument("--only", default=",".join(DEFAULT), help=f"comma-separated: {', '.join(BENCHES)}")
     parser.add_argument("--out", default=str(REPO / "bench" / "results.json"))
     args = parser.parse_args()
     if args.markdown:
