@@ -19,6 +19,7 @@ Afterwards the clone's lab and image go and dnslab:latest (which the clone's `up
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -51,6 +52,12 @@ def environment(tmp: Path, caches: Path) -> dict:
     return {**env, "DNSLAB_HOME": str(home), "PIP_CACHE_DIR": str(caches / "pip"), "DNSLAB_CACHE": str(caches / "dnslab")}
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of every finished child process and its descendants (dockerd's work is not in it)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_lines(argv: list[str], cwd: Path, env: dict, marks: dict[str, str]) -> tuple[float, dict[str, float]]:
     """Run argv; return its wall time and, for each mark, when the first line containing it was printed."""
     start = time.perf_counter()
@@ -69,17 +76,19 @@ def run_lines(argv: list[str], cwd: Path, env: dict, marks: dict[str, str]) -> t
 
 
 def new_way(path: Path, env: dict, lab: str) -> dict[str, float]:
+    cpu = cpu_seconds()
     total, seen = run_lines(["make", "lab-up", f"LAB={lab}"], path, env,
                             {"venv": "venv: ready", "image": "image: built"})
     if "image" not in seen:
         raise RuntimeError("make lab-up built no image (no 'image: built' line): the recipe hash was not new")
     return {"total": total, "venv": seen.get("venv", 0.0), "image": seen["image"],
-            "up": total - max(seen.get("venv", 0.0), seen["image"])}
+            "up": total - max(seen.get("venv", 0.0), seen["image"]), "cpu": cpu_seconds() - cpu}
 
 
 def old_way(path: Path, env: dict, lab: str, tag: str) -> dict[str, float]:
     pip = str(path / ".venv" / "bin" / "pip")
     phases: dict[str, float] = {}
+    cpu = cpu_seconds()
 
     def step(phase: str, argv: list[str]) -> None:
         took, _ = run_lines(argv, path, env, {})
@@ -97,6 +106,7 @@ def old_way(path: Path, env: dict, lab: str, tag: str) -> dict[str, float]:
         step("image", ["docker", "import", *changes, str(tarball), tag])
     step("up", [str(path / ".venv" / "bin" / "dnslab"), "up", "--name", lab])
     phases["total"] = sum(phases.values())
+    phases["cpu"] = cpu_seconds() - cpu
     return phases
 
 
@@ -106,12 +116,16 @@ def bench(client, runs: int) -> list[dict]:
         with tempfile.TemporaryDirectory(prefix="dnslab-bench-cold-") as tmp_name:
             tmp = Path(tmp_name)
             caches, old_caches = tmp / "caches", tmp / "old-caches"
-            for kind in samples:  # cold, then warm with the caches the cold sample left
+            # Cold, then warm with the caches the cold sample left; which way goes first alternates, so that
+            # a change in other people's load between the two counts against each in turn.
+            order = ["cold", "cold-old", "warm", "warm-old"] if i % 2 == 0 else ["cold-old", "cold", "warm-old", "warm"]
+            for kind in order:
                 console.print(f"[cold] run {i + 1}/{runs}: {kind} make lab-up from a clean clone")
                 path, tag = clone(tmp, f"{i}-{kind}")
                 lab = f"{PREFIX}-{kind}"
                 latest = _image_id(client, f"{image.REPOSITORY}:latest")
                 env = environment(tmp, old_caches if kind.endswith("-old") else caches)
+                load = os.getloadavg()[0]  # other people's work on this machine: the figures move with it
                 try:
                     phases = (old_way(path, env, lab, tag) if kind.endswith("-old") else new_way(path, env, lab))
                 finally:
@@ -121,18 +135,22 @@ def bench(client, runs: int) -> list[dict]:
                     if _image_id(client, tag):
                         client.images.remove(tag, force=True)
                     shutil.rmtree(path, ignore_errors=True)
-                samples[kind].append(phases)
+                samples[kind].append({**phases, "load": load})
                 console.print(f"[cold] {kind}: " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()))
 
     def of(kind: str, phase: str) -> list[float]:
         return [s[phase] for s in samples[kind]]
 
     old = "one step after the other (before): venv, pip upgrade, pip install, mmdebstrap to a tarball, import, up"
+    loads = [sample["load"] for kind_samples in samples.values() for sample in kind_samples]
+    note = f"mmdebstrap installed; load average {min(loads):.0f}–{max(loads):.0f} on {os.cpu_count()} cores"
     results = [
         figure("cold start: make lab-up from a clean clone, no caches", "s", of("cold", "total"),
-               of("cold-old", "total"), old, note="mmdebstrap installed", phases=samples),
+               of("cold-old", "total"), old, note=note, phases=samples),
+        figure("cold start: CPU time of make lab-up's processes (dockerd's not counted)", "s", of("cold", "cpu"),
+               of("cold-old", "cpu"), "the same before"),
         figure("warm caches: make lab-up from a clean clone, .deb and pip caches kept", "s", of("warm", "total"),
-               of("warm-old", "total"), old + "; pip cache kept", note="mmdebstrap installed"),
+               of("warm-old", "total"), old + "; pip cache kept", note=note),
     ]
     # Phase durations. Side by side, the venv and the image start together and share the 2 cores; before,
     # each ran alone. `up` is what follows the later of the two.
