@@ -20,7 +20,7 @@ help:
 $(VENV)/.installed: pyproject.toml
 	@echo "venv: creating $(VENV) ($(PYTHON) -m venv)"
 	@$(PYTHON) -m venv $(VENV)
-	@echo "venv: installing dnslab and its dependencies from PyPI (about 40 packages, 20-40 s)"
+	@echo "venv: installing dnslab and its dependencies from PyPI (about 40 packages, 55 MB)"
 	@start=$$(date +%s); PYTHONWARNINGS="ignore:Editable installation" \
 	  $(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]' \
 	  && echo "venv: ready ($$(( $$(date +%s) - start )) s)"

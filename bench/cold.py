@@ -140,6 +140,8 @@ def bench(client, runs: int) -> list[dict]:
                     if _image_id(client, tag):
                         client.images.remove(tag, force=True)
                     shutil.rmtree(path, ignore_errors=True)
+                    # the build lock of this throwaway recipe (lab.image._build_lock)
+                    (Path(tempfile.gettempdir()) / f"dnslab-image-{tag.split(':')[1]}.lock").unlink(missing_ok=True)
                 samples[kind].append({**phases, "load": load})
                 console.print(f"[cold] {kind}: " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()))
 
