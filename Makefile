@@ -3,11 +3,13 @@ PYTHON ?= python3
 VENV   := .venv
 DNSLAB := $(VENV)/bin/dnslab
 PYTEST := $(VENV)/bin/pytest
+# LAB=NAME: the lab that lab-up, lab-status and lab-down act on (default: the topology's name, `default`).
+LAB_NAME = $(if $(LAB),--name $(LAB))
 
 .PHONY: help venv image lab-up lab-down lab-status test test-library unit integration bench soak clean wheel install
 
 help:
-	@echo "make lab-up     create .venv, build the image if missing, start the default lab, print its status"
+	@echo "make lab-up     create .venv and build the image if missing (side by side), start the default lab, print its status"
 	@echo "make test       unit + integration tests against real containers"
 	@echo "make test-library  the incident library (DNSSEC ones too) both ways + dnslab matrix (about 16 minutes)"
 	@echo "make lab-down   remove everything the lab created"
@@ -15,30 +17,38 @@ help:
 	@echo "make wheel      build dist/dnslab-VERSION-py3-none-any.whl (topologies, playbooks, image recipe inside)"
 	@echo "make install    install that wheel with pipx: dnslab on PATH, usable from any directory"
 
+# The venv's pip is the one python3 -m venv brings (upgrading it cost 3 s and changed nothing dnslab needs). pip
+# passes setuptools' notice about editable installs on as a warning box: it says nothing to do, so it is filtered.
 $(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[test]'
-	touch $@
+	@echo "venv: creating $(VENV) ($(PYTHON) -m venv)"
+	@$(PYTHON) -m venv $(VENV)
+	@echo "venv: installing dnslab and its dependencies from PyPI (about 40 packages, 55 MB)"
+	@start=$$(date +%s); PYTHONWARNINGS="ignore:Editable installation" \
+	  $(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]' \
+	  && echo "venv: ready ($$(( $$(date +%s) - start )) s)"
+	@touch $@
 
 venv: $(VENV)/.installed
 
-image: venv
-	$(DNSLAB) image
+# The lab image, if missing. `python3 -m lab.image` needs only the standard library, so lab-up runs it beside the
+# venv's pip install instead of after it (with the Dockerfile builder it leaves the build to `dnslab up`).
+image:
+	@$(PYTHON) -m lab.image
 
-lab-up: venv
-	$(DNSLAB) up
+lab-up:
+	@$(MAKE) -s --no-print-directory -j2 venv image
+	$(DNSLAB) up $(LAB_NAME)
 
 lab-status: venv
-	$(DNSLAB) status
+	$(DNSLAB) status $(LAB_NAME)
 
 lab-down: venv
-	$(DNSLAB) down
+	$(DNSLAB) down $(LAB_NAME)
 
 # The import contracts first (pyproject.toml [tool.importlinter]: layers, lab.agents on its own, Docker only
 # behind lab.runtime), a few seconds; then one pytest run, so its closing line counts unit and integration
-# tests together. Integration tests build the image first when it is missing (about 35 s) and never skip
-# under CI=true.
+# tests together. Integration tests build the image first when it is missing (see README, The image) and never
+# skip under CI=true.
 test: venv
 	$(VENV)/bin/lint-imports --no-logo
 	$(PYTEST) tests -m "not library"
@@ -61,7 +71,8 @@ clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
 
 # Benchmarks (not in CI): figures next to baselines measured in the same run; writes bench/results.json and
-# prints the table. RUNS=N runs per figure (default 5); ONLY=up,image,probes,faults,race,scale picks some.
+# prints the table. RUNS=N runs per figure (default 5); ONLY=up,image,probes,faults,race,scale picks some;
+# ONLY=cold (only when asked for: about 5 minutes a run) times a clean clone's make lab-up, cold and warm caches.
 bench: venv
 	$(VENV)/bin/python bench/run.py --runs $(or $(RUNS),5) $(if $(ONLY),--only $(ONLY))
 

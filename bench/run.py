@@ -4,6 +4,7 @@ Benchmarks, not tests: they print and save figures (bench/results.json) and neve
 Each figure is the median of N runs with its min–max, next to its baseline and the ratio.
 
     python bench/run.py [--runs 5] [--only up,image,scale,...] [--out bench/results.json]
+    python bench/run.py --only cold --runs 3     # a fresh clone's make lab-up, cold and warm caches (opt-in)
     python bench/run.py --markdown bench/results.json     # the saved table, as Markdown
 """
 
@@ -28,7 +29,7 @@ from rich.table import Table
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench import faults, multihost, probes, race, scale
+from bench import cold, faults, multihost, probes, race, scale
 from bench.figures import PREFIX, console, figure, skipped, timed
 from lab import export, image, lifecycle, runtime
 
@@ -83,7 +84,7 @@ def bench_image(rt, runs: int) -> list[dict]:
     tag = image.image_tag()
     warm = [timed(lambda: image.ensure(rt)) for _ in range(runs)]
     results = [figure("image: warm check (image present)", "s", warm, None, None)]
-    cold_name = "image: cold build (mmdebstrap + import, no image present)"
+    cold_name = "image: cold build (mmdebstrap + import, no image present, no .deb cache)"
     engine = docker.from_env()  # the image bench removes and inspects images: the engine's own SDK
     image_id = engine.images.get(tag).id
     users = sorted({c.labels.get(runtime.LAB) or c.name for c in engine.containers.list(all=True)
@@ -94,7 +95,12 @@ def bench_image(rt, runs: int) -> list[dict]:
     cold = []
     for i in range(runs):
         engine.images.remove(tag, force=True)
-        cold.append(timed(lambda: image.ensure(rt, builder="mmdebstrap")))
+        with tempfile.TemporaryDirectory(prefix="dnslab-bench-cache-") as empty:  # a cold build downloads everything
+            os.environ["DNSLAB_CACHE"] = empty
+            try:
+                cold.append(timed(lambda: image.ensure(rt, builder="mmdebstrap")))
+            finally:
+                del os.environ["DNSLAB_CACHE"]
         console.print(f"[image] cold build {i + 1}/{runs}: {cold[-1]:.1f} s")
     size = engine.images.get(tag).attrs["Size"] / 2**20
     return [figure(cold_name, "s", cold, warm, "warm check (image present)", note=f"image size {size:.0f} MiB"),
@@ -125,9 +131,10 @@ BENCHES = {
     "faults": faults.bench,
     "race": race.bench,
     "scale": bench_scale,
+    "cold": cold.bench,  # minutes a run: only when asked for (ONLY=cold)
     "multihost": multihost.bench,  # three engines on this machine (scripts/swarm-sim): minutes; only with ONLY=
 }
-DEFAULT = [name for name in BENCHES if name != "multihost"]
+DEFAULT = [name for name in BENCHES if name not in ("cold", "multihost")]
 
 
 def number(value: float) -> str:
@@ -181,7 +188,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--markdown", metavar="RESULTS", help="print the table of a saved results.json as Markdown")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--only", default=",".join(DEFAULT), help=f"comma-separated: {', '.join(BENCHES)}")
+    parser.add_argument("--only", default=",".join(DEFAULT),
+                        help=f"comma-separated: {', '.join(BENCHES)} (default: all but cold and multihost)")
     parser.add_argument("--out", default=str(REPO / "bench" / "results.json"))
     args = parser.parse_args()
     if args.markdown:

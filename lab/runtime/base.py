@@ -17,7 +17,7 @@ import contextlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 # Labels every resource of a lab carries: nothing is tracked only in memory, so a lab can be found and
 # removed also after the orchestrator that made it was killed.
@@ -270,7 +270,11 @@ class Runtime(Protocol):
 
     def tag_image(self, name: str, repository: str, tag: str) -> None: ...
 
-    def import_image(self, tarball: str, repository: str, tag: str, changes: list[str]) -> None: ...
+    def import_image(self, source: str | BinaryIO, repository: str | None, tag: str | None,
+                     changes: list[str]) -> str:
+        """A root filesystem (a tarball's path, or a stream read as it comes) as an image; returns its id."""
+
+    def remove_image(self, name: str) -> None: ...
 
     def build_image(self, path: str, tag: str, labels: Mapping[str, str]) -> Iterator[str]:
         """Build from a Dockerfile directory; yields the build's output lines."""

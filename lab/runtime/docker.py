@@ -9,6 +9,7 @@ length of this module: splitting it would split one engine's calls over several 
 from __future__ import annotations
 
 import io
+import json
 import socket
 import tarfile
 import time
@@ -410,11 +411,26 @@ class DockerRuntime:
     def tag_image(self, name: str, repository: str, tag: str) -> None:
         self.api.tag(name, repository, tag)
 
-    def import_image(self, tarball: str, repository: str, tag: str, changes: list[str]) -> None:
+    def import_image(self, source, repository: str | None, tag: str | None, changes: list[str]) -> str:
+        """A root filesystem (a tarball's path, or a binary stream read as it comes) as an image; its id."""
         try:
-            self.api.import_image_from_file(tarball, repository=repository, tag=tag, changes=changes)
-        except docker.errors.APIError as exc:
+            if isinstance(source, str):
+                said = self.api.import_image_from_file(source, repository=repository, tag=tag, changes=changes)
+            else:
+                said = self.api.import_image_from_stream(source, repository=repository, tag=tag, changes=changes)
+        except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
             raise LabError(f"docker import of the lab image failed: {_explain(exc)}") from None
+        lines = [line for line in str(said).splitlines() if line.strip()]
+        try:
+            return json.loads(lines[-1])["status"]
+        except (IndexError, ValueError, KeyError):
+            raise LabError(f"docker import of the lab image said {str(said)[-200:]!r}, not an image id") from None
+
+    def remove_image(self, name: str) -> None:
+        try:
+            self.api.remove_image(name, force=True)
+        except docker.errors.ImageNotFound:
+            pass
 
     def build_image(self, path: str, tag: str, labels: Mapping[str, str]) -> Iterator[str]:
         try:

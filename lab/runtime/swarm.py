@@ -298,8 +298,11 @@ class SwarmRuntime:
     def spread_image(self, tag: str, progress: Progress = lambda line: None, also: Iterable[str] = ()) -> None:
         copy_image(self.source, self.engines, tag, progress, also)
 
-    def import_image(self, tarball: str, repository: str, tag: str, changes: list[str]) -> None:
-        self.source.import_image(tarball, repository, tag, changes)
+    def import_image(self, source, repository: str | None, tag: str | None, changes: list[str]) -> str:
+        return self.source.import_image(source, repository, tag, changes)
+
+    def remove_image(self, name: str) -> None:
+        self.source.remove_image(name)
 
     def build_image(self, path: str, tag: str, labels: Mapping[str, str]) -> Iterator[str]:
         return self.source.build_image(path, tag, labels)
