@@ -72,7 +72,9 @@ def _figures_line(report: Mapping[str, Any]) -> Text:
     probes = report["probes"]
     total = probes["total"]
     ok_share = share_text(probes["ok"], total) if total else "n/a"
+    # Wrong answers are known only where the run sampled the truth (truth.jsonl): say how many it judged.
+    wrong = f"wrong {probes['wrong']} of {probes['judged']} judged  " if probes.get("judged") else ""
     return Text(
-        f"probes {total}  ok {ok_share}  empty {probes['empty_answers']}  timeouts {probes['timeouts']}  "
+        f"probes {total}  ok {ok_share}  {wrong}empty {probes['empty_answers']}  timeouts {probes['timeouts']}  "
         f"faults {len(report['faults'])}"
     )
