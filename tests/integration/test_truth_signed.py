@@ -15,7 +15,7 @@ SPOOF_PLAYBOOK = REPO / "playbooks" / "spoof-secondary.yml"
 SPOOFED = "192.0.2.66"
 
 
-def test_validating_resolvers_keep_the_spoofed_address_out(signed_lab, docker_client, tmp_path):
+def test_validating_resolvers_keep_the_spoofed_address_out(signed_lab, rt, tmp_path):
     run_dir = tmp_path / "signed"
     done = subprocess.run([sys.executable, "-m", "lab", "run", str(SPOOF_PLAYBOOK), "--name", signed_lab["lab"],
                            "--out", str(run_dir), "--set", "topology.file=../compose/signed.yml"],
@@ -31,10 +31,10 @@ def test_validating_resolvers_keep_the_spoofed_address_out(signed_lab, docker_cl
     assert answered and all(p["ad"] and p["truth"] == "held" for p in answered)
 
     # The lie was there to refuse: the same fault makes sec-nsd itself answer the made-up address, unsigned.
-    ctx = context(docker_client, signed_lab)
+    ctx = context(rt, signed_lab)
     record = faults.inject(ctx, "spoof", "sec-nsd", {"address": SPOOFED, "names": ["api.cloud.test."]})
     try:
-        told = direct(docker_client, signed_lab, "sec-nsd", "api.cloud.test.")
+        told = direct(rt, signed_lab, "sec-nsd", "api.cloud.test.")
         assert told["answers"] == [SPOOFED], told
     finally:
         faults.clear(ctx, record["id"])
