@@ -14,8 +14,8 @@ regression) changes what servers hold, so answers that follow it are right. A li
           the TTL it was held under (raised to MIN_CACHE_TTL_S). A TTL change starts a new period, so a copy
           cached under the old TTL is judged by the old TTL;
 - unseen: not held, and some server of the name was not being sampled within the last ttl + SLACK_S
-          seconds before t (before its sampler started, or while it was being restarted): what it held
-          then is unknown, so the answer is not judged;
+          seconds before t (before its sampler started or the server first answered it, or while the
+          sampler was being restarted): what it held then is unknown, so the answer is not judged;
 - stale:  wrong: held once, but it ended longer ago than its TTL allows;
 - unheld: wrong: no server held it at or before that time (not in any recent truth).
 
@@ -91,6 +91,7 @@ class Truth:
         self.horizon: dict[Key, float] = {}  # the longest TTL any server held the key under
         self.by_answer: dict[tuple, list[Period]] = defaultdict(list)  # (key, rcode, answers) -> periods
         self.chained: set[Key] = set()  # keys whose truth had a CNAME
+        self.first_seen: dict[tuple[str, Key], float] = {}  # (server, key) -> its first answer to the sampler
         self.lines = 0
         current: dict[tuple[str, Key], tuple[tuple, float]] = {}
         for line in sorted(lines, key=lambda record: record["t"]):
@@ -124,6 +125,7 @@ class Truth:
         elif "name" in line and line.get("rcode") is not None:  # an error (no answer at all) ends nothing
             key = key_of(line["name"], line.get("type"))
             self.servers[key].add(server)
+            self.first_seen.setdefault((server, key), line["t"])
             held = line["rcode"] in HELD_RCODES and bool(line.get("aa"))
             state = (line["rcode"], frozenset(map(answer_text, line.get("answers") or [])),
                      float(line.get("ttl") or 0), bool(line.get("cname"))) if held else None
@@ -160,7 +162,9 @@ class Truth:
         if not servers:
             return True
         since = t - self.horizon.get(key, MIN_CACHE_TTL_S) - SLACK_S
-        return not all(self._watched(server, since, t) for server in servers)
+        # Watched means sampled, and answered at least once: a server paused from the start holds unknown data.
+        return not all(self._watched(server, since, t) and self.first_seen.get((server, key), math.inf) <= since
+                       for server in servers)
 
     def _watched(self, server: str, since: float, until: float) -> bool:
         spans = self.watched.get(server, [])

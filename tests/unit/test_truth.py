@@ -130,6 +130,14 @@ def test_a_sampler_gap_makes_non_held_answers_unseen_until_a_ttl_after_it_came_b
     assert verdict(lines, 29, ("192.0.2.99",)) == "unheld"
 
 
+def test_a_server_that_never_answered_the_sampler_holds_unknown_data() -> None:
+    # sec-nsd was paused from the start: its sampler ran, but never got an answer until +30 s.
+    lines = watched() + [held(0.1, server=s) for s in ("primary", "sec-knot")] + [
+        held(0.1, (), server="sec-nsd", rcode=None, error="timeout"), held(30, server="sec-nsd")]
+    assert verdict(lines, 20, ("192.0.2.99",)) == "unseen"
+    assert verdict(lines, 40, ("192.0.2.99",)) == "unheld"
+
+
 def test_a_name_nobody_sampled_is_unseen() -> None:
     assert verdict(BASE, 20, ("192.0.2.99",), name="other.cloud.test.") == "unseen"
 
