@@ -23,13 +23,15 @@ ZONE = "shop.test."
 WWW, API = "www.shop.test.", "api.shop.test."
 SEEN_FILE = Path(os.environ.get("DNSLAB_DNSSEC_SEEN", "/tmp/dnslab-dnssec-seen.jsonl"))
 # docs/dnssec.md's table (and the README's promise): the Extended DNS Error codes each resolver's first
-# answer showing the symptom carries, per fault. BIND 9.18 sends none for any of them.
+# answer showing the symptom carries, per fault; several where runs differ (PowerDNS Recursor's first answer
+# for a missing DNSKEY said 9 in some runs, 10 in others). BIND 9.18 sends none for any of them.
 EDE = {
-    "bogus-rrsig": {"unbound": [6], "bind-resolver": [], "knot-resolver": [6], "pdns-recursor": [6]},
-    "expire-signatures": {"unbound": [9], "bind-resolver": [], "knot-resolver": [7], "pdns-recursor": [7]},
-    "remove-dnskey": {"unbound": [9], "bind-resolver": [], "knot-resolver": [12], "pdns-recursor": [9]},
-    "ksk-rollover": {"unbound": [9], "bind-resolver": [], "knot-resolver": [6], "pdns-recursor": [9]},
-    "wrong-denial": {resolver: [] for resolver in RESOLVERS},
+    "bogus-rrsig": {"unbound": [[6]], "bind-resolver": [[]], "knot-resolver": [[6]], "pdns-recursor": [[6]]},
+    "expire-signatures": {"unbound": [[9]], "bind-resolver": [[]], "knot-resolver": [[7]], "pdns-recursor": [[7]]},
+    "remove-dnskey": {"unbound": [[9]], "bind-resolver": [[]], "knot-resolver": [[12]],
+                      "pdns-recursor": [[9], [10]]},
+    "ksk-rollover": {"unbound": [[9]], "bind-resolver": [[]], "knot-resolver": [[6]], "pdns-recursor": [[9]]},
+    "wrong-denial": {resolver: [[]] for resolver in RESOLVERS},
 }
 
 
@@ -61,7 +63,8 @@ def note(kind: str, params: dict, seen: dict[str, dict]) -> None:
     with SEEN_FILE.open("a") as out:
         out.write(json.dumps({"kind": kind, "params": params, "seen": {
             r: {"rcode": s["rcode"], "ede": s.get("ede"), "ad": s.get("ad")} for r, s in seen.items()}}) + "\n")
-    assert {r: s.get("ede") for r, s in seen.items()} == EDE[kind], f"{kind}: EDE differs from docs/dnssec.md"
+    differ = {r: s.get("ede") for r, s in seen.items() if s.get("ede") not in EDE[kind][r]}
+    assert not differ and set(seen) == set(EDE[kind]), f"{kind}: EDE differs from docs/dnssec.md: {differ}"
 
 
 def zone_files(ctx) -> dict[str, str]:
