@@ -9,7 +9,8 @@ resolver they went through, and each vendor gets
 - time to recover: from the last fault_cleared (or flood_finished) event to the vendor's last not-ok
   probe's successor, i.e. the point from which every probe was ok (0 when it was ok again before the
   clear, None when it never was);
-- the dominant symptom: its most common failed outcome (SERVFAIL, TIMEOUT, NODATA, NXDOMAIN, ...).
+- the dominant symptom: its most common failed outcome (SERVFAIL, TIMEOUT, NODATA, NXDOMAIN, WRONG: an
+  answer no authoritative server held, lab.truth, ...).
 
 Pure: `cells` works on the records of one run, `build` on finished runs; lab.commands.library runs them and
 lab.report.heatmap draws the result.
@@ -50,6 +51,8 @@ class RunOutcome:
 
 def symptom(probe: Record) -> str:
     """What a failed probe showed the client: the rcode, NODATA, TIMEOUT or the error."""
+    if records.is_wrong(probe):
+        return "WRONG"
     if probe.get("rcode") == "NOERROR" and not probe.get("answers"):
         return "NODATA"
     if probe.get("rcode"):

@@ -14,15 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lab import truth as lab_truth
 from lab.errors import InputError
 
 PROBES_FILE = "probes.jsonl"
 EVENTS_FILE = "events.jsonl"
+TRUTH_FILE = lab_truth.TRUTH_FILE
 
 Record = dict[str, Any]
 
 # What a probe saw, from a user's point of view. "empty" is NODATA only; is_empty() also counts NXDOMAIN.
-OUTCOMES = ("ok", "empty", "nxdomain", "servfail", "timeout", "other")
+# "wrong": an answer (data, NODATA or NXDOMAIN) no authoritative server held then (lab.truth).
+OUTCOMES = ("ok", "wrong", "empty", "nxdomain", "servfail", "timeout", "other")
 
 
 @dataclass(frozen=True)
@@ -32,10 +35,13 @@ class RunRecords:
     probes: list[Record]
     events: list[Record]
     truncated_lines: int  # lines skipped because they were not a complete record
+    truth: lab_truth.Truth | None = None  # None: the run recorded no truth.jsonl
 
 
 def read_run(run_dir: str | Path) -> RunRecords:
-    """Read probes.jsonl and events.jsonl of RUN_DIR; a missing file reads as no records.
+    """Read probes.jsonl and events.jsonl of RUN_DIR; a missing file reads as no records. With truth.jsonl
+    every probe gets its `truth` verdict (lab.truth: held, unseen, stale, unheld; None without an answer),
+    which outcome() and is_ok() read: checks and reports see wrong answers without knowing the truth.
 
     Raises InputError when RUN_DIR holds neither file: that is a wrong path, not a run without evidence.
     """
@@ -48,7 +54,20 @@ def read_run(run_dir: str | Path) -> RunRecords:
         )
     probes, bad_probe_lines = read_jsonl(probes_path)
     events, bad_event_lines = read_jsonl(events_path)
-    return RunRecords(probes, events, bad_probe_lines + bad_event_lines)
+    truth, bad_truth_lines = read_truth(run_dir)
+    if truth is not None:
+        for probe in probes:  # one probe at a time: a streaming reader can do the same
+            lab_truth.mark(probe, truth)
+    return RunRecords(probes, events, bad_probe_lines + bad_event_lines + bad_truth_lines, truth)
+
+
+def read_truth(run_dir: str | Path) -> tuple[lab_truth.Truth | None, int]:
+    """RUN_DIR's truth.jsonl as a lab.truth.Truth (None when the run recorded none), and lines skipped."""
+    path = Path(run_dir) / TRUTH_FILE
+    if not path.is_file():
+        return None, 0
+    lines, skipped = read_jsonl(path)
+    return lab_truth.Truth(lines), skipped
 
 
 def read_jsonl(path: str | Path) -> tuple[list[Record], int]:
@@ -92,18 +111,31 @@ def _is_number(value: Any) -> bool:
 
 
 def is_ok(probe: Record) -> bool:
-    """The probe got a non-empty answer: rcode NOERROR with at least one answer."""
-    return probe.get("rcode") == "NOERROR" and bool(probe.get("answers"))
+    """The probe got a non-empty answer that is not wrong: rcode NOERROR with at least one answer."""
+    return probe.get("rcode") == "NOERROR" and bool(probe.get("answers")) and not is_wrong(probe)
+
+
+def is_wrong(probe: Record) -> bool:
+    """The answer is none the authoritative data held recently enough (its `truth`: stale or unheld)."""
+    return lab_truth.is_wrong(probe)
 
 
 def is_empty(probe: Record) -> bool:
-    """The name resolved to nothing: NOERROR without answers (NODATA), or NXDOMAIN."""
+    """The name resolved to nothing: NOERROR without answers (NODATA), or NXDOMAIN — wrong or not: the
+    client saw the name go away either way."""
     rcode = probe.get("rcode")
     return (rcode == "NOERROR" and not probe.get("answers")) or rcode == "NXDOMAIN"
 
 
+def is_nodata(probe: Record) -> bool:
+    return probe.get("rcode") == "NOERROR" and not probe.get("answers")
+
+
 def outcome(probe: Record) -> str:
-    """One of OUTCOMES: ok, empty (NODATA), nxdomain, servfail, timeout, other (other rcodes and errors)."""
+    """One of OUTCOMES: ok, wrong, empty (NODATA), nxdomain, servfail, timeout, other (other rcodes and
+    errors). `wrong` comes first: a lie is wrong whatever it says."""
+    if is_wrong(probe):
+        return "wrong"
     rcode = probe.get("rcode")
     if rcode is None:
         return "timeout" if probe.get("error") == "timeout" else "other"

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from lab.checks import apps, availability, emptiness, latency, recovery, regression
+from lab.checks import answers, apps, availability, emptiness, latency, recovery, regression
 from lab.checks.base import Check, CheckResult, Scope, SpecProblem, check_name, share_text
 from lab.records import Record
 
@@ -32,7 +32,7 @@ __all__ = ["CHECKS", "Check", "CheckResult", "Scope", "SpecProblem", "check_name
            "spec_problems"]
 
 CHECKS: dict[str, Check] = {**emptiness.CHECKS, **availability.CHECKS, **regression.CHECKS, **recovery.CHECKS,
-                            **latency.CHECKS, **apps.CHECKS}
+                            **latency.CHECKS, **apps.CHECKS, **answers.CHECKS}
 
 def judge(check_specs: Iterable[Mapping[str, Any]], probes: list[Record], events: list[Record],
           apps: Iterable[Record] = (), samples: Iterable[Record] = ()) -> list[CheckResult]:

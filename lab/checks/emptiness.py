@@ -41,12 +41,12 @@ def never_empty(scope: Scope) -> CheckResult:
 
 
 def _empty_figures(scope: Scope, empty: list[Record]) -> dict[str, Any]:
-    kinds = Counter(records.outcome(probe) for probe in empty)
+    nodata = sum(records.is_nodata(probe) for probe in empty)  # by rcode: a wrong empty answer is empty too
     times = [probe["t"] for probe in empty]
     return {
         "empty": len(empty),
-        "nodata": kinds["empty"],
-        "nxdomain": kinds["nxdomain"],
+        "nodata": nodata,
+        "nxdomain": len(empty) - nodata,
         "names": sorted({str(probe.get("name")) for probe in empty}),
         "first_s": scope.since_start(min(times)),
         "last_s": scope.since_start(max(times)),
@@ -60,7 +60,7 @@ def _empty_kinds(figures: Mapping[str, Any]) -> str:
 
 _SYMPTOM_MATCHERS: dict[str, Callable[[Record], bool]] = {
     "EMPTY": records.is_empty,
-    "NODATA": lambda probe: records.outcome(probe) == "empty",
+    "NODATA": records.is_nodata,
     "TIMEOUT": lambda probe: records.outcome(probe) == "timeout",
 }
 

@@ -30,8 +30,8 @@ OUTCOMES: dict[str, Callable[[Record], bool]] = {
     "ok": records.is_ok,
     "not_ok": lambda probe: not records.is_ok(probe),
     "empty": records.is_empty,  # NODATA or NXDOMAIN
-    "nodata": lambda probe: records.outcome(probe) == "empty",
-    "nxdomain": lambda probe: records.outcome(probe) == "nxdomain",
+    "nodata": records.is_nodata,
+    "nxdomain": lambda probe: probe.get("rcode") == "NXDOMAIN",
     "servfail": lambda probe: records.outcome(probe) == "servfail",
     "timeout": lambda probe: records.outcome(probe) == "timeout",
 }

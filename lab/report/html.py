@@ -33,8 +33,8 @@ from lab.yamlsrc import Map, YamlSyntaxError, load as load_yaml
 
 REPORT_HTML = "report.html"
 MATRIX_HTML = "matrix.html"
-OUTCOME_LABELS = {"ok": "ok", "nodata": "NODATA", "nxdomain": "NXDOMAIN", "servfail": "SERVFAIL",
-                  "timeout": "timeout", "other": "other"}  # probes.by_resolver's counts, as the page says them
+OUTCOME_LABELS = {"ok": "ok", "wrong": "wrong", "nodata": "NODATA", "nxdomain": "NXDOMAIN",
+                  "servfail": "SERVFAIL", "timeout": "timeout", "other": "other"}  # probes.by_resolver's counts
 EVENT_ROWS = 2000  # the events table shows this many; events.jsonl has them all
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("lab.report", "templates"), autoescape=True,

@@ -27,8 +27,10 @@ UNDO_SLACK = 2.0  # seconds an undo (re-publish and reload) takes before its fau
 
 def resolver_outcomes(probes: list[Record], events: list[Record], software: dict[str, str] | None = None,
                       t0: float | None = None) -> dict[str, dict[str, Any]]:
-    """resolver -> {software, rcodes, ede, ad, outage_s, recovered_s, after_clear_s}.
+    """resolver -> {software, rcodes, ede, ad, wrong, wrong_answers, outage_s, recovered_s, after_clear_s}.
 
+    `wrong`: answers no authoritative server held then (lab.truth), `wrong_answers`: what they said
+    ("192.0.2.66", "NXDOMAIN", "NODATA"; stale ones as "stale: ...") -> count.
     `outage_s`: from its first not-ok probe to the first ok probe after its last not-ok one (None when it
     never failed, or never came back within the run: then `recovered_s` is None too). `after_clear_s`: from
     the last fault clear before it came back to that moment (None when it came back while a fault was
@@ -60,6 +62,8 @@ def resolver_outcomes(probes: list[Record], events: list[Record], software: dict
             "ede": dict(Counter(f"{code} {EDE_NAMES.get(code, 'unknown')}"
                                 for p in group for code in (p.get("ede") or [])).most_common()),
             "ad": sum(1 for p in group if p.get("ad")),
+            "wrong": sum(1 for p in group if records.is_wrong(p)),
+            "wrong_answers": dict(Counter(_said(p) for p in group if records.is_wrong(p)).most_common()),
             "first_failure_s": _since(bad[0]["t"], t0) if bad else None,
             "recovered_s": _since(recovered, t0),
             "outage_s": round(recovered - bad[0]["t"], 3) if bad and recovered is not None else None,
@@ -67,6 +71,13 @@ def resolver_outcomes(probes: list[Record], events: list[Record], software: dict
             else None,
         }
     return result
+
+
+def _said(probe: Record) -> str:
+    """A wrong answer in a few words: its addresses (or NXDOMAIN, NODATA), and whether it was stale."""
+    said = " ".join(sorted(probe.get("answers") or [])) or ("NODATA" if probe.get("rcode") == "NOERROR"
+                                                            else str(probe.get("rcode")))
+    return f"stale: {said}" if probe.get("truth") == "stale" else said
 
 
 def _since(t: float | None, t0: float | None) -> float | None:

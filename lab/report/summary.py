@@ -61,7 +61,8 @@ def build_report(
 
 
 def probe_figures(probes: list[Record]) -> dict[str, Any]:
-    """Counts over all probes: total, ok, by rcode ("none" when no answer came), empties, timeouts, per resolver."""
+    """Counts over all probes: total, ok, wrong (lab.truth), by rcode ("none" when no answer came), empties,
+    timeouts, per resolver; `judged`: answers the truth could judge (not `unseen`)."""
     outcomes = Counter(records.outcome(probe) for probe in probes)
     by_resolver: dict[str, list[Record]] = {}
     for probe in probes:
@@ -69,6 +70,8 @@ def probe_figures(probes: list[Record]) -> dict[str, Any]:
     return {
         "total": len(probes),
         "ok": outcomes["ok"],
+        "wrong": outcomes["wrong"],
+        "judged": sum(1 for probe in probes if probe.get("truth") in ("held", "stale", "unheld")),
         "by_rcode": dict(Counter(probe.get("rcode") or "none" for probe in probes).most_common()),
         "empty_answers": outcomes["empty"] + outcomes["nxdomain"],
         "timeouts": outcomes["timeout"],
@@ -81,6 +84,7 @@ def _resolver_figures(probes: list[Record]) -> dict[str, int]:
     return {
         "total": len(probes),
         "ok": outcomes["ok"],
+        "wrong": outcomes["wrong"],
         "empty": outcomes["empty"] + outcomes["nxdomain"],
         "nodata": outcomes["empty"],
         "nxdomain": outcomes["nxdomain"],

@@ -28,7 +28,7 @@ def render_terminal(report: Mapping[str, Any], run_dir: str | Path, console: Con
     ))
     console.print(_checks_table(report["checks"]))
     console.print(_figures_line(report))
-    if any(r.get("ede") or r.get("ad") for r in (report.get("resolvers") or {}).values()):
+    if any(r.get("ede") or r.get("ad") or r.get("wrong") for r in (report.get("resolvers") or {}).values()):
         console.print(_resolvers_table(report["resolvers"]))
     if report.get("truncated_lines"):
         console.print(Text(f"{report['truncated_lines']} damaged record lines were skipped "
@@ -53,9 +53,10 @@ def _checks_table(checks: list[Mapping[str, Any]]) -> Table:
 
 
 def _resolvers_table(resolvers: Mapping[str, Mapping[str, Any]]) -> Table:
-    """Per resolver: rcodes, Extended DNS Errors, validated answers, outage and recovery (DNSSEC runs)."""
+    """Per resolver: rcodes, wrong answers, Extended DNS Errors, validated answers, outage and recovery (DNSSEC
+    runs, and runs where some answer was wrong)."""
     table = Table(show_header=True, header_style="bold", expand=False)
-    for column in ("resolver", "rcodes", "EDE", "AD", "outage", "after clear"):
+    for column in ("resolver", "rcodes", "wrong", "EDE", "AD", "outage", "after clear"):
         table.add_column(column, overflow="fold")
     for name, r in resolvers.items():
         seconds = lambda v: "-" if v is None else f"{v:.1f}s"  # noqa: E731
@@ -63,6 +64,7 @@ def _resolvers_table(resolvers: Mapping[str, Mapping[str, Any]]) -> Table:
             else "not back"
         table.add_row(Text(f"{name} ({r['software']})" if r.get("software") else name),
                       Text(" ".join(f"{k} {v}" for k, v in r["rcodes"].items())),
+                      Text(", ".join(f"{k} ×{v}" for k, v in list((r.get("wrong_answers") or {}).items())[:2]) or "-"),
                       Text(", ".join(f"{k} ×{v}" for k, v in r["ede"].items()) or "-"), Text(str(r["ad"])),
                       Text(outage), Text(seconds(r["after_clear_s"])))
     return table
@@ -72,7 +74,9 @@ def _figures_line(report: Mapping[str, Any]) -> Text:
     probes = report["probes"]
     total = probes["total"]
     ok_share = share_text(probes["ok"], total) if total else "n/a"
+    # Wrong answers are known only where the run sampled the truth (truth.jsonl): say how many it judged.
+    wrong = f"wrong {probes['wrong']} of {probes['judged']} judged  " if probes.get("judged") else ""
     return Text(
-        f"probes {total}  ok {ok_share}  empty {probes['empty_answers']}  timeouts {probes['timeouts']}  "
+        f"probes {total}  ok {ok_share}  {wrong}empty {probes['empty_answers']}  timeouts {probes['timeouts']}  "
         f"faults {len(report['faults'])}"
     )

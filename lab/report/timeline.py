@@ -27,6 +27,7 @@ SLOW_MS = 250.0
 OUTCOME_STYLE = {
     "ok": ("#2ca02c", "ok"),
     "slow": ("#bcbd22", f"slow ok (>{SLOW_MS:g} ms)"),
+    "wrong": ("#e377c2", "wrong (not what the authority held)"),
     "other": ("#9e9e9e", "other error"),
     "empty": ("#ff7f0e", "empty (NODATA)"),
     "nxdomain": ("#d62728", "NXDOMAIN"),
@@ -40,7 +41,7 @@ LABEL_ROWS = 3  # fault labels are staggered over this many rows so neighbours d
 MARK_MIN_PT, MARK_MAX_PT, PROBLEM_MIN_PT = 0.6, 2.5, 1.6
 
 # Figure geometry in inches: fixed margins plus a band per resolver.
-WIDTH_IN, LEFT_IN, RIGHT_IN, TOP_IN, BOTTOM_IN = 14.0, 1.4, 1.4, 1.0, 0.95
+WIDTH_IN, LEFT_IN, RIGHT_IN, TOP_IN, BOTTOM_IN = 14.0, 1.4, 1.4, 1.0, 1.15
 BAND_IN, LANE_IN = 0.55, 0.25
 
 
@@ -199,5 +200,6 @@ def _draw_legend(figure: Figure, probes: list[Record]) -> None:
         Patch(color=colour, label=f"{label} ({counts[kind]})") for kind, (colour, label) in OUTCOME_STYLE.items()
     ]
     handles.append(Patch(color=FAULT_COLOUR, alpha=0.25, label="fault window"))
-    figure.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False, fontsize=9,
+    # Two rows: one row of nine entries is wider than the figure.
+    figure.legend(handles=handles, loc="lower center", ncol=(len(handles) + 1) // 2, frameon=False, fontsize=9,
                   bbox_to_anchor=(0.5, 0.0))

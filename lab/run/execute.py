@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab import faults, lifecycle, records, report as lab_report
+from lab import faults, lifecycle, records, report as lab_report, truthwatch
 from lab.automation import Automation
 from lab.checks import judge
 from lab.errors import ExitCode, LabError
@@ -68,6 +68,9 @@ class Run:
         self.rng = random.Random(self.playbook.seed)
         self.fault_ctx = faults.FaultContext(self.rt, self.description, self.rng)
         self.recorder = Recorder(self.run_dir)
+        plan = self.playbook.probes
+        self.truth = truthwatch.TruthWatch(self.rt, self.description, self.run_dir,
+                                           [(name, qtype) for name in plan.names for qtype in plan.types])
         self.run_id = uuid.uuid4().hex[:8]
         self.open_faults: dict[str, dict] = {}  # fault id -> record, injected by this run and not cleared
         self.named: dict[str, str] = {}  # `as` name -> fault id
@@ -91,6 +94,7 @@ class Run:
                             lab=self.lab, run_dir=str(self.run_dir))
         try:
             self._start_followers()
+            self.truth.start(self.progress)  # before the setup: its changes are part of the truth
             for step in self.playbook.setup:  # e.g. a pipeline reset: done before anyone is watching
                 self._run_step(step)
             self._start_probers()

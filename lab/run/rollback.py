@@ -54,6 +54,7 @@ def stop_recording(run: Run) -> None:
         if prober.is_alive() or prober.summary is None:
             run.recorder.event("runner", "prober_unfinished", client=prober.node, reason=prober.why_stopped())
         prober.close()
+    run.truth.stop()  # after the last probe: every answer has its truth
     for follower in run.followers:
         follower.stop()
     for follower in run.followers:

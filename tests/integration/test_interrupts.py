@@ -4,8 +4,9 @@ nothing, and the next run works.
 
 The run is tests/data/lossy-run.yml on compose/minimal.yml: a paused primary (process fault), a dnsdist sidecar
 delaying the secondary (dns-answer fault) and an nft table dropping half of the client's packets (network
-fault) are all in force when the signal arrives. One minimal lab is shared; the SIGKILL test is last, as it
-takes the lab down itself.
+fault) are all in force when the signal arrives; zone-data faults get a run of their own, interrupted twice
+(DNSSEC faults: test_interrupts_signed.py). One minimal lab is shared; the SIGKILL test is last, as it takes
+the lab down itself.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from pathlib import Path
 import pytest
 
 from lab import faults, state
+from lab.faults import zonedata
 from tests.integration.conftest import REPO, labelled
-from tests.integration.faultkit import CLEAN, context, leftovers
+from tests.integration.faultkit import CLEAN, context, direct, leftovers
 from tests.integration.test_playbook_run import assert_every_probe_recorded
 from tests.support import cli
 from tests.support.cli import dnslab, read_jsonl
@@ -90,6 +92,76 @@ def test_an_interrupt_rolls_back_every_kind_of_fault_and_keeps_every_probe(minim
     sent = next(e["sent"] for e in events if e["event"] == "prober_summary")
     print(f"[figures] {signal.Signals(signum).name}: exit 130 {took:.1f}s after the signal; "
           f"sent {sent} = written {len(probes)}, {len(timeouts)} timeouts")
+
+
+ZONE_DATA_RUN = """
+name: zone-data-interrupted
+topology: {topology}
+probes: {{rate: 5}}
+steps:
+  - wait: {{probes: ok, count: 3, every_resolver: true}}
+    timeout: 30s
+  - fault: {{kind: empty-rrset, target: primary, params: {{name: dynamodb.us-east-1.cloud.test., type: A}}}}
+  - fault: {{kind: lame-delegation, target: root, params: {{zone: cloud.test.}}}}
+  - wait: 60s
+checks:
+  - check: never_empty
+"""
+
+
+def interrupt_twice(run_dir: Path, process: subprocess.Popen, step: int) -> str:
+    """Ctrl-C once the run is in `step`, and again the moment it starts rolling back; its stderr."""
+    events_file = run_dir / "events.jsonl"
+    deadline = time.monotonic() + 120
+
+    def seen(event: str, **fields) -> bool:
+        return events_file.exists() and any(e["event"] == event and all(e.get(k) == v for k, v in fields.items())
+                                            for e in read_jsonl(events_file))
+    while not seen("step_started", index=step):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()[1][-3000:]
+        time.sleep(0.1)
+    time.sleep(1)
+    process.send_signal(signal.SIGINT)
+    while not seen("interrupted"):  # written when the first one arrives; the rollback starts right after
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()[1][-3000:]
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    return stderr
+
+
+def test_ctrl_c_rolls_back_zone_data_faults_and_a_second_one_is_held_off(minimal_lab, rt, tmp_path):
+    """Both kinds of zone-data change come back on Ctrl-C — an RRset deleted through the primary (RFC 2136)
+    and a delegation edited in a static zone file — also when a second Ctrl-C arrives during the rollback:
+    it is held off (and said so), not allowed to cut the rollback short."""
+    playbook = tmp_path / "zone-data.yml"
+    playbook.write_text(ZONE_DATA_RUN.format(topology=REPO / "compose" / "minimal.yml"))
+    ctx = context(rt, minimal_lab)
+    name = "dynamodb.us-east-1.cloud.test."
+    before = zonedata.read(ctx, "primary", "cloud.test."), zonedata.served(ctx, "root", "test.")
+    run_dir = tmp_path / "run"
+    process = start_run(minimal_lab["lab"], run_dir, playbook=playbook)
+    try:
+        stderr = interrupt_twice(run_dir, process, step=4)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr[-3000:]
+    assert "rolling back and writing the report — one moment" in stderr  # the second Ctrl-C, held off
+    assert "Traceback" not in stderr
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["verdict"] == "interrupted"
+    assert sorted(f["kind"] for f in report["faults"]) == ["empty-rrset", "lame-delegation"]
+    assert all(f["end"] is not None for f in report["faults"])
+    events = read_jsonl(run_dir / "events.jsonl")
+    assert [e["step"] for e in events if e["event"] == "interrupted"] == [4]
+    assert events[-1]["event"] == "run_finished" and events[-1]["verdict"] == "interrupted"
+    assert faults.active(ctx) == [] and leftovers(ctx) == CLEAN
+    # The data is back: the RRset on the primary (and so on its secondary), the delegation byte for byte.
+    after = zonedata.read(ctx, "primary", "cloud.test."), zonedata.served(ctx, "root", "test.")
+    assert [r for r in after[0] if r[1] != "SOA"] == [r for r in before[0] if r[1] != "SOA"]
+    assert after[1] == before[1] == zonedata.rendered(ctx, "root", "test.")
+    assert sorted(direct(rt, minimal_lab, "sec-nsd", name)["answers"]) == ["192.0.2.10", "192.0.2.11"]
 
 
 def test_after_sigkill_the_records_make_a_report_and_clear_down_and_the_next_run_work(minimal_lab, rt,

@@ -39,11 +39,23 @@ def ask_secondaries(rt, lab: dict, name: str, rdtype: str) -> list[dict]:
                              {"queries": queries, "timeout": 1})
 
 
+def until(condition, timeout: float, every: float = 0.1) -> None:
+    """Poll `condition()` until it holds or `timeout` seconds pass: wait for the condition, not for a time
+    that holds on an idle machine."""
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(every)
+
+
 def test_planner_writes_generations_that_differ(lab, rt):
     pipeline.reset(rt, lab, {"pipeline.interval": 0.5})
     since = time.time()
-    time.sleep(2.2)
-    produced = [e for e in agent_events(rt, lab, since) if e["event"] == "plan_produced"]
+
+    def plans() -> list[dict]:
+        return [e for e in agent_events(rt, lab, since) if e["event"] == "plan_produced"]
+
+    until(lambda: len(plans()) >= 3, timeout=15)  # 1.5 s at interval 0.5; the bound is for a loaded machine
+    produced = plans()
     generations = [e["generation"] for e in produced]
     assert len(generations) >= 3 and generations == sorted(set(generations)), generations
     rate = (len(produced) - 1) / (produced[-1]["t"] - produced[0]["t"])
@@ -141,7 +153,7 @@ def test_naive_race_empties_the_regional_endpoint_until_repair(lab, rt):
             break
         time.sleep(0.5)
     assert all(rcode == "NOERROR" and count > 0 for rcode, count in seen.values()), seen
-    time.sleep(1.5)
+    until(lambda: pipeline.status(rt, lab)["stuck"] == [], timeout=15, every=0.5)
     assert pipeline.status(rt, lab)["stuck"] == [], "enactors resume after the repair"
 
 

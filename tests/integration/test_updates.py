@@ -3,6 +3,7 @@ clients through every resolver once the TTL runs out; an unsigned update is refu
 
 from __future__ import annotations
 
+import re
 import time
 
 from lab import lifecycle, zoneupdate
@@ -66,3 +67,35 @@ def test_compare_and_set_prerequisite_is_enforced_by_the_primary(default_lab, rt
     fresh = zoneupdate.send(rt, default_lab, "cloud.test.", [["replace", name, 5, "TXT", ["gen=3"]]],
                             prereq=[["rrset_value", name, "TXT", ['"gen=2"']]])
     assert fresh["rcode"] == "NOERROR", fresh
+
+
+def test_updates_reach_both_secondaries_incrementally(default_lab, rt):
+    """Each secondary asks for an IXFR from its serial and gets only the change: the primary's transfer log
+    names both secondaries' addresses with IXFR, one serial step and a handful of records (the zone holds
+    many more); Knot's own log says it took an incoming IXFR. (NSD logs no transfer type of its own.)"""
+    primary = default_lab["nodes"]["primary"]["container"]
+    since = time.time() - 1
+    name = f"ixfr-{int(time.time() * 1000) % 10**8}.cloud.test."
+    result = zoneupdate.send(rt, default_lab, "cloud.test.", [["replace", name, 5, "A", ["192.0.2.55"]]])
+    assert result["rcode"] == "NOERROR", result
+    served = ask_secondaries(rt, default_lab, name, until="expect", deadline=10, expect=["192.0.2.55"])
+    assert [r["answers"] for r in served] == [["192.0.2.55"]] * 2, served
+
+    addresses = {s: default_lab["nodes"][s]["addresses"]["core"] for s in SECONDARIES}
+    ended = re.compile(r"client @\S+ (?P<address>[\d.]+)#\d+ .*transfer of 'cloud\.test/IN': "
+                       r"(?P<kind>[AI]XFR) ended: \d+ messages, (?P<records>\d+) records")
+    started = re.compile(r"(?P<address>[\d.]+)#\d+ .*transfer of 'cloud\.test/IN': IXFR started "
+                         r"\(serial (?P<old>\d+) -> (?P<new>\d+)\)")
+    log = rt.logs(primary, stdout=True, stderr=True, since=since)
+    transfers = {m["address"]: (m["kind"], int(m["records"])) for m in ended.finditer(log)}
+    steps = {m["address"]: int(m["new"]) - int(m["old"]) for m in started.finditer(log)}
+    zone = exec_json(rt, primary, "lab.agents.zonedump",
+                     {"server": default_lab["nodes"]["primary"]["addresses"]["core"], "zone": "cloud.test."})
+    zone_size = sum(len(rrset[3]) for rrset in zone)  # what a full transfer (AXFR) would carry
+    for server, address in addresses.items():
+        kind, records = transfers.get(address, (None, 0))
+        assert kind == "IXFR" and steps.get(address) == 1, (server, log[-2000:])
+        # one added A record: the new SOA, the old one, the new one again with the addition, the closing SOA
+        assert records <= 6 < zone_size, (server, records, zone_size)
+    knot = rt.logs(default_lab["nodes"]["sec-knot"]["container"], stdout=True, stderr=True, since=since)
+    assert re.search(r"\[cloud\.test\.\] IXFR, incoming, remote [\d.]+@53, finished", knot), knot[-2000:]

@@ -272,6 +272,83 @@ def test_nodata_is_not_nxdomain() -> None:
     assert not run({"check": "expect_rcode", "rcode": "NODATA"}, [probe(1, rcode="NXDOMAIN")]).ok
 
 
+# ---- answers_valid, expect_answers, forbid_answers ---------------------------------------------------------
+
+SPOOF = "192.0.2.66"
+
+
+def judged(t: float, resolver: str = "unbound", truth: str = "held", **fields) -> dict:
+    """A probe as records.read_run marks it against truth.jsonl (lab.truth)."""
+    return probe(t, resolver, truth=truth, **fields)
+
+
+def test_answers_valid_holds_when_every_judged_answer_was_held() -> None:
+    probes = [judged(t) for t in range(10)] + [judged(10, truth="unseen"), judged(11, rcode="SERVFAIL", truth=None)]
+    result = run({"check": "answers_valid"}, probes)
+    assert result.ok
+    assert result.detail == "all 10 judged answers were held by the authoritative data (1 not judged: unseen)"
+
+
+def test_answers_valid_names_the_spoofed_address_per_resolver_and_when() -> None:
+    probes = ([judged(t) for t in range(10)] + [judged(10 + t, answers=[SPOOF], truth="unheld") for t in range(5)]
+              + [judged(12, "bind", answers=["192.0.2.1"], truth="stale"), judged(13, "bind", truth="held")])
+    result = run({"check": "answers_valid"}, probes)
+    assert not result.ok
+    assert result.detail == ("6 of 17 judged answers were wrong — bind: 1 (stale 192.0.2.1 ×1) at +12.0s; "
+                             "unbound: 5 (192.0.2.66 ×5) +10.0s…+14.0s")
+    assert result.data["wrong"] == 6 and result.data["stale"] == 1
+    assert result.data["by_resolver"]["unbound"]["answers"] == {SPOOF: 5}
+
+
+def test_answers_valid_names_wrong_empty_answers() -> None:
+    probes = [judged(0), judged(1, rcode="NXDOMAIN", answers=[], truth="unheld")]
+    result = run({"check": "answers_valid"}, probes)
+    assert not result.ok and "(NXDOMAIN ×1)" in result.detail
+
+
+def test_answers_valid_fails_without_a_truth_to_judge_by() -> None:
+    result = run({"check": "answers_valid"}, steady(0, 5))
+    assert not result.ok and "no truth recorded" in result.detail
+    result = run({"check": "answers_valid"}, [judged(t, truth="unseen") for t in range(3)])
+    assert not result.ok and result.detail.startswith("none of 3 answers could be judged")
+
+
+def test_answers_valid_filters_like_every_check() -> None:
+    probes = [judged(t) for t in range(10)] + [judged(5, "bind", answers=[SPOOF], truth="unheld")]
+    assert run({"check": "answers_valid", "resolvers": ["unbound"]}, probes).ok
+    assert not run({"check": "answers_valid", "window": [4, 6]}, probes).ok
+    assert run({"check": "answers_valid", "window": [6, 10]}, probes).ok
+
+
+def test_availability_and_recovery_count_wrong_answers_as_not_ok() -> None:
+    # A spoof from +10 s to +20 s: the answers kept coming, but they were lies.
+    probes = ([judged(t / 2) for t in range(20)] + [judged(10 + t / 2, answers=[SPOOF], truth="unheld")
+                                                   for t in range(20)] + [judged(20 + t / 2) for t in range(20)])
+    events = [fault("fault_injected", 10, kind="spoof"), fault("fault_cleared", 15, kind="spoof")]
+    availability = run({"check": "availability", "min": 0.9}, probes)
+    assert not availability.ok and availability.data["overall"]["ok"] == 40
+    recovery = run({"check": "recovers_within", "seconds": 2}, probes, events)
+    assert not recovery.ok and recovery.data["faults"][0]["by_resolver"]["unbound"] == 5.0
+
+
+def test_expect_answers_sees_a_spoofed_address_or_says_what_came_instead() -> None:
+    probes = steady(0, 5) + [probe(5, answers=[SPOOF]), probe(6, "bind", answers=["192.0.2.1", SPOOF])]
+    result = run({"check": "expect_answers", "answers": [SPOOF]}, probes)
+    assert result.ok and result.detail == "192.0.2.66 seen in 2 probes (min 1) +5.0s…+6.0s: bind 1, unbound 1"
+    assert not run({"check": "expect_answers", "answers": [SPOOF], "min_count": 3}, probes).ok
+    result = run({"check": "expect_answers", "answers": [SPOOF]}, steady(0, 5))
+    assert not result.ok
+    assert result.detail == "192.0.2.66 never seen in 10 probes (min 1); seen instead: 192.0.2.1 ×10"
+
+
+def test_forbid_answers_fails_where_the_address_got_through() -> None:
+    assert run({"check": "forbid_answers", "answers": [SPOOF]}, steady(0, 5)).ok
+    probes = steady(0, 5) + [probe(5, "bind", answers=[SPOOF])]
+    result = run({"check": "forbid_answers", "answers": [SPOOF, "2001:DB8::66"]}, probes)
+    assert not result.ok
+    assert result.detail == "192.0.2.66, 2001:db8::66 seen in 1 of 11 probes at +5.0s: bind 1"
+
+
 # ---- the table, names, validation -------------------------------------------------------------------------
 
 
@@ -322,6 +399,10 @@ def test_judge_lists_every_problem_before_running_anything() -> None:
         ({"check": "no_regression", "pattern": "gen=\\d+"}, "pattern", "pattern needs a group"),
         ({"check": "no_regression", "pattern": "gen=("}, "pattern", "pattern is not a regular expression"),
         ({"check": "expect_rcode", "rcode": "SERVFIAL"}, "rcode", "unknown rcode 'SERVFIAL'"),
+        ({"check": "expect_answers"}, "answers", "answers is required"),
+        ({"check": "forbid_answers", "answers": []}, "answers", "answers is empty"),
+        ({"check": "expect_answers", "answers": ["192.0.2.66"], "min_count": 0}, "min_count",
+         "min_count must be at least 1"),
         ({"name": "x"}, "check", "missing 'check'"),
     ],
 )

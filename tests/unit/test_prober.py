@@ -45,49 +45,65 @@ def responder(drop_every: int = 0, delay: float = 0.0):
     return sock.getsockname()[1], lambda: (stop.set(), thread.join(), sock.close())
 
 
-def run_prober(tmp_path, port, seconds=1.0, timeout=0.3, rate=20):
+def run_prober(port, sends: int, timeout=0.3, rate=20) -> tuple[list[dict], int]:
+    """Run a prober until it has sent `sends` queries, then stop it; (every line, queries sent by then).
+
+    Stopped by a count, not a time: on a loaded machine a second may hold any number of rounds, and the
+    assertions below must not depend on how fast this machine is today."""
     stopping = threading.Event()
     out = io.StringIO()
     spec = {"client": "client1", "rate": rate, "timeout": timeout,
             "targets": [{"resolver": "a", "server": "127.0.0.1", "port": port},
                         {"resolver": "b", "server": "127.0.0.1", "port": port}],
             "queries": [["x.test.", "A"], ["y.test.", "A"]]}
-    threading.Timer(seconds, stopping.set).start()
-    started = time.monotonic()
-    Prober(spec, out, stopping).run()
-    return [json.loads(line) for line in out.getvalue().splitlines()], time.monotonic() - started
+    prober = Prober(spec, out, stopping)
+    thread = threading.Thread(target=prober.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while prober.sent < sends and time.monotonic() < deadline:
+        time.sleep(0.005)
+    sent_at_stop = prober.sent
+    stopping.set()
+    thread.join(60)
+    assert not thread.is_alive(), "the prober did not stop"
+    return [json.loads(line) for line in out.getvalue().splitlines()], sent_at_stop
 
 
 def test_every_query_gets_exactly_one_line_and_a_summary_closes_the_output(tmp_path):
     port, stop = responder(drop_every=3)
     try:
-        lines, took = run_prober(tmp_path, port)
+        lines, sent_at_stop = run_prober(port, sends=40)
     finally:
         stop()
     *probes, summary = lines
     assert summary["summary"]["sent"] == len(probes) == summary["summary"]["printed"]
-    assert len(probes) >= 20  # 20 rounds/s x 2 resolvers for 1 s, minus a slow start
     assert sorted(p["seq"] for p in probes) == list(range(1, len(probes) + 1))
+    # It stops sending at once: at most the round in progress (one query per target) after the stop.
+    assert sent_at_stop >= 40 and len(probes) <= sent_at_stop + 2
     timeouts = [p for p in probes if p["error"] == "timeout"]
     answered = [p for p in probes if p["rcode"] == "NOERROR"]
     assert timeouts and answered and len(timeouts) + len(answered) == len(probes)
-    assert all(p["answers"] == ["192.0.2.1"] and p["ttl"] == 5 and p["latency_ms"] < 300 for p in answered)
+    assert all(p["answers"] == ["192.0.2.1"] and p["ttl"] == 5 and p["latency_ms"] > 0 for p in answered)
     assert all(p["latency_ms"] is None and p["rcode"] is None for p in timeouts)
     assert {p["resolver"] for p in probes} == {"a", "b"} and {p["name"] for p in probes} == {"x.test.", "y.test."}
-    assert took < 1.0 + 0.3 + 0.5  # stops sending at once, waits only for what is in flight
 
 
 def test_a_slow_answer_does_not_hold_up_the_next_rounds(tmp_path):
     port, stop = responder(delay=0.25)  # the responder answers one query at a time, each 250 ms late
     try:
-        lines, _ = run_prober(tmp_path, port, seconds=1.0, timeout=2.0, rate=10)
+        lines, _ = run_prober(port, sends=16, timeout=10.0, rate=10)
     finally:
         stop()
     *probes, summary = lines
-    sent_times = sorted(p["t"] for p in probes)
-    # 10 rounds/s: sends stay on schedule although answers come back slower than queries go out
-    assert len(probes) >= 16 and summary["summary"]["sent"] == len(probes)
-    assert max(b - a for a, b in zip(sent_times, sent_times[1:])) < 0.2
+    assert summary["summary"]["sent"] == len(probes) >= 16
+    # Answers come back one per 250 ms at best, rounds of two queries start every 100 ms: a prober that
+    # waited for a round's answers before the next round could never start one while the previous round's
+    # last query was unanswered. This one does, for most rounds, however slow the machine: nothing here
+    # compares against the clock, only the order of sends and answers.
+    by_seq = sorted(probes, key=lambda p: p["seq"])
+    rounds = [(by_seq[i - 1], by_seq[i]) for i in range(2, len(by_seq), 2)]  # (last of a round, first of next)
+    overlapping = sum(1 for last, first in rounds if first["t"] < last["t"] + last["latency_ms"] / 1000)
+    assert overlapping >= len(rounds) // 2, [(p["seq"], p["t"], p["latency_ms"]) for p in by_seq]
 
 
 def test_the_end_of_stdin_stops_the_prober():

@@ -78,8 +78,8 @@ def test_build_report_counts_what_the_clients_saw() -> None:
     assert report["probes"]["by_rcode"] == {"NOERROR": 2200, "none": 200, "NXDOMAIN": 1}
     assert report["probes"]["empty_answers"] == 201 and report["probes"]["timeouts"] == 200
     assert report["probes"]["by_resolver"]["unbound"] == {
-        "total": 1200, "ok": 1000, "empty": 200, "nodata": 200, "nxdomain": 0, "servfail": 0, "timeout": 0,
-        "other": 0,
+        "total": 1200, "ok": 1000, "wrong": 0, "empty": 200, "nodata": 200, "nxdomain": 0, "servfail": 0,
+        "timeout": 0, "other": 0,
     }
     assert report["probes"]["by_resolver"]["bind"]["nxdomain"] == 1
     assert report["faults"] == [

@@ -1,0 +1,178 @@
+"""Record the truth during a run: what every authoritative server of the probed names holds, into truth.jsonl.
+
+One helper per server (lab.truth.plan: every server of each probed name's zone, its hidden primary too)
+joins the server's network namespace; lab.agents.truth runs in it (a streaming exec, its stdin held open),
+asks 127.0.0.1 every 0.1 s and prints a line per change, and a thread follows it into RUN_DIR/truth.jsonl
+(one write per line).
+
+Why a helper in the namespace: there the sampler is behind no dns-answer fault (dnsdist's redirect only
+takes DNS arriving from outside) and no network fault (loopback is exempt), so it sees what the server holds,
+zone-data faults included, and never a lie told in front of it; in a container of its own it takes none of
+the server's CPU share (a flood lab gives servers 1 %) and is not frozen with it (pause).
+
+A server's container that restarts (a process fault, a serial regression) leaves the helper in the old,
+empty namespace: the sampler exits, the thread writes `{"sampler": "stopped"}`, and starts a new helper once
+the server runs again (the judge treats the gap as unseen). The sampler stops when its stdin ends — the run
+closes it, or the engine does when the orchestrator dies — and the helper exits a moment after its sampler.
+Helpers carry the lab's label (`dnslab down` removes them) and dnslab.truth=<server>, not the fault helpers'
+label: a fault sweep during the rollback leaves them be. The run calls start() before its setup steps and
+stop() after the probers drained.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from lab import image, nodespec, runtime, truth
+from lab.errors import LabError
+from lab.runtime import Runtime
+
+LABEL = "dnslab.truth"  # the server a truth helper samples
+NODE_LABELS = (runtime.NODE, runtime.ROLE, runtime.SOFTWARE, runtime.HELPER)
+INTERVAL = 0.1  # seconds between two looks at a server
+QUERY_TIMEOUT = 0.3
+START_TIMEOUT = 15.0  # how long start() waits for every sampler's first round
+RETRY_EVERY = 0.5  # while a server's container is not running, how often to look again
+STOP_GRACE = 3.0
+# The helper's own command: idle while a sampler runs in it (the pattern in brackets never matches itself),
+# then exit, so a helper whose orchestrator died goes away with its sampler.
+IDLE = ["sh", "-c", "sleep 30; while grep -qs 'lab[.]agents[.]truth' /proc/[0-9]*/cmdline; do sleep 2; done"]
+
+Progress = Callable[[str], None]
+
+
+class TruthWatch:
+    """The samplers of one run; start() them, stop() them, the lines land in RUN_DIR/truth.jsonl."""
+
+    def __init__(self, rt: Runtime, description: dict, run_dir: Path, queries: Iterable[tuple[str, str]]):
+        self.rt, self.description = rt, description
+        self.plan = truth.plan(description, queries)
+        self._fd = os.open(Path(run_dir) / truth.TRUTH_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.threads = [SamplerThread(self, server, queries) for server, queries in self.plan.items()]
+
+    def write(self, line: dict) -> None:
+        with self._lock:
+            if self._fd >= 0:
+                os.write(self._fd, (json.dumps(line) + "\n").encode())
+
+    def start(self, progress: Progress = lambda text: None) -> None:
+        """Start every sampler; wait (bounded) for each one's first round, so probes start with a truth."""
+        if not self.threads:
+            return
+        progress(f"sampling the truth on {', '.join(self.plan)}")
+        for thread in self.threads:
+            self.write({"t": time.time(), "server": thread.server, "sampler": "planned", "queries": thread.queries})
+            thread.start()
+        deadline = time.monotonic() + START_TIMEOUT
+        for thread in self.threads:
+            if not thread.started.wait(max(0.0, deadline - time.monotonic())):
+                why = thread.problem or "no first round yet"
+                progress(f"warning: the truth sampler for {thread.server} did not start ({why}); answers its "
+                         f"data could explain are not judged until it does")
+
+    def stop(self) -> None:
+        """End every sampler (its stdin closed), wait for their last lines, remove the helpers."""
+        self.stopping.set()
+        for thread in self.threads:
+            thread.end_stream()
+        deadline = time.monotonic() + STOP_GRACE
+        for thread in self.threads:
+            thread.join(max(0.1, deadline - time.monotonic()))
+        for thread in self.threads:
+            thread.remove()
+            thread.join(1)
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+
+
+class SamplerThread(threading.Thread):
+    """One server's helper and sampler: (re)started whenever the server runs and no sampler does."""
+
+    def __init__(self, watch: TruthWatch, server: str, queries: list[list[str]]):
+        super().__init__(name=f"truth-{server}", daemon=True)
+        self.watch, self.server, self.queries = watch, server, queries
+        self.target = watch.description["nodes"][server]["container"]
+        self.helper = f"{self.target}-truth"
+        self.started = threading.Event()
+        self.problem: str | None = None
+        self.stream: runtime.ExecStream | None = None
+
+    def run(self) -> None:
+        while not self.watch.stopping.is_set():
+            target = self.watch.rt.container(self.target)
+            if target is None or target.state != "running":
+                self.watch.stopping.wait(RETRY_EVERY)
+                continue
+            try:
+                self._start(target)
+                self._follow()
+            except LabError as exc:
+                self.problem = str(exc)[:200]
+            except Exception as exc:  # noqa: BLE001 - a sampler must never take the run down
+                self.problem = f"{type(exc).__name__}: {exc}"[:200]
+            if not self.watch.stopping.is_set():
+                self.watch.write({"t": time.time(), "server": self.server, "sampler": "stopped",
+                                  "reason": self.problem or "exited"})
+                self.watch.stopping.wait(RETRY_EVERY)
+        self.watch.write({"t": time.time(), "server": self.server, "sampler": "stopped", "reason": "run ended"})
+
+    def _start(self, target: runtime.Container) -> None:
+        rt = self.watch.rt
+        rt.remove(self.helper)  # a leftover of a killed run, or the helper a restart left behind
+        labels = {k: v for k, v in target.labels.items() if k.startswith("dnslab.") and k not in NODE_LABELS}
+        rt.start_helper(self.helper, self.target, self.watch.description["image"], IDLE,
+                        {**labels, LABEL: self.server}, env=dict(image.ENVIRONMENT))
+        rt.put_files(self.helper, nodespec.agent_code())
+        spec = {"server": self.server, "queries": self.queries, "interval": INTERVAL, "timeout": QUERY_TIMEOUT,
+                "stdin": True}
+        self.stream = rt.exec_stream(self.helper, ["python3", "-u", "-m", "lab.agents.truth", json.dumps(spec)],
+                                     stdin=True)
+
+    def _follow(self) -> None:
+        buffer = b""
+        for out, _ in self.stream.chunks():
+            if out:
+                buffer += out
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    self._line(line)
+        self.problem = self.problem or "the sampler exited (its server's container restarted?)"
+
+    def _line(self, raw: bytes) -> None:
+        try:
+            line = json.loads(raw)
+        except ValueError:
+            return
+        if not isinstance(line, dict) or not isinstance(line.get("t"), (int, float)):
+            return
+        self.watch.write(line)
+        if line.get("sampler") == "started":
+            self.problem = None
+            self.started.set()
+
+    def end_stream(self) -> None:
+        if self.stream is not None:
+            try:
+                self.stream.close_stdin()
+            except Exception:  # noqa: BLE001 - gone already
+                pass
+
+    def remove(self) -> None:
+        if self.stream is not None:
+            try:
+                self.stream.close()
+            except Exception:  # noqa: BLE001 - gone already
+                pass
+        try:
+            self.watch.rt.remove(self.helper)
+        except LabError:  # being removed already
+            pass
