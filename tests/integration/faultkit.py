@@ -103,7 +103,9 @@ def leftovers(ctx, nodes: list[str] | None = None) -> dict:
     containers = ctx.rt.containers(ctx.lab)
     return {
         "nft": tables,
-        "sidecars": [c.name for c in containers if sidecar.SIDECAR in c.labels],
+        # A fault's helpers, not the lab's own short-lived ones: a run's rollback sweep and this check's probes.
+        "sidecars": [c.name for c in containers if sidecar.SIDECAR in c.labels
+                     and c.labels.get(sidecar.FAULT) not in ("sweep", "check")],
         "not_running": [c.name for c in containers if c.node and c.state != "running"],
     }
 
