@@ -143,12 +143,13 @@ def test_a_fault_of_each_family_acts_on_a_node_of_another_engine(az3):
     # network: client3 (az-c) cut off from unbound (az-a) by nftables in client3's namespace on az-c.
     record = inject(ctx, "partition", "client3", {"from": ["unbound"]})
     try:
-        assert ask(rt, description, "client3", "unbound")["error"] == "timeout"
+        cut = ask(rt, description, "client3", "unbound")
+        assert cut["rcode"] is None and cut["error"], cut  # dropped at client3's output: the send fails (EPERM)
         assert ask(rt, description, "client2", "unbound")["rcode"] == "NOERROR"
     finally:
         clear(ctx, record["id"])
     # zone-data: the primary's zone on az-b edited; the secondaries on az-a and az-c serve the change.
-    record = inject(ctx, "empty-rrset", "primary", {"zone": "cloud.test.", "name": NAME, "type": "A"})
+    record = inject(ctx, "empty-rrset", "primary", {"name": NAME, "type": "A"})
     try:
         until(lambda: ask(rt, description, "client1", "unbound"), lambda r: r["rcode"] == "NOERROR" and not r["answers"])
     finally:
@@ -177,8 +178,9 @@ def test_host_partition_cuts_one_zone_off_and_its_undo_brings_it_back(az3):
     assert cleared.returncode == 0, cleared.stderr
     # Every client through every zone's resolver (pdns-recursor holds servers it found down for 60 s: left out).
     pairs = [(c, r) for c in ZONE_CLIENT.values() for r in ZONE_RESOLVER.values()]
-    until(lambda: [outcome(ask(rt, description, c, r)) for c, r in pairs], lambda seen: set(seen) == {"NOERROR"},
-          timeout=60)
+    recovered, _ = until(lambda: [outcome(ask(rt, description, c, r)) for c, r in pairs],
+                         lambda seen: set(seen) == {"NOERROR"}, timeout=60)
+    print(f"host-partition az-a: every client through every zone's resolver {recovered:.1f}s after the undo")
     listed = rt.run_host_helper("az-a", description["image"], "nft list tables", {runtime.LAB: lab})
     assert "dnslab" not in listed.output, listed.output
 
