@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.errors import HostsError
-from lab.schema import Problems, check_keys, describe, get
+from lab.validation import Problems, check_keys, describe, get
 from lab.names import NODE_NAME
 from lab.yamlsrc import Map, YamlSyntaxError, load as load_yaml
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from lab import export
+from lab import composeproject
 
 
 def register(cli: click.Group) -> None:
@@ -17,5 +17,5 @@ def register(cli: click.Group) -> None:
     @click.option("--out", "-o", "out_dir", default=None, help="Directory to write (default: compose-export/<lab>).")
     def compose(name: str, out_dir: str | None) -> None:
         """Write docker-compose.yml plus the rendered node configs for a lab that has been up."""
-        path = export.export_compose(name, out_dir or f"compose-export/{name}")
+        path = composeproject.export_compose(name, out_dir or f"compose-export/{name}")
         click.echo(f"wrote {path}  (docker-compose -f {path} up -d)")

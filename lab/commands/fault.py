@@ -36,7 +36,7 @@ def _summary(record: dict) -> str:
 
 def register(cli: click.Group) -> None:
     import lab.faults as faults
-    from lab.faults.params import parse_cli
+    from lab.faults.arguments import parse_cli
 
     @cli.group("fault")
     def fault_group() -> None:

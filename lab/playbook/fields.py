@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lab.duration import parse_duration
-from lab.schema import Problems, describe, get, one_of, suggest
+from lab.validation import Problems, describe, get, one_of, suggest
 from lab.topology.model import Topology
 from lab.yamlsrc import Map, Seq
 

@@ -17,7 +17,7 @@ from types import ModuleType
 
 from lab.playbook import actions, conditions
 from lab.playbook.fields import get_duration, node_list, nodes_of, seconds
-from lab.schema import Problems, check_keys, describe, get, one_of, suggest
+from lab.validation import Problems, check_keys, describe, get, one_of, suggest
 from lab.topology.model import Topology
 from lab.yamlsrc import Map, Seq, plain, to_map
 

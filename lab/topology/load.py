@@ -20,7 +20,7 @@ from lab.agents import settings as pipeline_settings
 from lab.duration import parse_duration
 from lab.errors import InputError, TopologyError
 from lab.names import NODE_NAME
-from lab.schema import Problems, check_keys, describe, get, one_of, suggest
+from lab.validation import Problems, check_keys, describe, get, one_of, suggest
 from lab.topology import nodes as nodes_section, placement
 from lab.topology.model import (PRIMARY_SOFTWARE, ROLE_SOFTWARE, Dnssec, Node, Pipeline, Record, Region,
                                 Topology, Zone)

@@ -9,7 +9,7 @@ import pytest
 import lab.faults as faults
 from lab.faults import dnsdistcmd, nftrules, targets, zonetext
 from lab.duration import parse_duration
-from lab.faults.params import parse_cli
+from lab.faults.arguments import parse_cli
 from tests.support.cli import dnslab
 
 DESCRIPTION = {

@@ -23,7 +23,7 @@ from lab.playbook import overrides
 from lab.playbook.fields import get_duration, node_list, nodes_of
 from lab.playbook.sections import SECTIONS
 from lab.playbook.steps import Step, validate_steps
-from lab.schema import Problems, check_keys, describe, get, suggest
+from lab.validation import Problems, check_keys, describe, get, suggest
 from lab.topology import load as topology_load
 from lab.topology.model import Topology
 from lab.yamlsrc import Map, Seq, YamlSyntaxError, load as load_yaml, merge, plain, to_map
