@@ -34,3 +34,13 @@ def test_every_library_playbook_is_in_docs_incidents_with_a_source():
         assert entry.name in rows or f"Playbook: `{entry.name}`" in text, f"{entry.name} is not in docs/incidents.md"
         if entry.name in rows:
             assert rows[entry.name].split("|")[5].strip(), f"{entry.name}: no source"
+
+
+def test_the_check_table_of_docs_playbooks_is_the_one_the_code_makes():
+    """docs/playbooks.md's table of check kinds is generated from lab.checks (python -m lab.checks.reference
+    --write docs/playbooks.md): a kind or parameter added, renamed or removed makes this fail until it is."""
+    from lab.checks import CHECKS, reference
+
+    held = reference.in_document((ROOT / "docs/playbooks.md").read_text())
+    assert held == reference.block(), "run: python -m lab.checks.reference --write docs/playbooks.md"
+    assert all(f"| `{kind}` |" in held for kind in CHECKS)
