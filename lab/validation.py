@@ -34,9 +34,11 @@ class Problems(list):
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:
-    """' (did you mean "x"?)' when a close choice exists, else ''."""
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else ""
+    """' (did you mean "x"?)' when a close choice exists, else ''. Case does not count as a difference (a kind
+    typed `SERVFAIL` means `servfail`)."""
+    spelled = {str(c).lower(): str(c) for c in choices}
+    close = difflib.get_close_matches(str(word).lower(), list(spelled), n=1, cutoff=0.6)
+    return f' (did you mean "{spelled[close[0]]}"?)' if close else ""
 
 
 def one_of(choices: Iterable[str]) -> str:

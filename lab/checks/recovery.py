@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lab import records, streaks
-from lab.checks.base import CheckResult, Scope, SpecProblem, at_least, by, check
+from lab.checks.base import CheckResult, Scope, SpecProblem, at_least, by, check, failing
 from lab.params import Param
 from lab.records import Record
 
@@ -47,8 +47,9 @@ def _recovery(scope: Scope, window: Record, by_resolver: Mapping[str, list[Recor
     times = figures["by_resolver"]
     never = [resolver for resolver, seconds in times.items() if seconds is None]
     cleared = f"{label} cleared {scope.at(window['end'])}"
-    if never:
-        return figures | {"text": f"{cleared}: {', '.join(never)} never recovered"}
+    if never:  # with what it went on answering after the clear
+        still = [f"{r} ({failing(p for p in by_resolver[r] if p['t'] >= window['end'])})" for r in never]
+        return figures | {"text": f"{cleared}: {', '.join(still)} never recovered"}
     figures["seconds"] = max(times.values())
     each = ", ".join(f"{resolver} {seconds:.1f}s" for resolver, seconds in times.items())
     return figures | {"text": f"{cleared}: recovered in {figures['seconds']:.1f}s ({each})"}

@@ -9,7 +9,7 @@ import time
 import click
 
 from lab import lifecycle, state
-from lab.commands import hosts_option
+from lab.commands import hosts_option, name_option
 from lab.errors import LabNotFound
 from lab.names import lab_name
 from lab.validation import set_option
@@ -32,7 +32,7 @@ def register(cli: click.Group) -> None:
     from lab import enactors
 
     @cli.command("repair")
-    @click.option("--name", "-n", help="Lab name (default: $DNSLAB_NAME, else default).")
+    @name_option
     @hosts_option
     def repair(name: str | None) -> None:
         """Restore the newest plan on every endpoint: the manual fix for stuck (naive) enactors."""
@@ -47,7 +47,7 @@ def register(cli: click.Group) -> None:
         """The DNS automation pipeline of a lab (planner, enactors, plan store)."""
 
     @group.command("status")
-    @click.option("--name", "-n", help="Lab name (default: $DNSLAB_NAME, else default).")
+    @name_option
     @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
     @hosts_option
     def status(name: str | None, as_json: bool) -> None:
@@ -61,7 +61,7 @@ def register(cli: click.Group) -> None:
 
     @group.command("set")
     @click.argument("pairs", nargs=-1, required=True, metavar="KEY=VALUE...")
-    @click.option("--name", "-n", help="Lab name (default: $DNSLAB_NAME, else default).")
+    @name_option
     @hosts_option
     def set_(pairs: tuple[str, ...], name: str | None) -> None:
         """Retune running agents, e.g. `enactor.strategy=guarded pipeline.interval=0.5`."""
@@ -71,7 +71,7 @@ def register(cli: click.Group) -> None:
 
     @group.command("reset")
     @click.argument("pairs", nargs=-1, metavar="[KEY=VALUE...]")
-    @click.option("--name", "-n", help="Lab name (default: $DNSLAB_NAME, else default).")
+    @name_option
     @hosts_option
     def reset(pairs: tuple[str, ...], name: str | None) -> None:
         """Start afresh: no plans but a baseline generation (the whole pool) in the store and in DNS."""

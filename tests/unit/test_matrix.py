@@ -65,7 +65,7 @@ def test_markdown_table_has_a_row_per_run_and_a_column_per_vendor():
     text = library_command.markdown(matrix.build([outage_run()], 41.0))
     lines = text.splitlines()
     assert lines[0] == "| playbook (variant) | exit | Unbound | PowerDNS Recursor |"
-    assert lines[2].startswith("| facebook (as-written) | 1 | 48% SERVFAIL · detect 2.0s · recover 3.0s |")
+    assert lines[2].startswith("| facebook (as-written) | 1 (reproduced) | 48% SERVFAIL · detect 2.0s · recover 3.0s |")
     assert "not recovered" in lines[2]
     assert "Total: 41 s for 1 runs." in text
 

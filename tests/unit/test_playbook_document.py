@@ -170,8 +170,17 @@ def test_a_bad_path_in_set_names_the_option(tmp_path):
 
 
 def test_durations():
-    assert [fields.seconds(v) for v in (5, 2.5, "500ms", "10s", "2m", "1m30s")] == [5, 2.5, 0.5, 10, 120, 90]
+    assert [fields.seconds(v) for v in ("2.5s", "500ms", "10s", "2m", "1m30s")] == [2.5, 0.5, 10, 120, 90]
     assert [fields.seconds(v) for v in ("soon", True, "10 s", None, 0, -1, [1])] == [None] * 7
+
+
+def test_a_duration_without_a_unit_is_refused_with_the_units_it_could_mean(tmp_path):
+    """`duration: 10` was taken as 10 s silently: it is refused, at its place, with the units to write."""
+    assert [fields.seconds(v) for v in (5, 2.5, "10")] == [None] * 3
+    for text in (MINIMAL.replace("wait: 1s", "wait: 10"), MINIMAL.replace("wait: 1s", "wait: 1s\n    timeout: 10")):
+        with pytest.raises(InputError) as caught:
+            load_text(tmp_path, text)
+        assert "a number needs a unit: 10s, 10ms or 10m" in str(caught.value)
 
 
 def test_the_shipped_playbook_is_valid_against_the_real_fault_table():
