@@ -13,7 +13,7 @@ from lab.commands import hosts_option, name_option
 from lab.errors import InputError, LabNotFound
 from lab.duration import parse_duration
 from lab.names import lab_name
-from lab.schema import suggest
+from lab.validation import suggest
 
 
 def _context(name: str | None, seed: int | None = None):

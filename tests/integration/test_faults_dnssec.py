@@ -28,7 +28,7 @@ SEEN_FILE = Path(os.environ.get("DNSLAB_DNSSEC_SEEN", "/tmp/dnslab-dnssec-seen.j
 EDE = {
     "bogus-rrsig": {"unbound": [[6]], "bind-resolver": [[]], "knot-resolver": [[6]], "pdns-recursor": [[6]]},
     "expire-signatures": {"unbound": [[9]], "bind-resolver": [[]], "knot-resolver": [[7]], "pdns-recursor": [[7]]},
-    "remove-dnskey": {"unbound": [[9]], "bind-resolver": [[]], "knot-resolver": [[12]],
+    "remove-dnskey": {"unbound": [[9]], "bind-resolver": [[]], "knot-resolver": [[12], [6]],
                       "pdns-recursor": [[9], [10]]},
     "ksk-rollover": {"unbound": [[9]], "bind-resolver": [[]], "knot-resolver": [[6]], "pdns-recursor": [[9]]},
     "wrong-denial": {resolver: [[]] for resolver in RESOLVERS},

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from lab import faults
 from lab.cli import cli
 from lab.errors import InputError
-from lab.schema import suggest
+from lab.validation import suggest
 
 
 def _commands(group: click.Group, path: tuple[str, ...] = ()):
