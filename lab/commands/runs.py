@@ -67,6 +67,7 @@ def run(playbook: str, seed: int | None, sets: tuple[str, ...], out: str | None,
 
     loaded = document.load(bundle.command_line(playbook, "playbook"), list(sets), seed)  # every problem first
     lab = lab_name(name, loaded.topology.name)
+    _check_hosts(loaded, lab)
     run_dir = Path(out) if out else Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{loaded.name}"
     if run_dir.exists() and any(run_dir.iterdir()):
         raise InputError(f"--out {run_dir} is not empty; give a new directory so runs do not mix their records")
@@ -90,6 +91,21 @@ def run(playbook: str, seed: int | None, sets: tuple[str, ...], out: str | None,
     if result.error:
         console.print(f"[red]Error:[/] {result.error}", highlight=False, soft_wrap=True)
     sys.exit(result.exit_code)
+
+
+def _check_hosts(loaded: document.Playbook, lab: str) -> None:
+    """Zone faults act on a host of a lab across engines: without a hosts file (given, or the one the lab was
+    started with), or naming a host it does not list, the run is refused before a lab starts (exit 2)."""
+    from lab import faults, hosts, state  # noqa: PLC0415
+    from lab.faults import zone  # noqa: PLC0415
+
+    recorded = (state.load_description(lab) or {}).get("hosts")
+    path = hosts.hosts_file() or (Path(recorded) if recorded else None)
+    names = list(hosts.load(path)) if path else None
+    problems = zone.run_problems([*loaded.setup, *loaded.steps], faults.FAULTS, names)
+    if problems:
+        line, message = problems[0]
+        raise InputError(f"{loaded.file}:{line}: {message}")
 
 
 def _interrupt(signum, frame) -> None:

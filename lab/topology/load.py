@@ -168,6 +168,9 @@ def _pipeline(problems: Problems, doc: Map, nodes: dict[str, Node], zones: dict[
     zone = _pipeline_zone(problems, raw, zones)
     regions = _regions(problems, get(problems, raw, "regions", dict, "pipeline", Map()), zone)
     planners = [a.name for a in agents if a.software == "planner"]
+    stores = [a.name for a in agents if a.software == "planstore"]
+    if len(stores) > 1:
+        problems.at(raw, f"the pipeline takes at most one planstore node; found {', '.join(stores)}")
     if len(planners) != 1 or not any(a.software == "enactor" for a in agents):
         problems.at(raw, f"the pipeline needs exactly one planner node and at least one enactor node "
                          f"(role: agent, software: planner / enactor); planners: {', '.join(planners) or 'none'}")
