@@ -64,7 +64,7 @@ def agent_code() -> dict[str, File]:
 
 def agent_spec(lab: str, topology: Topology, node: str, tag: str, labels: dict,
                plugin: Automation, placed: dict[str, str] | None = None) -> runtime.ContainerSpec:
-    """One pipeline agent's container with `plugin` in place of what the topology says (lab.pipeline.roles)."""
+    """One pipeline agent's container with `plugin` in place of what the topology says (lab.enactors.roles)."""
     return _container_spec(lab, topology, node, tag, labels, plugin, placed)
 
 

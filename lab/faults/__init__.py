@@ -20,7 +20,7 @@ from typing import Any, Mapping
 from lab.errors import InputError, LabError
 from lab.faults import dnsanswer, dnssec, network, nftrules, process, sidecar, store, targets, zone, zonedata
 from lab.faults.base import GROUP_ROLES, FaultContext, FaultKind, Param
-from lab.faults.params import table_problems, with_defaults
+from lab.faults.arguments import table_problems, with_defaults
 from lab.parallel import parallel
 
 __all__ = ["FAULTS", "FaultContext", "FaultKind", "Param", "inject", "clear", "clear_all", "active",

@@ -272,9 +272,9 @@ class SwarmRuntime:
         return engine.run_helper(target, image, script, {**labels, HOST: engine.name}, env, timeout)
 
     def start_helper(self, name: str, target: str, image: str, command: list[str], labels: Mapping[str, str],
-                     env: Mapping[str, str] | None = None) -> None:
+                     env: Mapping[str, str] | None = None, net_admin: bool = True) -> None:
         engine = self._on(target)
-        engine.start_helper(name, target, image, command, {**labels, HOST: engine.name}, env)
+        engine.start_helper(name, target, image, command, {**labels, HOST: engine.name}, env, net_admin)
         with self._guard:
             self._where[name] = engine.name
 

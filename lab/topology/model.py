@@ -99,7 +99,7 @@ class Dnssec:
 @dataclass(frozen=True)
 class Topology:
     name: str
-    description: str
+    summary: str  # the file's `description:` (prose); a lab's *description* is its lab.json
     file: str
     networks: dict[str, Network]
     nodes: dict[str, Node]

@@ -14,7 +14,7 @@ import jinja2
 
 from lab import automation
 from lab.agents import settings as pipeline_settings
-from lab.dnssec import keys as dnssec_keys, signer
+from lab.signing import keys as dnssec_keys, signer
 from lab.topology.load import parent_zone
 from lab.topology.model import Node, Topology, Zone
 from lab.topology.software import software_of
@@ -145,7 +145,7 @@ def lab_tlds(topology: Topology) -> list[str]:
 
 def zone_text(topology: Topology, zone: Zone, keys: dict[str, list[dict]] | None = None) -> str:
     """The zone file: SOA, NS and addresses of its servers, delegations with glue (and DS records when
-    `keys` holds the child's KSK), then its records. Unsigned: signing is lab.dnssec.signer's job."""
+    `keys` holds the child's KSK), then its records. Unsigned: signing is lab.signing.signer's job."""
     origin = zone.origin
     mailbox = f"hostmaster.{origin}" if origin != "." else "hostmaster.ns."
     lines = [

@@ -9,7 +9,7 @@ import pytest
 import lab.faults as faults
 from lab.faults import dnsdistcmd, nftrules, targets, zonetext
 from lab.duration import parse_duration
-from lab.faults.params import parse_cli
+from lab.faults.arguments import parse_cli
 from tests.support.cli import dnslab
 
 DESCRIPTION = {
@@ -294,6 +294,20 @@ def test_cli_rejects_a_bad_kind_or_parameter_with_exit_2_and_the_valid_choices()
     assert bad_param.returncode == 2 and "allowed: ms, percent, names" in bad_param.stderr
     bad_for = dnslab("fault", "add", "pause", "x", "--for", "soon", timeout=60)
     assert bad_for.returncode == 2 and "--for" in bad_for.stderr
+
+
+def test_the_role_status_shows_is_a_target_group_too():
+    """`dnslab status` shows sec-knot's role as `secondary` (the primary as `primary (hidden)`): `role:secondary`
+    and `random:role:primary` name those nodes, and a dns-answer fault may act on them (they are authoritative)."""
+    functions = {"root": "root", "tld": "tld", "primary": "primary (hidden)", "sec-knot": "secondary"}
+    described = DESCRIPTION | {"nodes": {name: node | ({"function": functions[name]} if name in functions else
+                                                       {"function": node["role"]})
+                                         for name, node in DESCRIPTION["nodes"].items()}}
+    assert targets.resolve("role:secondary", described, random.Random(1)) == (["sec-knot"], {})
+    assert targets.resolve("random:role:primary", described, random.Random(1))[0] == ["primary"]
+    assert messages("servfail", "role:secondary", {}, described) == []
+    assert messages("pause", "role:tld", {}, described) == []
+    assert "needs role" in messages("empty-rrset", "random:role:client", {"name": "a", "type": "A"}, described)[0]
 
 
 # ---- zone faults: a host of a lab across engines -------------------------------------------------------------
