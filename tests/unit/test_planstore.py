@@ -71,3 +71,22 @@ def test_agents_get_the_http_store_only_when_spread_over_hosts(tmp_path):
     specs = {s.node: s for s in nodespec.container_specs("t", topology, "img", {}, spread)}
     assert "DNSLAB_PLANS_URL" in specs["enactor-b"].environment and "DNSLAB_PLANS_URL" in specs["planner"].environment
     assert "DNSLAB_PLANS_URL" not in specs["planstore"].environment
+
+
+def test_agents_spread_without_a_plan_store_are_refused_before_anything_starts(tmp_path):
+    from types import SimpleNamespace
+
+    from lab import lifecycle
+    from lab.errors import InputError
+
+    spread = tmp_path / "spread.yml"
+    spread.write_text(f"extends: {nodespec.PACKAGE_DIR.parent / 'compose' / 'enactors.yml'}\n"
+                      "placement: {spread: {agent: [az-a, az-b]}}\n")
+    rt = SimpleNamespace(hosts_file=tmp_path / "hosts.yml", hosts=["az-a", "az-b"])
+    with pytest.raises(InputError, match="share no volume: add a plan store node") as refused:
+        lifecycle._placement(rt, topology_load.load(spread))
+    assert refused.value.exit_code == 2
+    together = tmp_path / "together.yml"
+    together.write_text(f"extends: {nodespec.PACKAGE_DIR.parent / 'compose' / 'enactors.yml'}\n"
+                        "placement: {spread: {resolver: [az-a, az-b]}}\n")
+    assert set(lifecycle._placement(rt, topology_load.load(together)).values()) == {"az-a", "az-b"}
