@@ -16,6 +16,7 @@ import time
 from collections.abc import Collection
 from typing import Any, Mapping
 
+from lab import nshelper
 from lab.errors import InputError, LabError
 from lab.faults import dnsanswer, dnssec, network, nftrules, process, sidecar, store, targets, zonedata
 from lab.faults.base import GROUP_ROLES, FaultContext, FaultKind, Param
@@ -118,13 +119,18 @@ def sweep(ctx: FaultContext, leave: Collection[str] = ()) -> dict[str, list[str]
              if c.node and c.state == "running" and c.node in ctx.description["nodes"] and c.node not in leave]
 
     def sweep_node(node: str) -> list[str]:
-        out = sidecar.run_in_namespace(ctx, node, nftrules.SWEEP_SCRIPT, "sweep")
+        # Every dnslab table (the dnsdist redirect too), then every dnsdist rule: the kept helper idle again.
+        todo = [{"sh": nftrules.SWEEP_SCRIPT}]
+        if nshelper.runs_dnsdist(ctx.description, node):
+            todo.append({"console": "clearRules()", "wait": sidecar.CONSOLE_WAIT})
+        out = sidecar.steps(ctx, node, todo)[0]
         return [f"{node}:{line.split()[-1]}" for line in out.splitlines() if line.strip()]
 
     found["nft_tables"] = [t for tables in parallel(sweep_node, nodes) for t in tables]
     found["sidecars"] = []
     for container in sidecar.sidecars(ctx):
-        ctx.rt.remove(container.name)
-        found["sidecars"].append(container.name)
+        if not sidecar.kept(container):  # a one-off helper of an earlier version, or anything else
+            ctx.rt.remove(container.name)
+            found["sidecars"].append(container.name)
     found["zone_files"] = zonedata.restore_static_files(ctx)
     return found
