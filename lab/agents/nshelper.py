@@ -7,7 +7,9 @@ steps run in order, stopping at the first that fails:
     {"steps": [{"nft": "RULESET"}, {"sh": "SCRIPT"}, {"console": "LUA", "wait": 5}]}
     -> {"ok": true, "outputs": ["", "...", "..."]}  or  {"ok": false, "outputs": [...], "error": "..."}
 
-`nft` feeds a ruleset to `nft -f -` (one atomic transaction); `console` runs a command on the helper's
+`nft` feeds a ruleset to `nft -f -` (one atomic transaction); `call` runs a function of another lab agent
+({"call": "run", "module": "ask", "source": "...", "arg": {...}}: its source is sent along and kept, the
+answer is the function's result as JSON), so a question asked from the node's namespace needs no exec; `console` runs a command on the helper's
 dnsdist console, spoken here directly (libsodium's secretbox through ctypes) rather than by starting a
 `dnsdist -c` client per command (tens of milliseconds each): the key is read from the helper's own
 config file, so it never leaves the container. `wait` retries connecting that long (dnsdist starting).
@@ -92,10 +94,23 @@ class Console:
 
 
 console = None
+modules: dict[str, dict] = {}
+
+
+def call(step: dict) -> str:
+    """A function of an agent module whose source came with the step (kept, by its text, for the next)."""
+    module = modules.get(step["module"])
+    if module is None or module["__source__"] != step["source"]:
+        module = {"__name__": f"lab.agents.{step['module']}", "__source__": step["source"]}
+        exec(compile(step["source"], f"lab/agents/{step['module']}.py", "exec"), module)
+        modules[step["module"]] = module
+    return json.dumps(module[step["call"]](step["arg"]))
 
 
 def run_step(step: dict) -> tuple[bool, str]:
     global console
+    if "call" in step:
+        return True, call(step)
     if "nft" in step:
         done = subprocess.run(["nft", "-f", "-"], input=step["nft"], capture_output=True, text=True, check=False)
         return done.returncode == 0, done.stdout + done.stderr
