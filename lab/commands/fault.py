@@ -8,7 +8,7 @@ import time
 
 import click
 
-from lab import runtime, state
+from lab import lifecycle, state
 from lab.commands import hosts_option, name_option
 from lab.errors import InputError, LabNotFound
 from lab.duration import parse_duration
@@ -23,7 +23,8 @@ def _context(name: str | None, seed: int | None = None):
     description = state.load_description(lab)
     if description is None:
         raise LabNotFound(f"no lab named {lab!r} is up; start it with 'dnslab up --name {lab}'")
-    return faults.FaultContext(runtime.connect(), description, random.Random(seed))
+    # The engines the lab runs on: --hosts, else the hosts file it was started with (lab.json), else local.
+    return faults.FaultContext(lifecycle.runtime_for(lab), description, random.Random(seed))
 
 
 def _summary(record: dict) -> str:
