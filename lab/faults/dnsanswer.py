@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 from lab import nshelper
 from lab.errors import LabError
-from lab.faults import dnsdistcmd, nftrules, params as P, sidecar, store
+from lab.faults import arguments as P, dnsdistcmd, nftrules, sidecar, store
 from lab.faults.base import FaultContext, FaultKind, Param
 from lab.parallel import parallel
 
