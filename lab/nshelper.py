@@ -102,9 +102,21 @@ def start(rt: Runtime, description: dict, node: str) -> None:
 
 
 def start_all(rt: Runtime, description: dict) -> None:
-    """Every node's helper (from `up`; none with DNSLAB_HELPERS=on-demand), with this process's channel to it
-    open; one already in place for the node's current start stays."""
-    renew(rt, description, list(description["nodes"]))
+    """Every node's helper (from `up`; none with DNSLAB_HELPERS=on-demand); one already in place for the node's
+    current start stays. This process's channels to them open in the background: `up` does not wait for
+    them, the first request to a node does (if it comes that soon)."""
+    if not from_up():
+        return
+    nodes = list(description["nodes"])
+    parallel(lambda node: _valid(rt, description, node)[0] or start(rt, description, node), nodes)
+    threading.Thread(target=_warm, args=(rt, description, nodes), daemon=True).start()
+
+
+def _warm(rt: Runtime, description: dict, nodes: list[str]) -> None:
+    try:
+        parallel(lambda node: _channel(rt, description, node), nodes)
+    except Exception:  # noqa: BLE001 - only a head start: the first request opens what is missing, or says why
+        pass
 
 
 def renew(rt: Runtime, description: dict, nodes: list[str]) -> None:
@@ -150,6 +162,7 @@ class Channel:
 
 
 _channels: dict[str, Channel] = {}
+_opening: dict[str, threading.Lock] = {}
 _guard = threading.Lock()
 
 
@@ -162,21 +175,24 @@ def forget(helper: str) -> None:
 
 def _channel(rt: Runtime, description: dict, node: str) -> Channel:
     helper = name(description, node)
-    target = rt.container(description["nodes"][node]["container"])
-    if target is None or not target.up:
-        raise LabError(f"{node} is {target.state if target else 'gone'}: nothing to change in its namespace")
     with _guard:
-        channel = _channels.get(helper)
-    if channel is not None and channel.started == target.started:
+        opening = _opening.setdefault(helper, threading.Lock())
+    with opening:  # one channel per helper: a second caller waits for the first one's
+        target = rt.container(description["nodes"][node]["container"])
+        if target is None or not target.up:
+            raise LabError(f"{node} is {target.state if target else 'gone'}: nothing to change in its namespace")
+        with _guard:
+            channel = _channels.get(helper)
+        if channel is not None and channel.started == target.started:
+            return channel
+        forget(helper)
+        ok, started = _valid(rt, description, node)
+        if not ok:
+            start(rt, description, node)
+        channel = Channel(rt, helper, started)
+        with _guard:
+            _channels[helper] = channel
         return channel
-    forget(helper)
-    ok, started = _valid(rt, description, node)
-    if not ok:
-        start(rt, description, node)
-    channel = Channel(rt, helper, started)
-    with _guard:
-        _channels[helper] = channel
-    return channel
 
 
 def request(rt: Runtime, description: dict, node: str, steps: list[dict]) -> list[str]:
