@@ -8,9 +8,9 @@ import time
 
 import click
 
-from lab import runtime, state
+from lab import lifecycle, runtime, state
 from lab.commands import hosts_option, name_option
-from lab.errors import InputError, LabNotFound
+from lab.errors import InputError
 from lab.duration import parse_duration
 from lab.names import lab_name
 from lab.schema import suggest
@@ -22,7 +22,7 @@ def _context(name: str | None, seed: int | None = None):
     lab = lab_name(name)
     description = state.load_description(lab)
     if description is None:
-        raise LabNotFound(f"no lab named {lab!r} is up; start it with 'dnslab up --name {lab}'")
+        raise lifecycle.not_up(lab)
     return faults.FaultContext(runtime.connect(), description, random.Random(seed))
 
 
