@@ -52,8 +52,8 @@ def block_port(fault_id: str, proto: str, port: int) -> str:
 
 def redirect(port: int) -> str:
     """Send DNS arriving from outside to dnsdist on `port`; dnsdist's own queries to 127.0.0.1:53 are local
-    output, which prerouting never sees."""
-    return "\n".join([
+    output, which prerouting never sees. Replaces the redirect if one is in place (one transaction)."""
+    return absent("ip", REDIRECT_TABLE) + "\n".join([
         f"table ip {REDIRECT_TABLE} {{",
         "  chain incoming {", "    type nat hook prerouting priority dstnat; policy accept;",
         f"    udp dport 53 redirect to :{port}", f"    tcp dport 53 redirect to :{port}", "  }", "}",
@@ -62,6 +62,11 @@ def redirect(port: int) -> str:
 
 def delete(family: str, table: str) -> str:
     return f"delete table {family} {table}\n"
+
+
+def absent(family: str, table: str) -> str:
+    """Remove the table whether or not it exists: declaring it first makes the delete always valid."""
+    return f"table {family} {table} {{}}\n" + delete(family, table)
 
 
 # Shell run by a sweep: delete every dnslab table in this namespace, print what went.
