@@ -74,7 +74,7 @@ def test_the_timeline_marks_a_failed_regression_and_keeps_lane_labels_apart():
         {"name": "never_empty", "check": "never_empty", "ok": True, "data": {}}]}
     assert timeline.check_marks(failed) == [(1024.2, "no_regression failed here (186 answers went back a generation)")]
     questions = {("123456789012.ddb.us-east-1.cloud.test.", "A"), ("123456789012.ddb.us-east-1.cloud.test.", "TXT"),
-                 ("dynamodb.us-east-1.cloud.test.", "A")}
+                 ("dynamodb.us-east-1.cloud.test.", "A"), ("dynamodb.us-east-1.api.cloud.test.", "A")}
     labels = {timeline._question({"name": n, "type": t}, questions) for n, t in questions}
-    assert len(labels) == 3 and all(len(label) <= timeline.LABEL_CHARS + 4 for label in labels)
+    assert len(labels) == 4 and all(len(label) <= timeline.LABEL_CHARS + 4 for label in labels)
     assert "123456…2.ddb.us-east-1 TXT" in labels
