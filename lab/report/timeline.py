@@ -199,7 +199,7 @@ def _draw_markers(axes: Axes, events: list[Record], t0: float) -> None:
     if first_stuck:  # agents get stuck together: one label, at the first
         marks.append((min(e["t"] for e in first_stuck.values()) - t0, f"stuck: {', '.join(map(str, first_stuck))}"))
     refused = [e["t"] - t0 for e in events if e.get("event") in REFUSED_EVENTS]
-    if refused:  # a safeguard at work: a tick on the top edge per refusal
+    if refused:  # a safeguard at work: a tick on the bottom edge per refusal (the top one holds fault labels)
         axes.plot(refused, [0.0] * len(refused), linestyle="none", marker="v", markersize=5, color=REFUSED_COLOUR,
                   transform=axes.get_xaxis_transform(), clip_on=False, zorder=4)
     for event in events:
