@@ -10,7 +10,7 @@ import click
 from rich.table import Table
 
 from lab import bundle, console as consoles, image, lifecycle
-from lab.commands import export, fault, hosts_option, init, library, name_option, pipeline, playbook
+from lab.commands import export, fault, hosts_option, incidents, init, name_option, pipeline, runs
 from lab.errors import ExitCode, LabError
 from lab.names import lab_name
 
@@ -138,7 +138,7 @@ def down(name: str | None, all_labs: bool) -> None:
 
 
 # Every command group beyond the lab's own (above) lives in a module of lab.commands that adds itself here.
-for _module in (export, fault, init, library, pipeline, playbook):
+for _module in (export, fault, incidents, init, pipeline, runs):
     _module.register(cli)
 
 

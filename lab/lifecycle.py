@@ -6,12 +6,13 @@ import hashlib
 import ipaddress
 import json
 import re
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from lab import bundle, hosts as hosts_file, image, runtime, state
+from lab import bundle, hosts as hosts_file, image, nodespec, nshelper, runtime, state
 from lab.agentrun import exec_json
 from lab.errors import InputError, LabError, LabNotFound, Timeout, TopologyError
 from lab.parallel import parallel
@@ -63,7 +64,7 @@ def up(topology_path: str | Path | None = None, name: str | None = None, progres
             description = state.load_description(lab)
             if description is not None:
                 _resume(rt, existing)
-                wait_ready(rt, description, progress, ready_timeout)
+                _ready_with_helpers(rt, description, progress, ready_timeout)
                 return description
         progress(f"lab {lab} is incomplete (an earlier 'up' was interrupted): starting it afresh")
         rt.remove_lab(lab)
@@ -99,8 +100,27 @@ def up(topology_path: str | Path | None = None, name: str | None = None, progres
     specs = container_specs(lab, topology, tag, labels, placed)
     parallel(rt.create, specs)
     parallel(rt.start, [spec.name for spec in specs])
-    wait_ready(rt, description, progress, ready_timeout)
+    _ready_with_helpers(rt, description, progress, ready_timeout)
     return description
+
+
+def _ready_with_helpers(rt: Runtime, description: dict, progress: Progress, timeout: float) -> None:
+    """Wait until every server answers; meanwhile each node's helper joins its namespace (lab.nshelper)."""
+    failed: list[BaseException] = []
+
+    def helpers() -> None:
+        try:
+            nshelper.start_all(rt, description)
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, in the caller's thread
+            failed.append(exc)
+    thread = threading.Thread(target=helpers, daemon=True)
+    thread.start()
+    try:
+        wait_ready(rt, description, progress, timeout)
+    finally:
+        thread.join()
+    if failed:
+        raise failed[0]
 
 
 def _placement(rt: Runtime, topology: Topology) -> dict[str, str]:
@@ -110,7 +130,13 @@ def _placement(rt: Runtime, topology: Topology) -> dict[str, str]:
     problems = topology.placement.problems(rt.hosts)
     if problems:
         raise TopologyError(problems)
-    return topology.placement.assign(topology.nodes.values(), rt.hosts)
+    placed = topology.placement.assign(topology.nodes.values(), rt.hosts)
+    if nodespec.spread_agents(topology, placed) and nodespec.plan_store_node(topology) is None:
+        raise InputError(f"{topology.file}: the pipeline's agents are placed on several hosts "
+                         f"({', '.join(sorted({placed[a.name] for a in topology.by_role('agent')}))}), which share "
+                         f"no volume: add a plan store node, e.g. `planstore: {{role: agent, software: planstore, "
+                         f"networks: {{core: ADDRESS}}}}` (compose/az3.yml)")
+    return placed
 
 
 def _dynamic(rt: Runtime, topology: Topology, network: str) -> str | None:

@@ -12,7 +12,7 @@ resolver they went through, and each vendor gets
 - the dominant symptom: its most common failed outcome (SERVFAIL, TIMEOUT, NODATA, NXDOMAIN, WRONG: an
   answer no authoritative server held, lab.truth, ...).
 
-Pure: `cells` works on the records of one run, `build` on finished runs; lab.commands.library runs them and
+Pure: `cells` works on the records of one run, `build` on finished runs; lab.commands.incidents runs them and
 lab.report.heatmap draws the result.
 """
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Mapping
 from typing import Any
 
-from lab import records
+from lab import records, streaks
 from lab.checks.base import CheckResult, Scope, SpecProblem, at_least, by, check, failing
 from lab.params import Param
 from lab.records import Record
@@ -57,17 +56,7 @@ def _recovery(scope: Scope, window: Record, by_resolver: Mapping[str, list[Recor
 
 
 def _recovered_at(probes: list[Record], since: float, stable: int) -> float | None:
-    start = bisect.bisect_left(probes, since, key=lambda probe: probe["t"])
-    streak_start, streak = None, 0
-    for probe in probes[start:]:
-        if not records.is_ok(probe):
-            streak_start, streak = None, 0
-            continue
-        streak_start = probe["t"] if streak == 0 else streak_start
-        streak += 1
-        if streak >= stable:
-            return streak_start
-    return streak_start  # ok until the run ended, with fewer than `stable` probes left
+    return streaks.recovered_at(probes, since, records.is_ok, stable)
 
 
 def _recovery_constraints(spec: Mapping[str, Any]) -> list[SpecProblem]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from lab import export
+from lab import composeproject
 from lab.commands import name_option
 from lab.names import lab_name
 
@@ -20,5 +20,5 @@ def register(cli: click.Group) -> None:
     def compose(name: str | None, out_dir: str | None) -> None:
         """Write docker-compose.yml plus the rendered node configs for a lab that has been up."""
         name = lab_name(name)
-        path = export.export_compose(name, out_dir or f"compose-export/{name}")
+        path = composeproject.export_compose(name, out_dir or f"compose-export/{name}")
         click.echo(f"wrote {path}  (docker-compose -f {path} up -d)")

@@ -8,13 +8,13 @@ import time
 
 import click
 
-from lab import lifecycle, runtime, state
+from lab import lifecycle, state
 from lab.commands import hosts_option, name_option
 from lab.faults import timed
 from lab.errors import InputError
 from lab.duration import parse_duration
 from lab.names import lab_name
-from lab.schema import suggest
+from lab.validation import suggest
 
 
 def _context(name: str | None, seed: int | None = None):
@@ -24,7 +24,8 @@ def _context(name: str | None, seed: int | None = None):
     description = state.load_description(lab)
     if description is None:
         raise lifecycle.not_up(lab)
-    ctx = faults.FaultContext(runtime.connect(), description, random.Random(seed))
+    # The engines the lab runs on: --hosts, else the hosts file it was started with (lab.json), else local.
+    ctx = faults.FaultContext(lifecycle.runtime_for(lab), description, random.Random(seed))
     for record in timed.clear_due(ctx):  # a background clear that was killed: its fault is over all the same
         click.echo(f"cleared {record['id']} (its --for was over)")
     return ctx
@@ -41,7 +42,7 @@ def _summary(record: dict) -> str:
 
 def register(cli: click.Group) -> None:
     import lab.faults as faults
-    from lab.faults.params import parse_cli
+    from lab.faults.arguments import parse_cli
 
     groups = ", ".join(dict.fromkeys(kind.group for kind in faults.FAULTS.values()))
 

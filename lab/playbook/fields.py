@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lab.duration import parse_duration
-from lab.schema import Problems, describe, get, one_of, suggest
+from lab.validation import Problems, shown, get, one_of, suggest
 from lab.topology.model import Topology
 from lab.yamlsrc import Map, Seq
 
@@ -43,7 +43,7 @@ def get_duration(problems: Problems, spec: Map, key: str, what: str, default: fl
         return default
     found = seconds(spec[key])
     if found is None:
-        problems.at(spec, f"{what} {key} must be a duration such as 500ms, 10s or 2m, not {describe(spec[key])}"
+        problems.at(spec, f"{what} {key} must be a duration such as 500ms, 10s or 2m, not {shown(spec[key])}"
                     f"{unit_hint(spec[key])}", key, value=True)
         return default
     return found

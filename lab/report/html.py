@@ -28,7 +28,7 @@ from lab.errors import InputError
 from lab.playbook import overrides
 from lab.records import Record
 from lab.report import timeline_svg
-from lab.schema import Problems
+from lab.validation import Problems
 from lab.yamlsrc import Map, YamlSyntaxError, load as load_yaml
 
 REPORT_HTML = "report.html"

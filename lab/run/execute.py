@@ -4,7 +4,7 @@ faults it holds, and — whatever happens — the rollback and the report.
     Run(playbook, lab, run_dir, rt, description).execute() -> RunResult
 
 Setup steps run before anyone watches; then one prober per client streams probes into probes.jsonl and
-every agent's events go to events.jsonl (lab.run.streams) while the steps run (lab.run.steps). Between
+every agent's events go to events.jsonl (lab.run.streams) while the steps run (lab.run.perform). Between
 looks at the records the run ticks: faults whose time is up are cleared, containers are watched
 (lab.run.watch), the status line is refreshed. At the end the run rolls back (lab.run.rollback), judges
 the records once and writes the report files (lab.report).
@@ -23,9 +23,9 @@ from lab import faults, lifecycle, records, report as lab_report, truthwatch
 from lab.automation import Automation
 from lab.checks import judge
 from lab.errors import ExitCode, LabError
-from lab.pipeline import roles
-from lab.playbook.schema import Playbook, Step
-from lab.run import rollback, steps, watch
+from lab.enactors import roles
+from lab.playbook.document import Playbook, Step
+from lab.run import rollback, perform, watch
 from lab.run.recorder import KEEP_PROBES, Recorder
 from lab.run.streams import AgentFollower, ProberStream
 from lab.runtime import Runtime
@@ -119,7 +119,7 @@ class Run:
         self.progress(self._step_text())
         self.recorder.event("runner", "step_started", index=step.number, step=step.text, phase=phase)
         try:
-            steps.STEPS[step.kind](self, step)
+            perform.STEPS[step.kind](self, step)
         except LabError as exc:
             self.recorder.event("runner", "step_finished", index=step.number, step=step.text, ok=False,
                                 error=str(exc), phase=phase)

@@ -66,7 +66,7 @@ def test_clear_all_sweeps_leftovers_when_the_fault_store_is_lost(ctx):
     rt, description = ctx.rt, ctx.description
     inject(ctx, "pause", "sec-nsd", {})
     inject(ctx, "loss", "unbound", {"percent": 100})
-    inject(ctx, "servfail", "sec-knot", {})
+    record = inject(ctx, "servfail", "sec-knot", {})
     inject(ctx, "disconnect", "client2", {"network": "edge"})
     store.path(ctx.lab).unlink()  # an orchestrator killed with its records gone
     assert store.active(ctx.lab) == []
@@ -74,7 +74,7 @@ def test_clear_all_sweeps_leftovers_when_the_fault_store_is_lost(ctx):
     swept = sweep["swept"]
     assert swept["resumed"] == ["sec-nsd"] and swept["reconnected"] == ["client2/edge"]
     assert "unbound:dnslab_loss_" in " ".join(swept["nft_tables"]) and "sec-knot:dnslab_dnsdist" in swept["nft_tables"]
-    assert len(swept["sidecars"]) == 1
+    assert swept["sidecars"] == [] and swept["dnsdist_rules"] == [f"sec-knot:{record['id']}.0"]
     assert leftovers(ctx) == CLEAN
     assert via(rt, description, "unbound", unused_name())["rcode"] == "NXDOMAIN"
     assert clear_all(ctx) == []  # nothing left the second time

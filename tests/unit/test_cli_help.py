@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from lab import faults
 from lab.cli import cli
 from lab.errors import InputError
-from lab.schema import suggest
+from lab.validation import suggest
 
 
 def _commands(group: click.Group, path: tuple[str, ...] = ()):
@@ -59,7 +59,7 @@ def test_a_lab_that_is_not_up_gets_the_up_that_starts_that_lab(tmp_path, monkeyp
 
 def test_a_failed_role_points_to_its_logs_the_way_that_works_after_the_run():
     from lab.automation import Automation
-    from lab.pipeline import roles
+    from lab.enactors import roles
 
     class Gone:  # a container as the runtime describes it
         name, exit_code, error = "dnslab-lab-enactor-a", 2, None

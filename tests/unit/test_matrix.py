@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lab import matrix
-from lab.commands import library as library_command
+from lab.commands import incidents as library_command
 from lab.report.heatmap import plot_heatmap
 from tests.support.records import T0, probe
 

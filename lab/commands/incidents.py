@@ -32,7 +32,7 @@ from rich.text import Text
 
 from lab import console as consoles, hosts as hosts_file, image, library, lifecycle, matrix as lab_matrix, records, runtime
 from lab.errors import ExitCode, InputError
-from lab.playbook import schema
+from lab.playbook import document
 from lab.topology.software import software_of
 
 console = consoles.stderr()
@@ -100,7 +100,7 @@ def plan(names: tuple[str, ...], variant: str, directory: str) -> list[Job]:
         variants = [v for v in lab_matrix.VARIANTS if variant in ("both", v)]
         for which in variants if entry else ["as-written"]:
             sets = tuple(entry.mitigated) if which == "mitigated" else ()
-            loaded = schema.load(file, list(sets))  # every problem before anything starts
+            loaded = document.load(file, list(sets))  # every problem before anything starts
             vendors = {n.name: software_of(n.role, n.software).label for n in loaded.topology.by_role("resolver")
                        if n.name in loaded.probes.resolvers}
             jobs.append(Job(loaded.name, file, which, sets, vendors))

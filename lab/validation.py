@@ -72,7 +72,7 @@ def get(problems: Problems, mapping: Map, key: str, kind: type | tuple[type, ...
         ok = isinstance(value, kinds)
     if not ok:
         wanted = " or ".join(TYPE_NAMES.get(k, k.__name__) for k in kinds)
-        problems.at(mapping, f"{what} {key!r} must be {wanted}, not {describe(value)}", key, value=True)
+        problems.at(mapping, f"{what} {key!r} must be {wanted}, not {shown(value)}", key, value=True)
         return _located(default, mapping, key)
     return value
 
@@ -113,7 +113,8 @@ def set_option(text: str, example: str) -> tuple[str, Any]:
         raise InputError(f"{option}: the value is not valid YAML ({exc.problem.message})") from None
 
 
-def describe(value: Any) -> str:
+def shown(value: Any) -> str:
+    """A value as an error message shows it: its type, and the value itself when short (`string 'x'`, `true`)."""
     if value is None:
         return "empty"
     for kind, name in TYPE_NAMES.items():
