@@ -18,15 +18,21 @@ help:
 	@echo "make install    install that wheel with pipx: dnslab on PATH, usable from any directory"
 
 # The venv's pip is the one python3 -m venv brings (upgrading it cost 3 s and changed nothing dnslab needs). pip
-# passes setuptools' notice about editable installs on as a warning box: it says nothing to do, so it is filtered.
+# passes setuptools' notice about editable installs on as a warning box: it says nothing to do, so it is filtered;
+# pip's lines become a count (PIP_PROGRESS), so the 30-40 s of the install are not silent.
 $(VENV)/.installed: pyproject.toml
 	@echo "venv: creating $(VENV) ($(PYTHON) -m venv)"
 	@$(PYTHON) -m venv $(VENV)
 	@echo "venv: installing dnslab and its dependencies from PyPI (about 40 packages, 55 MB)"
-	@start=$$(date +%s); PYTHONWARNINGS="ignore:Editable installation" \
-	  $(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]' \
-	  && echo "venv: ready ($$(( $$(date +%s) - start )) s)"
+	@start=$$(date +%s); { PYTHONWARNINGS="ignore:Editable installation" $(VENV)/bin/pip install \
+	  --disable-pip-version-check --progress-bar off -e '.[test]' 2>&1; echo $$? > $(VENV)/.pip-exit; } \
+	  | $(PIP_PROGRESS); rc=$$(cat $(VENV)/.pip-exit); \
+	  [ "$$rc" != 0 ] || echo "venv: ready ($$(( $$(date +%s) - start )) s)"; exit $$rc
 	@touch $@
+
+# pip's own output is a screen of lines; one line every 10 packages says it is moving (its errors still show).
+PIP_PROGRESS = awk '/^Collecting/ { n++; if (n % 10 == 0) { print "venv: " n " packages collected"; fflush() } } \
+  /^Installing collected/ { print "venv: installing " n " packages"; fflush() } /^(ERROR|error)/ { print }'
 
 venv: $(VENV)/.installed
 

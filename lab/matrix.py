@@ -30,6 +30,7 @@ VARIANTS = ("as-written", "mitigated")
 # What starts and what ends the trouble of a run: the lab's faults (also those actions apply) and floods.
 CHANGE_EVENTS = ("fault_injected", "flood_started")
 END_EVENTS = ("fault_cleared", "flood_finished")
+FIX_EVENTS = ("action_done",)  # an action may be the fix: the race's repair, a rollback by hand
 EXPECTED_EXIT = {"as-written": 1, "mitigated": 0}  # a library playbook shows its symptom, its mitigation passes
 
 
@@ -68,7 +69,7 @@ def cell(probes: list[Record], events: list[Record]) -> dict[str, Any]:
     """The figures of one vendor in one run (its probes only; the run's events)."""
     probes = sorted(probes, key=lambda p: p["t"])
     bad = [p for p in probes if not records.is_ok(p)]
-    injected, cleared = _times(events, CHANGE_EVENTS), _times(events, END_EVENTS)
+    injected, cleared = _times(events, CHANGE_EVENTS), _times(events, END_EVENTS) + _times(events, FIX_EVENTS)
     start = min(injected) if injected else None
     detect = None
     if start is not None:
@@ -80,8 +81,10 @@ def cell(probes: list[Record], events: list[Record]) -> dict[str, Any]:
         after = [p for p in probes if p["t"] > last_bad["t"]]
         if not after:
             recover = None  # still failing when the run ended
-        elif cleared:
-            recover = round(max(0.0, after[0]["t"] - max(cleared)), 2)
+        else:  # from the fix that ended it: the last clear or action before the first good answer again
+            fixes = [t for t in cleared if t <= after[0]["t"]]
+            if fixes:
+                recover = round(after[0]["t"] - max(fixes), 2)
     counts = Counter(symptom(p) for p in bad)
     return {
         "probes": len(probes),

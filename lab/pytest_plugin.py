@@ -210,3 +210,18 @@ def dnslab(request, dnslab_module_lab):
     yield lab
     if not getattr(request.node, "dnslab_failed", True):
         shutil.rmtree(lab.artifacts, ignore_errors=True)
+        remove_empty(lab.artifacts.parent, Path(request.config.getoption("--dnslab-artifacts")).resolve())
+
+
+def remove_empty(directory: Path, root: Path) -> None:
+    """Remove `directory` and its parents up to `root` (included) while they are empty: a passing test leaves
+    no empty .dnslab-artifacts/LAB/ behind, a failing one's run directories stay."""
+    for folder in (directory, *directory.parents):
+        if root not in (folder, *folder.parents):
+            return
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (another test's runs), or gone already
+            return
+        if folder == root:
+            return

@@ -123,11 +123,13 @@ def register(cli: click.Group) -> None:
     @fault_group.command("clear")
     @click.argument("fault_id", required=False)
     @click.option("--all", "all_faults", is_flag=True, help="Clear every fault and sweep leftovers.")
+    @click.option("--flush", is_flag=True, help="Then flush the resolvers (restart them: caches, and PowerDNS "
+                  "Recursor's 60-s hold on servers that answered SERVFAIL, are gone), as `dnslab flush` does.")
     @click.option("--when-due", is_flag=True, hidden=True, help="Wait until the fault's --for is over (the "
                   "background clear of `fault add --for`).")
     @name_option
     @hosts_option
-    def clear(fault_id: str | None, all_faults: bool, when_due: bool, name: str | None) -> None:
+    def clear(fault_id: str | None, all_faults: bool, flush: bool, when_due: bool, name: str | None) -> None:
         """Undo one fault (by ID), or every fault plus anything left behind (--all)."""
         if bool(fault_id) == all_faults:
             raise InputError("give a fault ID (see 'dnslab fault list') or --all, not both")
@@ -137,6 +139,7 @@ def register(cli: click.Group) -> None:
         ctx = _context(name)
         if fault_id:
             click.echo(f"cleared {_summary(faults.clear(ctx, fault_id))}")
+            _after_clear(ctx, flush, name)
             return
         cleared = faults.clear_all(ctx)
         for record in cleared:
@@ -147,6 +150,60 @@ def register(cli: click.Group) -> None:
                 click.echo(f"cleared {_summary(record)}")
         if not cleared:
             click.echo(f"nothing to clear in lab {ctx.lab}")
+        if cleared or flush:
+            _after_clear(ctx, flush, name)
+
+    @cli.command("flush")
+    @click.argument("resolvers", nargs=-1)
+    @name_option
+    @hosts_option
+    def flush_cmd(resolvers: tuple[str, ...], name: str | None) -> None:
+        """Flush the resolvers (default: all): restart them and wait until they answer, so no cached answer,
+        cached SERVFAIL or held-back server outlives a cleared fault."""
+        _flush(_context(name), list(resolvers))
+
+
+def _after_clear(ctx, flush: bool, name: str | None) -> None:
+    """Flush when asked; else ask every resolver for the lab's name once and warn when one still fails: a
+    resolver may keep failing after the lab's data is whole again (cached SERVFAIL, servers held back)."""
+    import lab.faults as faults
+
+    if flush:
+        _flush(ctx, [])
+        return
+    if not ctx.description.get("probe_name") or faults.active(ctx):
+        return
+    results = lifecycle.dig(ctx.lab, ctx.description["probe_name"], ctx.description.get("probe_type") or "A")
+    warning = still_failing_warning(results, ctx.description["probe_name"], ctx.lab if name else None)
+    if warning:
+        click.echo(warning, err=True)
+
+
+def still_failing_warning(results: list[dict], qname: str, lab: str | None) -> str:
+    """'' when every resolver answered; else a warning naming who failed how, and the flush that helps."""
+    failing = [f"{r['resolver']} {r['rcode'] or r['error']}" for r in results if r["rcode"] not in ("NOERROR",
+                                                                                                   "NXDOMAIN")]
+    if not failing:
+        return ""
+    named = f" --name {lab}" if lab else ""
+    return (f"warning: no fault is in force, but {qname} still fails through {', '.join(failing)} (a resolver "
+            f"may keep a failure for up to a minute: PowerDNS Recursor holds back a server that answered SERVFAIL "
+            f"for 60 s); flush the resolvers: dnslab flush{named}, or next time fault clear --flush")
+
+
+def _flush(ctx, resolvers: list[str]) -> None:
+    import lab.faults as faults
+
+    known = [n for n, node in ctx.description["nodes"].items() if node["role"] == "resolver"]
+    unknown = [r for r in resolvers if r not in known]
+    if unknown:
+        raise InputError(f"not a resolver of lab {ctx.lab}: {', '.join(unknown)}; resolvers: {', '.join(known)}")
+    records = [faults.inject(ctx, "restart", node) for node in resolvers] or [
+        faults.inject(ctx, "restart", "role:resolver")]  # all at once
+    for record in records:
+        faults.clear(ctx, record["id"])
+    ready = {n: s for record in records for n, s in (record.get("ready_s") or {}).items()}
+    click.echo("flushed " + ", ".join(f"{n} (answering after {s:.1f}s)" for n, s in ready.items()))
 
 
 def _wait(seconds: float, fault_id: str) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -27,6 +28,7 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from lab import console as consoles, hosts as hosts_file, image, library, lifecycle, matrix as lab_matrix, records, runtime
 from lab.errors import ExitCode, InputError
@@ -60,8 +62,11 @@ def list_library(directory: str, as_json: bool) -> None:
     for entry in entries:
         table.add_row(entry.name, f"{entry.incident} {entry.year}", entry.mechanism, entry.symptom, entry.mitigation)
     out.print(table)
-    console.print(f"{len(entries)} playbooks. As written each shows its symptom (exit 1); `dnslab list --json` "
-                  f"gives the --set options that switch its mitigation on (exit 0).", highlight=False)
+    console.print(f"{len(entries)} playbooks. As written each shows its symptom (exit 1); with its mitigation "
+                  f"switched on it exits 0:", highlight=False)
+    for entry in entries:  # whole lines, to copy
+        out.print(Text("  dnslab run " + " ".join([entry.name, *(f"--set {shlex.quote(o)}" for o in entry.mitigated)])),
+                  soft_wrap=True)
 
 
 @dataclass(frozen=True)

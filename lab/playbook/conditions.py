@@ -93,13 +93,17 @@ def probe_progress(condition: Mapping[str, Any], probes: Iterable[Record],
         return seen >= count, f"{min(seen, count)}/{count} {condition['probes']}"
     chosen = set(condition.get("resolvers") or ()) or None
     judged = [resolver for resolver in resolvers if chosen is None or resolver in chosen]
-    streaks = {}
+    streaks, last = {}, {}
     for resolver in judged:
         streak = 0
-        for probe in reversed([p for p in selected if p.get("resolver") == resolver]):
+        mine = [p for p in selected if p.get("resolver") == resolver]
+        for probe in reversed(mine):
             if not wanted(probe):
                 break
             streak += 1
         streaks[resolver] = min(streak, count)
+        if mine and streak < count and not wanted(mine[-1]):  # what holds it back: the answer it gives now
+            last[resolver] = records.outcome(mine[-1]).upper().replace("EMPTY", "NODATA")
     met = bool(judged) and all(streak >= count for streak in streaks.values())
-    return met, ", ".join(f"{resolver} {streak}/{count}" for resolver, streak in streaks.items())
+    return met, ", ".join(f"{resolver} {streak}/{count}" + (f" (now {last[resolver]})" if resolver in last else "")
+                          for resolver, streak in streaks.items())

@@ -46,7 +46,7 @@ def write_all(
     """
     # Imported here: matplotlib takes half a second to import, and only this command needs it.
     from lab.report import html
-    from lab.report.timeline import plot_timeline
+    from lab.report.timeline import check_marks, plot_timeline
 
     run_dir = Path(run_dir)
     check_specs = list(check_specs)
@@ -68,7 +68,7 @@ def write_all(
     write_atomically(run_dir / REPORT_FILES["report"], json.dumps(report, indent=2, allow_nan=False) + "\n")
     write_junit(report, run_dir / REPORT_FILES["junit"])
     plot_timeline(found.probes, found.events, run_dir / REPORT_FILES["timeline"],
-                  f"{playbook_name} (seed {seed}): {report['verdict']}")
+                  f"{playbook_name} (seed {seed}): {report['headline']}", check_marks(report))
     html.write_run(run_dir, report, found, incident)
     return report
 

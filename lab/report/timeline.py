@@ -9,12 +9,16 @@ global backend, no window.
 from __future__ import annotations
 
 import itertools
+import textwrap
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from lab import records
@@ -35,18 +39,24 @@ OUTCOME_STYLE = {
     "timeout": ("#000000", "timeout"),
 }
 FAULT_COLOUR = "#1f77b4"
+CHECK_COLOUR = "#c62828"  # a failed check's first failure
+REFUSED_COLOUR = "#6a1b9a"
+REFUSED_EVENTS = ("refused", "change_refused", "capacity_guard", "rollout_halted")  # safeguards at work
+LABEL_CHARS = 22  # of a lane label's name, in the right margin (RIGHT_IN)
 LANE_FILL = 0.8  # share of a resolver's band its client lanes use; the rest separates bands
 LABEL_ROWS = 3  # fault labels are staggered over this many rows so neighbours do not overlap
 # Probe marks in points: thin enough to separate probes, never so thin that one failed probe disappears.
 MARK_MIN_PT, MARK_MAX_PT, PROBLEM_MIN_PT = 0.6, 2.5, 1.6
 
 # Figure geometry in inches: fixed margins plus a band per resolver.
-WIDTH_IN, LEFT_IN, RIGHT_IN, TOP_IN, BOTTOM_IN = 14.0, 1.4, 1.4, 1.0, 1.15
+WIDTH_IN, LEFT_IN, RIGHT_IN, TOP_IN, BOTTOM_IN = 14.0, 1.4, 1.9, 1.0, 1.15
 BAND_IN, LANE_IN = 0.55, 0.25
 
 
-def plot_timeline(probes: list[Record], events: list[Record], path: str | Path, title: str) -> None:
-    """Draw the timeline of a run into PATH (PNG); with no probes the chart says so."""
+def plot_timeline(probes: list[Record], events: list[Record], path: str | Path, title: str,
+                  marks: list[tuple[float, str]] = ()) -> None:
+    """Draw the timeline of a run into PATH (PNG); with no probes the chart says so. `marks`: (Unix time,
+    label) of moments no colour shows, e.g. a failed check's first failure (check_marks)."""
     t0 = records.run_start(probes, events) or 0.0
     lanes = _lanes(probes)
     band_heights = [max(BAND_IN, LANE_IN * len(clients)) for clients in lanes.values()] or [BAND_IN * 2]
@@ -61,18 +71,38 @@ def plot_timeline(probes: list[Record], events: list[Record], path: str | Path, 
     axes.set_xlabel("seconds since the run started")
     axes.grid(axis="x", color="#dddddd", linewidth=0.6)
     axes.set_axisbelow(True)
-    figure.suptitle(title, x=LEFT_IN / WIDTH_IN, y=1 - 0.12 / height, ha="left", fontsize=12)
+    # "playbook (seed N): VERDICT — what happened; what to try": the headline on a line of its own.
+    head, _, said = title.partition(": ")
+    figure.suptitle(head + ("\n" + textwrap.shorten(said, 170, placeholder="…") if said else ""),
+                    x=LEFT_IN / WIDTH_IN, y=1 - 0.08 / height, ha="left", va="top", fontsize=11, linespacing=1.4)
 
+    _draw_setup(axes, events, t0)
     _draw_faults(axes, records.fault_windows(events), t0, axes.get_xlim()[1])
     _draw_markers(axes, events, t0)
+    _draw_check_marks(axes, marks, t0)
     if lanes:
         _draw_probes(axes, lanes, t0, _mark_width(lanes, axes.get_xlim()[1]))
     else:
         axes.set_yticks([])
         axes.text(0.5, 0.5, "no probes recorded", transform=axes.transAxes, ha="center", va="center",
                   fontsize=14, color="#666666")
-    _draw_legend(figure, probes)
+    _draw_legend(figure, probes, events)
     figure.savefig(path, format="png")
+
+
+def check_marks(report: Mapping[str, Any]) -> list[tuple[float, str]]:
+    """(Unix time, label) where a failed check says when it first failed (no_regression's `first`): a
+    generation going back is an ok answer, no colour of its own."""
+    t0 = report.get("started_at") or 0.0
+    marks = []
+    for check in report.get("checks") or []:
+        first = (check.get("data") or {}).get("first")
+        if check["ok"] or not isinstance(first, dict) or not isinstance(first.get("t"), (int, float)):
+            continue
+        count = (check.get("data") or {}).get("regressions")
+        marks.append((t0 + float(first["t"]), f"{check.get('check') or check['name']} failed here"
+                      + (f" ({count} answers went back a generation)" if count else "")))
+    return marks
 
 
 def _lanes(probes: list[Record]) -> dict[str, dict[str, list[Record]]]:
@@ -95,8 +125,10 @@ def _question(probe: Record, questions: set) -> str:
     names = {str(name) for name, _ in questions}
     suffix = _common_suffix(names) if len(names) > 1 else ""
     name = str(probe.get("name"))
-    short = name[: len(name) - len(suffix)] if suffix and name != suffix else name
-    return f"{short.rstrip('.') or name} {probe.get('type')}"
+    short = (name[: len(name) - len(suffix)] if suffix and name != suffix else name).rstrip(".") or name
+    if len(short) > LABEL_CHARS:  # the margin holds LABEL_CHARS: keep both ends, so A and TXT rows differ
+        short = short[:6] + "…" + short[-(LABEL_CHARS - 7):]
+    return f"{short} {probe.get('type')}"
 
 
 def _common_suffix(names: set[str]) -> str:
@@ -160,14 +192,47 @@ def _draw_markers(axes: Axes, events: list[Record], t0: float) -> None:
     """Moments worth seeing next to the answers: actions the playbook ran (a repair, an update) and the
     first time an agent said it is stuck."""
     marks = [(e["t"] - t0, f"action {e.get('action')}") for e in events if e.get("event") == "action_done"]
-    stuck = next((e for e in events if e.get("event") == "stuck"), None)
-    if stuck is not None:
-        marks.append((stuck["t"] - t0, f"{stuck.get('source')} stuck"))
+    first_stuck = {}
+    for event in events:
+        if event.get("event") == "stuck":
+            first_stuck.setdefault(event.get("source"), event)
+    if first_stuck:  # agents get stuck together: one label, at the first
+        marks.append((min(e["t"] for e in first_stuck.values()) - t0, f"stuck: {', '.join(map(str, first_stuck))}"))
+    refused = [e["t"] - t0 for e in events if e.get("event") in REFUSED_EVENTS]
+    if refused:  # a safeguard at work: a tick on the bottom edge per refusal (the top one holds fault labels)
+        axes.plot(refused, [0.0] * len(refused), linestyle="none", marker="v", markersize=5, color=REFUSED_COLOUR,
+                  transform=axes.get_xaxis_transform(), clip_on=False, zorder=4)
+    for event in events:
+        if event.get("event") == "interrupted":
+            axes.axvline(event["t"] - t0, color="#c62828", linewidth=1.4, zorder=3)
+            axes.annotate("Ctrl-C: interrupted, rolled back", xy=(event["t"] - t0, 0.5),
+                          xycoords=("data", "axes fraction"), xytext=(3, 0), textcoords="offset points",
+                          fontsize=8, color="#c62828", rotation=90, va="center")
     for x, label in marks:
         axes.axvline(x, color=MARKER_COLOUR, linewidth=0.8, linestyle="-.", zorder=1)
         axes.annotate(label, xy=(x, 0.0), xycoords=("data", "axes fraction"), xytext=(2, 3),
                       textcoords="offset points", fontsize=7, color=MARKER_COLOUR, va="bottom", zorder=3,
                       bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
+
+
+def _draw_setup(axes: Axes, events: list[Record], t0: float) -> None:
+    """The playbook's setup steps (a pipeline reset...): done before the probers start, so no marks there."""
+    setup = [e for e in events if e.get("phase") == "setup" and e.get("event") in ("step_started", "step_finished")]
+    if not setup:
+        return
+    start, end = min(e["t"] for e in setup) - t0, max(e["t"] for e in setup) - t0
+    axes.axvspan(start, end, color="#9e9e9e", alpha=0.12, zorder=0, linewidth=0)
+    steps = ", ".join(dict.fromkeys(str(e.get("step")) for e in setup))
+    axes.annotate(f"setup: {steps} (no probes yet)", xy=((start + end) / 2, 0.5), xycoords=("data", "axes fraction"),
+                  ha="center", va="center", rotation=90, fontsize=8, color="#616161")
+
+
+def _draw_check_marks(axes: Axes, marks: list[tuple[float, str]], t0: float) -> None:
+    for index, (t, label) in enumerate(marks):
+        axes.axvline(t - t0, color=CHECK_COLOUR, linewidth=1.2, linestyle="--", zorder=3)
+        axes.annotate(label, xy=(t - t0, 0.0), xycoords=("data", "axes fraction"), xytext=(3, 14 + 11 * index),
+                      textcoords="offset points", fontsize=8, color=CHECK_COLOUR, zorder=4,
+                      bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
 
 
 def _kind(probe: Record) -> str:
@@ -194,12 +259,17 @@ def _draw_faults(axes: Axes, windows: list[Record], t0: float, x_end: float) -> 
                       ha="right" if right_aligned else "left", fontsize=8, color=FAULT_COLOUR, annotation_clip=False)
 
 
-def _draw_legend(figure: Figure, probes: list[Record]) -> None:
+def _draw_legend(figure: Figure, probes: list[Record], events: list[Record] = ()) -> None:
     counts = Counter(_kind(probe) for probe in probes)
-    handles = [
+    handles = [  # only what the picture holds: an outcome no probe had is no legend entry
         Patch(color=colour, label=f"{label} ({counts[kind]})") for kind, (colour, label) in OUTCOME_STYLE.items()
+        if counts[kind]
     ]
     handles.append(Patch(color=FAULT_COLOUR, alpha=0.25, label="fault window"))
+    refused = sum(1 for e in events if e.get("event") in REFUSED_EVENTS)
+    if refused:
+        handles.append(Line2D([], [], linestyle="none", marker="v", color=REFUSED_COLOUR,
+                              label=f"write or change refused ({refused})"))
     # Two rows: one row of nine entries is wider than the figure.
     figure.legend(handles=handles, loc="lower center", ncol=(len(handles) + 1) // 2, frameon=False, fontsize=9,
                   bbox_to_anchor=(0.5, 0.0))

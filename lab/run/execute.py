@@ -82,6 +82,7 @@ class Run:
         self.step: Step | None = None
         self.phase = "step"  # or "setup"
         self.interrupted = False  # Ctrl-C arrived: the live line says so while the rollback runs
+        self.how_far: Callable[[], str] | None = None  # of the wait in progress
         self.next_monitor = 0.0
         self.lost: list[dict] = []
         self.role_failures: dict[str, dict] = {}
@@ -164,9 +165,11 @@ class Run:
 
     def wait(self, done: Callable[[], bool], timeout: float | None, how_far: Callable[[], str]) -> None:
         deadline = time.monotonic() + timeout if timeout is not None else None
+        self.how_far = how_far  # the live line says what the wait still waits for
         while True:
             self.tick()
             if done():
+                self.how_far = None
                 return
             if deadline is not None and time.monotonic() >= deadline:
                 raise LabError(f"timed out after {timeout:g}s" + (f" ({how_far()})" if how_far() else ""))
@@ -196,6 +199,8 @@ class Run:
         ok = sum(1 for p in recent if records.is_ok(p))
         share = f", ok {ok / len(recent):.0%} of the last {len(recent)}" if recent else ""
         step = self._step_text() if self.step else "starting"
+        if self.how_far is not None and self.how_far():
+            step += f" ({self.how_far()})"
         if self.interrupted:
             step = "interrupted — rolling back"
         self.status(f"{step} · probes {self.recorder.total}{share} · {time.time() - self.started:.0f}s")

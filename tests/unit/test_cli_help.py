@@ -70,3 +70,16 @@ def test_a_failed_role_points_to_its_logs_the_way_that_works_after_the_run():
 
     line = roles.failure_line(Rt(), Gone(), "enactor-a", Automation(command="python3 x.py"), "at start")
     assert "run again with --keep, then 'docker logs dnslab-lab-enactor-a'" in line
+
+
+def test_a_clear_that_leaves_a_resolver_failing_says_so_and_offers_the_flush():
+    from lab.commands.fault import still_failing_warning
+
+    answered = [{"resolver": "unbound", "rcode": "NOERROR", "error": None},
+                {"resolver": "pdns-recursor", "rcode": "SERVFAIL", "error": None},
+                {"resolver": "bind-resolver", "rcode": None, "error": "timeout"}]
+    warning = still_failing_warning(answered, "api.cloud.test.", "ux")
+    assert warning.startswith("warning: no fault is in force, but api.cloud.test. still fails through "
+                              "pdns-recursor SERVFAIL, bind-resolver timeout")
+    assert "dnslab flush --name ux" in warning and "unbound" not in warning
+    assert still_failing_warning(answered[:1], "api.cloud.test.", None) == ""

@@ -63,3 +63,18 @@ def test_the_matrix_says_what_an_exit_code_means():
     assert exit_text("as-written", 1) == "1 (reproduced)"
     assert exit_text("mitigated", 0) == "0 (mitigated)"
     assert exit_text("as-written", 0) == "0 (unexpected)"
+
+
+def test_the_timeline_marks_a_failed_regression_and_keeps_lane_labels_apart():
+    from lab.report import timeline
+
+    failed = {"started_at": 1000.0, "checks": [
+        {"name": "no older plan", "check": "no_regression", "ok": False,
+         "data": {"regressions": 186, "first": {"t": 24.2}}},
+        {"name": "never_empty", "check": "never_empty", "ok": True, "data": {}}]}
+    assert timeline.check_marks(failed) == [(1024.2, "no_regression failed here (186 answers went back a generation)")]
+    questions = {("123456789012.ddb.us-east-1.cloud.test.", "A"), ("123456789012.ddb.us-east-1.cloud.test.", "TXT"),
+                 ("dynamodb.us-east-1.cloud.test.", "A"), ("dynamodb.us-east-1.api.cloud.test.", "A")}
+    labels = {timeline._question({"name": n, "type": t}, questions) for n, t in questions}
+    assert len(labels) == 4 and all(len(label) <= timeline.LABEL_CHARS + 4 for label in labels)
+    assert "123456…2.ddb.us-east-1 TXT" in labels

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -54,8 +55,12 @@ def test_list_prints_one_row_per_playbook_and_json_has_the_switches():
     assert all(r["mitigated"] for r in rows)
     table = dnslab("list", timeout=60, env={"COLUMNS": "250", "PATH": "/usr/bin:/bin"})
     assert table.returncode == 0, table.stderr
-    for name in LIBRARY:
-        assert sum(name in line for line in table.stdout.splitlines()) == 1, (name, table.stdout)
+    lines = table.stdout.splitlines()
+    for row in rows:  # its row in the table, and the whole command that runs it mitigated, to copy
+        assert sum(row["name"] in line for line in lines) == 2, (row["name"], table.stdout)
+        command = next(line.strip() for line in lines if line.strip().startswith(f"dnslab run {row['name']} "))
+        words = shlex.split(command)
+        assert words[4::2] == row["mitigated"] and set(words[3::2]) == {"--set"}
 
 
 def test_a_broken_library_header_is_reported_with_its_place(tmp_path):

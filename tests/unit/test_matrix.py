@@ -83,3 +83,13 @@ def test_a_flood_counts_as_the_change_and_its_end_as_the_clear():
     probes = [probe(s, "unbound", None if 12 <= s < 32 else "NOERROR") for s in range(40)]
     figures = matrix.cell(probes, flood)
     assert figures["detect_s"] == 2.0 and figures["recover_s"] == 2.0 and figures["symptom"] == "TIMEOUT"
+
+
+def test_recovery_counts_from_the_fix_that_ended_it_a_repair_after_the_clear():
+    """The race: the pause is cleared at 15 s, the name is empty from 16 s until the repair at 40 s fixes it
+    (good again at 42 s): recover 2 s from the repair, not 27 s from the pause's clear."""
+    repaired = events(10, 15) + [{"t": T0 + 40, "source": "runner", "event": "action_done", "action": "repair"}]
+    probes = [probe(s, "unbound", "NOERROR", [] if 16 <= s < 42 else None) for s in range(50)]
+    assert matrix.cell(probes, repaired)["recover_s"] == 2.0
+    rolled_back = repaired + [{"t": T0 + 49.5, "source": "runner", "event": "fault_cleared", "id": "f-2"}]
+    assert matrix.cell(probes, rolled_back)["recover_s"] == 2.0  # a clear after it came back is no fix

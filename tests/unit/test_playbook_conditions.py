@@ -41,3 +41,11 @@ def test_every_resolver_needs_its_last_probes_to_have_the_outcome():
     # a resolver that never answered keeps the wait going
     assert not conditions.probes_met(cond, [probe(0, "a"), probe(0, "a")], ["a", "b"])
     assert conditions.probes_met({**cond, "resolvers": ["a"]}, [probe(0, "a"), probe(0, "a")], ["a", "b"])
+
+
+def test_a_wait_for_every_resolver_says_what_holds_each_one_back():
+    """The baseline wait's live line: `pdns 0/2 (now SERVFAIL)` — a resolver still failing from before."""
+    cond = {"probes": "ok", "count": 2, "every_resolver": True}
+    probes = [probe(0, "a"), probe(0, "a"), probe(0, "pdns", "SERVFAIL"), probe(0, "b", answers=[])]
+    assert conditions.probe_progress(cond, probes, ["a", "pdns", "b"]) == (
+        False, "a 2/2, pdns 0/2 (now SERVFAIL), b 0/2 (now NODATA)")

@@ -54,3 +54,17 @@ def test_the_example_ci_workflow_builds_the_image_and_runs_pytest():
     commands = " ".join(step.get("run", "") for step in steps)
     assert "dnslab image" in commands and "pytest" in commands
     assert any(step.get("env", {}).get("CI") == "true" for step in steps)
+
+
+def test_a_passing_test_leaves_no_empty_artifacts_directory(tmp_path):
+    root = tmp_path / ".dnslab-artifacts"
+    (root / "pt1-lab" / "test_a").mkdir(parents=True)
+    (root / "pt2-lab").mkdir()
+    (root / "pt1-lab" / "test_a").rmdir()  # what the fixture removed: the passing test's runs
+    pytest_plugin.remove_empty(root / "pt1-lab", root)
+    assert not (root / "pt1-lab").exists() and root.exists()  # another lab's folder is still there
+    pytest_plugin.remove_empty(root / "pt2-lab", root)
+    assert not root.exists() and tmp_path.exists()
+    (root / "pt3-lab" / "test_b").mkdir(parents=True)  # a failed test's runs stay
+    pytest_plugin.remove_empty(root / "pt3-lab", root)
+    assert (root / "pt3-lab" / "test_b").exists()
