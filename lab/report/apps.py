@@ -75,6 +75,7 @@ def summarize(found: records.RunRecords, t0: float | None) -> dict[str, Any] | N
 
 
 def _workload(reports: list[Record], outage: dict, back: float | None, t0: float, end: float) -> dict[str, Any]:
+    end = reports[-1]["t"]  # "at the end": the workload's own last 5 s, as workload_recovers_within says
     recovered = None if back is None else figures.workload_recovered_at(reports, back)
     last = reports[-1]
     return {

@@ -18,13 +18,13 @@ from lab.records import Record
 GAP_IN, APP_LANE_IN = 0.45, 0.3
 FAULT_COLOUR = "#1f77b4"
 # attempt outcome -> (colour, legend label), drawn in this order (problems on top)
-ATTEMPT_STYLE = {
+ATTEMPT_STYLE = {  # labels short: the legend sits in the right margin
     "ok": ("#2ca02c", "ok"),
-    "cached": ("#98df8a", "ok from a cache (jvm, stale)"),
-    "request": ("#d62728", "request failed (timeout, 503)"),
-    "empty": ("#ff7f0e", "no address: NODATA / NXDOMAIN"),
-    "servfail": ("#9467bd", "no address: SERVFAIL"),
-    "timeout": ("#000000", "no address: DNS timeout"),
+    "cached": ("#98df8a", "ok, cached"),
+    "request": ("#d62728", "request failed"),
+    "empty": ("#ff7f0e", "NODATA/NXDOMAIN"),
+    "servfail": ("#9467bd", "SERVFAIL"),
+    "timeout": ("#000000", "DNS timeout"),
     "other": ("#9e9e9e", "other error"),
 }
 LEASES_COLOUR = "#17becf"
@@ -35,9 +35,9 @@ def lanes(apps: list[Record]) -> dict[str, list[Record]]:
     found: dict[str, list[Record]] = {}
     for app, group in figures.by(figures.attempts(apps), "app").items():
         model = group[0].get("model") or "?"
-        found[app if model in app else f"{app} ({model})"] = group
+        found[app if model in app else f"{app}\n{model}"] = group
     for name, group in figures.by(figures.lease_reports(apps), "workload").items():
-        found[f"{name} (leases)"] = group
+        found[f"{name}\nleases"] = group
     return found
 
 
@@ -96,12 +96,12 @@ def draw(figure: Figure, main: Axes, apps: list[Record], events: list[Record], t
     for k, (xs, lows, highs) in marks.items():
         if xs:
             axes.vlines(xs, lows, highs, colors=ATTEMPT_STYLE[k][0], linewidth=1.0 if k == "ok" else 1.6, zorder=2)
-    axes.set_yticks(range(len(found)), list(found), fontsize=8)
+    axes.set_yticks(range(len(found)), list(found), fontsize=7)
     axes.set_ylim(len(found) - 0.5, -0.5)
     handles = [Patch(color=colour, label=f"{label} ({counts[k]})") for k, (colour, label) in ATTEMPT_STYLE.items()
                if counts[k]]
     if any(g and g[0].get("kind") == "leases" for g in found.values()):
-        handles.append(Patch(color=LEASES_COLOUR, label="leases alive (share)"))
+        handles.append(Patch(color=LEASES_COLOUR, label="leases alive"))
     axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False, fontsize=7,
                 borderaxespad=0)
     return axes
