@@ -152,46 +152,74 @@ class ServiceFollower(threading.Thread):
             pass
 
 
-class Sampler(threading.Thread):
-    """Every server's counters, every SAMPLE_EVERY seconds, one exec per server at a time (a thread each, so
-    a slow server delays only its own samples)."""
+class Sampler:
+    """Every server's counters every SAMPLE_EVERY seconds: one long-lived lab.agents.statsloop per server (a
+    streaming exec like a prober, stopped by closing its stdin), never an exec per sample — an exec into a
+    container a fault has paused would hang."""
 
     def __init__(self, rt: Runtime, description: dict, sink: Sink, every: float = SAMPLE_EVERY):
-        super().__init__(name="samples", daemon=True)
         self.rt, self.sink, self.every = rt, sink, every
         self.servers = {node: info for node, info in description["nodes"].items()
                         if (info["role"], info["software"]) in serverstats.SOURCES}
-        self.stopping = threading.Event()
+        self.streams: dict[str, object] = {}
+        self.threads: list[threading.Thread] = []
         self.failures: dict[str, str] = {}
 
-    def run(self) -> None:
-        workers = [threading.Thread(target=self._sample, args=(node, info), daemon=True, name=f"sample-{node}")
-                   for node, info in self.servers.items()]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join()
-
-    def _sample(self, node: str, info: dict) -> None:
-        key = (info["role"], info["software"])
-        command = serverstats.command(*key)
-        while not self.stopping.is_set():
-            began = time.monotonic()
+    def start(self) -> None:
+        for node, info in self.servers.items():
+            spec = {"command": serverstats.command(info["role"], info["software"]), "every": self.every}
+            argv = ["python3", "-u", "-m", "lab.agents.statsloop", json.dumps(spec)]
             try:
-                result = self.rt.exec(info["container"], command, timeout=max(2.0, self.every * 2))
-                t = time.time()
-                if result.exit_code == 0:
-                    stats = serverstats.parse(*key, result.output)
-                    self.sink.write(node, json.dumps({"t": round(t, 6), "server": node, "role": info["role"],
-                                                      "software": info["software"], "stats": stats}))
-                else:
-                    self.failures[node] = (result.output or "")[-200:]
-            except Exception as exc:  # noqa: BLE001 - a paused or stopped server: no sample this time
+                self.streams[node] = self.rt.exec_stream(info["container"], argv, stdin=True)
+            except LabError as exc:
                 self.failures[node] = str(exc)[:200]
-            self.stopping.wait(max(0.0, self.every - (time.monotonic() - began)))
+                continue
+            thread = threading.Thread(target=self._follow, args=(node, info), daemon=True, name=f"sample-{node}")
+            thread.start()
+            self.threads.append(thread)
+
+    def _follow(self, node: str, info: dict) -> None:
+        def outs():
+            for out, _ in self.streams[node].chunks():
+                if out:
+                    yield out
+        try:
+            _json_lines(outs(), lambda raw: self._sample(node, info, raw))
+        except Exception as exc:  # noqa: BLE001 - the stream broke: the samples so far are written
+            self.failures[node] = str(exc)[:200]
+
+    def _sample(self, node: str, info: dict, raw: bytes) -> None:
+        try:
+            line = json.loads(raw)
+        except ValueError:
+            return
+        if line.get("exit_code") != 0:
+            self.failures[node] = (line.get("error") or line.get("output") or "")[-200:]
+            return
+        try:
+            stats = serverstats.parse(info["role"], info["software"], line["output"])
+        except serverstats.StatsError as exc:
+            self.failures[node] = str(exc)[:200]
+            return
+        self.sink.write(node, json.dumps({"t": line["t"], "server": node, "role": info["role"],
+                                          "software": info["software"], "stats": stats}))
 
     def stop(self) -> None:
-        self.stopping.set()
+        for stream in self.streams.values():
+            try:
+                stream.close_stdin()
+            except Exception:  # noqa: BLE001 - already closed
+                pass
+
+    def join(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        for thread in self.threads:
+            thread.join(max(0.1, deadline - time.monotonic()))
+        for stream in self.streams.values():
+            try:
+                stream.close()
+            except Exception:  # noqa: BLE001 - already closed
+                pass
 
 
 class AppRecording:
