@@ -49,10 +49,11 @@ def test_facebook_every_server_unreachable_resolvers_time_out_then_servfail(read
     assert set(figures) == RESOLVERS
     assert all(f["timeout"] + f["servfail"] > 0 for f in figures.values()), figures
     assert {e["target"] for e in named(events, "fault_injected")} == {"sec-knot", "sec-nsd"}
-    # The apps retried at once and failed; the resolvers' own counters were sampled through the outage.
+    # The apps' lookups waited out their stubs' timeouts (5 s a try) while the resolvers did; the resolvers' own
+    # counters were sampled through the outage.
     attempts = [a for a in read_jsonl(tmp_path / "apps.jsonl") if a.get("kind") == "attempt"]
     assert {a["app"] for a in attempts} == {"app-glibc", "app-jvm"}
-    assert any(a["retry"] > 0 and a["request"] == "no-address" for a in attempts)
+    assert any(a["resolve_s"] >= 5 for a in attempts), max(a["resolve_s"] for a in attempts)
     amplification = next(c for c in report["checks"] if c["check"] == "amplification")
     assert {s for f in amplification["data"]["faults"] for s in f["by_server"]} == {"unbound", "bind-resolver"}
     print(amplification["detail"])
