@@ -17,7 +17,7 @@ def table_name(fault_id: str) -> str:
     return f"{PREFIX}_" + "".join(c if c.isalnum() else "_" for c in fault_id)
 
 
-def _filter_table(name: str, incoming: list[str], outgoing: list[str]) -> str:
+def filter_table(name: str, incoming: list[str], outgoing: list[str]) -> str:
     lines = [f"table inet {name} {{",
              "  chain incoming {", "    type filter hook prerouting priority raw; policy accept;",
              '    iifname "lo" accept']
@@ -32,7 +32,7 @@ def _filter_table(name: str, incoming: list[str], outgoing: list[str]) -> str:
 def partition(fault_id: str, peers: list[str]) -> str:
     """Drop every packet from and to the peers' addresses."""
     peer_set = "{ " + ", ".join(peers) + " }"
-    return _filter_table(table_name(fault_id), [f"ip saddr {peer_set} drop"], [f"ip daddr {peer_set} drop"])
+    return filter_table(table_name(fault_id), [f"ip saddr {peer_set} drop"], [f"ip daddr {peer_set} drop"])
 
 
 def loss(fault_id: str, percent: float) -> str:
@@ -40,20 +40,20 @@ def loss(fault_id: str, percent: float) -> str:
     # numgen draws 0..99, so "< N" drops N %; nft rejects 100 as out of range: 100 % is a plain drop.
     threshold = round(percent)
     rules = [] if threshold <= 0 else ["drop"] if threshold >= 100 else [f"numgen random mod 100 < {threshold} drop"]
-    return _filter_table(table_name(fault_id), rules, rules)
+    return filter_table(table_name(fault_id), rules, rules)
 
 
 def block_port(fault_id: str, proto: str, port: int) -> str:
     """Drop packets to the port: queries coming in, and queries the node sends out (a resolver's upstream)."""
     protos = ("udp", "tcp") if proto == "both" else (proto,)
     rules = [f"{p} dport {port} drop" for p in protos]
-    return _filter_table(table_name(fault_id), rules, rules)
+    return filter_table(table_name(fault_id), rules, rules)
 
 
 def redirect(port: int) -> str:
     """Send DNS arriving from outside to dnsdist on `port`; dnsdist's own queries to 127.0.0.1:53 are local
-    output, which prerouting never sees."""
-    return "\n".join([
+    output, which prerouting never sees. Replaces the redirect if one is in place (one transaction)."""
+    return absent("ip", REDIRECT_TABLE) + "\n".join([
         f"table ip {REDIRECT_TABLE} {{",
         "  chain incoming {", "    type nat hook prerouting priority dstnat; policy accept;",
         f"    udp dport 53 redirect to :{port}", f"    tcp dport 53 redirect to :{port}", "  }", "}",
@@ -62,6 +62,11 @@ def redirect(port: int) -> str:
 
 def delete(family: str, table: str) -> str:
     return f"delete table {family} {table}\n"
+
+
+def absent(family: str, table: str) -> str:
+    """Remove the table whether or not it exists: declaring it first makes the delete always valid."""
+    return f"table {family} {table} {{}}\n" + delete(family, table)
 
 
 # Shell run by a sweep: delete every dnslab table in this namespace, print what went.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lab import apps as figures
+from lab import appfigures as figures
 from lab import records
 from lab.checks.base import by
 from lab.checks.recovery import _recovered_at as probes_recovered_at

@@ -11,7 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from lab import apps as figures
+from lab import appfigures as figures
 from lab import records
 from lab.records import Record
 

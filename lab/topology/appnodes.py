@@ -19,9 +19,9 @@ from typing import Any
 import dns.exception
 import dns.name
 
-from lab.agents import leases, resolvers, retry, stubconf
+from lab.agents import leases, lookup, retry, stubconf
 from lab.params import Param, table_problems
-from lab.schema import Problems, suggest
+from lab.validation import Problems, suggest
 from lab.yamlsrc import Map
 
 ROLES = ("service", "app", "workload")
@@ -67,7 +67,7 @@ SETTINGS: dict[str, dict[str, Param]] = {
     },
     "workload": {
         **_SHARED, **_CACHES,
-        "model": Param(str, False, "glibc", "resolver model: " + ", ".join(resolvers.MODELS)),
+        "model": Param(str, False, "glibc", "resolver model: " + ", ".join(lookup.MODELS)),
         "leases": Param(int, False, 100, "leases kept alive"),
         "renew_every": Param(float, False, 1.0, "seconds between renewals of a lease"),
         "ttl": Param(float, False, 3.0, "seconds a lease lives without renewal"),
@@ -167,7 +167,7 @@ def _resolv_conf(s: dict, software: str | None) -> None:
 
 def _cache(s: dict, software: str | None) -> None:
     _only_for("jvm")(s, software)
-    resolvers.build("jvm", {"cache": s["cache"]}, system=object())
+    lookup.build("jvm", {"cache": s["cache"]}, system=object())
 
 
 def _nscd(s: dict, software: str | None) -> None:
@@ -182,7 +182,7 @@ def _dnsmasq(s: dict, software: str | None) -> None:
 
 def _max_stale(s: dict, software: str | None) -> None:
     _only_for("stale-on-error")(s, software)
-    resolvers.build("stale-on-error", {"max_stale": s["max_stale"]}, system=object())
+    lookup.build("stale-on-error", {"max_stale": s["max_stale"]}, system=object())
 
 
 def _one_of(key: str, allowed: tuple[str, ...]):
@@ -202,7 +202,7 @@ _TESTS = {
     "resolv_conf": _resolv_conf, "cache": _cache, "nscd": _nscd, "dnsmasq": _dnsmasq, "max_stale": _max_stale,
     "retry": lambda s, _: retry.validate(s["retry"]),
     "throttle": lambda s, _: leases.Admission.from_spec(s["throttle"]),
-    "model": _one_of("model", resolvers.MODELS), "family": _one_of("family", ("any", "ipv4", "ipv6")),
+    "model": _one_of("model", lookup.MODELS), "family": _one_of("family", ("any", "ipv4", "ipv6")),
     "pick": _one_of("pick", ("first", "random")), "prefer": _one_of("prefer", ("ipv4", "ipv6")),
     "resolvers": _resolver_count,
 }

@@ -14,7 +14,7 @@ ROLE_SOFTWARE: dict[str, tuple[str, ...]] = {
     "authoritative": ("bind", "knot", "nsd"),
     "resolver": ("unbound", "bind", "knot-resolver", "pdns-recursor"),
     "client": ("tools",),
-    "agent": ("planner", "enactor"),
+    "agent": ("planner", "enactor", "planstore"),
     # What applications see (lab.topology.appnodes, docs/apps.md): an app's software is its resolver model.
     "service": ("http",),
     "app": ("glibc", "nscd", "dnsmasq", "jvm", "stale-on-error"),
@@ -105,7 +105,7 @@ class Dnssec:
 @dataclass(frozen=True)
 class Topology:
     name: str
-    description: str
+    summary: str  # the file's `description:` (prose); a lab's *description* is its lab.json
     file: str
     networks: dict[str, Network]
     nodes: dict[str, Node]

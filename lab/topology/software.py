@@ -50,6 +50,9 @@ SOFTWARE: dict[tuple[str, str], Software] = {
                                    "python3 --version"),
     ("agent", "enactor"): Software("dnslab enactor", None, None, ("python3", "-m", "lab.agents.enactor"), (),
                                    "python3 --version"),
+    # The plan store over HTTP, for agents spread over engines (lab/agents/planstore.py).
+    ("agent", "planstore"): Software("dnslab plan store", None, None, ("python3", "-m", "lab.agents.planstore"),
+                                     (), "python3 --version"),
     # What applications see (lab.topology.appnodes): a service's agent is its command (nodespec gives it its
     # settings); apps and workloads idle until a run starts their agent, as a client's prober.
     ("service", "http"): Software("dnslab service (HTTP)", None, None, ("python3", "-m", "lab.agents.service"), (),

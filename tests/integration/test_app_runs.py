@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lab import apps, lifecycle
+from lab import appfigures as apps, lifecycle
 from lab.report.timeline import plot_timeline
 from tests.integration.conftest import REPO, lab_name
 from tests.support.cli import read_jsonl, run_playbook

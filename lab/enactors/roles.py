@@ -50,8 +50,8 @@ def ensure(rt: Runtime, description: dict, overrides: Mapping[str, Automation],
         progress(f"{node}: {'built-in ' + topology.nodes[node].software if plugin.builtin else plugin.describe()}")
         labels = {k: v for k, v in found[node].labels.items()
                   if k in (runtime.LAB, runtime.TOPOLOGY, runtime.STATE_DIR, runtime.SLOT)}
-        spec = nodespec.agent_spec(lab, topology, node, description["image"], labels, plugin,
-                                   description["nodes"][node].get("host"))
+        placed = {n: v["host"] for n, v in description["nodes"].items() if v.get("host")}
+        spec = nodespec.agent_spec(lab, topology, node, description["image"], labels, plugin, placed)
         rt.remove(found[node].name)
         rt.create(spec)
         rt.start(spec.name)
@@ -98,7 +98,9 @@ def check_running(rt: Runtime, description: dict, node: str, plugin: Automation,
 def failure_line(rt: Runtime, container: runtime.Container, node: str, plugin: Automation, when: str) -> str:
     tail = last_output(rt, container.name)
     said = f"; last output: {' | '.join(tail)}" if tail else "; it printed nothing"
-    hint = (f"; try it by hand: docker logs {container.name}" if not plugin.builtin else "")
+    # The run takes a lab it brought up down again, container and logs with it: --keep keeps them.
+    hint = (f"; its whole output: run again with --keep, then 'docker logs {container.name}'"
+            if not plugin.builtin else "")
     error = f" ({container.error})" if container.error else ""
     return f"{node} ({plugin.describe()}) exited with code {container.exit_code} {when}{error}{said}{hint}"
 
