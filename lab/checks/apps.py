@@ -86,7 +86,8 @@ def app_recovers_within(scope: Scope) -> CheckResult:
         return scope.result(False, missing, faults=[])
     faults = [_app_recovery(scope, window) for window in windows]
     late = [f for f in faults if f["worst_s"] is None or f["worst_s"] > limit]
-    head = f"{len(faults) - len(late)}/{len(faults)} faults: apps back within {limit:g}s of DNS"
+    noun = "outages" if scope.spec.get("after_action") else "faults"
+    head = f"{len(faults) - len(late)}/{len(faults)} {noun}: apps back within {limit:g}s of DNS"
     return scope.result(not late, head + "; " + "; ".join(f.pop("text") for f in faults), faults=faults)
 
 
