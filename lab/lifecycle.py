@@ -18,7 +18,7 @@ from lab.errors import InputError, LabError, LabNotFound, Timeout, TopologyError
 from lab.parallel import parallel
 from lab.nodespec import container_specs, plan_volume
 from lab.runtime import Runtime
-from lab.topology import load as topology_load
+from lab.topology import appnodes, load as topology_load
 from lab.topology.model import Topology
 from lab.topology.render import render
 from lab.topology.software import software_of
@@ -192,7 +192,8 @@ def describe(lab: str, topology: Topology, tag: str, path: Path, placed: dict[st
         "nodes": {
             n.name: {"role": n.role, "software": n.software, "function": topology.describe_role(n),
                      "addresses": {net: str(a) for net, a in n.addresses.items()}, "options": n.options,
-                     "container": runtime.container_name(lab, n.name), "host": (placed or {}).get(n.name)}
+                     "container": runtime.container_name(lab, n.name), "host": (placed or {}).get(n.name),
+                     **({"agent": appnodes.agent_spec(topology, n)} if n.role in appnodes.ROLES else {})}
             for n in topology.nodes.values()
         },
         "zones": {z.origin: {"servers": list(z.servers), "primary": z.primary, "ttl": z.ttl,

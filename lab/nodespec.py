@@ -5,12 +5,14 @@ runtime, so the engine needs no disk shared with the orchestrator. Also what `dn
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import replace
 
 from lab import automation, bundle, image, runtime, state
 from lab.agents import planstore
 from lab.automation import Automation
 from lab.runtime import File
+from lab.topology import appnodes
 from lab.topology.model import Topology
 from lab.topology.software import software_of
 
@@ -36,6 +38,8 @@ def _container_spec(lab: str, topology: Topology, node_name: str, tag: str, labe
         environment=dict(image.ENVIRONMENT), nano_cpus=int(float(node.options.get("cpus") or 0) * 1e9),
         host=host,
     )
+    if node.role == "service":  # its agent is its command, its settings the argument
+        spec = replace(spec, command=[*spec.command, json.dumps(appnodes.agent_spec(topology, node))])
     if node.role != "agent":
         return spec
     return _as_agent(spec, topology, node.automation if plugin is None else plugin, plan_store_url(topology, node, placed))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ from lab.errors import InputError
 PROBES_FILE = "probes.jsonl"
 EVENTS_FILE = "events.jsonl"
 TRUTH_FILE = lab_truth.TRUTH_FILE
+APPS_FILE = "apps.jsonl"  # app attempts, workload reports, services' counters (docs/apps.md)
+SAMPLES_FILE = "samples.jsonl"  # servers' own counters (lab.serverstats)
 
 Record = dict[str, Any]
 
@@ -36,6 +38,8 @@ class RunRecords:
     events: list[Record]
     truncated_lines: int  # lines skipped because they were not a complete record
     truth: lab_truth.Truth | None = None  # None: the run recorded no truth.jsonl
+    apps: list[Record] = field(default_factory=list)  # apps.jsonl: what applications saw
+    samples: list[Record] = field(default_factory=list)  # samples.jsonl: servers' counters
 
 
 def read_run(run_dir: str | Path) -> RunRecords:
@@ -58,7 +62,10 @@ def read_run(run_dir: str | Path) -> RunRecords:
     if truth is not None:
         for probe in probes:  # one probe at a time: a streaming reader can do the same
             lab_truth.mark(probe, truth)
-    return RunRecords(probes, events, bad_probe_lines + bad_event_lines + bad_truth_lines, truth)
+    apps, bad_app_lines = read_jsonl(run_dir / APPS_FILE)
+    samples, bad_sample_lines = read_jsonl(run_dir / SAMPLES_FILE)
+    return RunRecords(probes, events, bad_probe_lines + bad_event_lines + bad_truth_lines + bad_app_lines
+                      + bad_sample_lines, truth, apps, samples)
 
 
 def read_truth(run_dir: str | Path) -> tuple[lab_truth.Truth | None, int]:

@@ -34,6 +34,7 @@ import threading
 import time
 
 from lab.agents import http, localcache, lookup, retry
+from lab.agents.prober import stop_at_end_of
 
 PREFERENCES = (None, "ipv4", "ipv6")
 
@@ -148,6 +149,8 @@ def main(argv: list[str]) -> int:
     try:
         app = App(spec)
         signal.signal(signal.SIGTERM, lambda *_: app.stopping.set())
+        if spec.get("stdin"):  # run by a streaming exec: stop when the orchestrator closes stdin (or dies)
+            stop_at_end_of(sys.stdin, app.stopping)
         app.run()
     finally:
         localcache.stop(daemon)

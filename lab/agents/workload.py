@@ -33,6 +33,7 @@ import time
 
 from lab.agents import http, localcache, lookup
 from lab.agents.leases import Admission, Leases
+from lab.agents.prober import stop_at_end_of
 
 TICK = 0.02  # longest the loop sleeps: how late a due request may start
 
@@ -157,6 +158,8 @@ def main(argv: list[str]) -> int:
     try:
         workload = Workload(spec)
         signal.signal(signal.SIGTERM, lambda *_: workload.stopping.set())
+        if spec.get("stdin"):  # run by a streaming exec: stop when the orchestrator closes stdin (or dies)
+            stop_at_end_of(sys.stdin, workload.stopping)
         workload.run()
     finally:
         localcache.stop(daemon)

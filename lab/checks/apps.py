@@ -77,16 +77,17 @@ def app_recovers_within(scope: Scope) -> CheckResult:
     """After each fault, every app (or model) must succeed again within `seconds` of DNS being healthy.
 
     DNS is healthy again (`since: dns`) when every resolver's probes have recovered after the fault's clear,
-    as recovers_within sees it, or at the clear itself (`since: clear`, or when nothing was probed). An app
-    has recovered at the first successful attempt from then on that starts `stable` successes in a row."""
-    wanted, limit = scope.spec.get("fault"), scope.spec["seconds"]
-    windows = [w for w in records.fault_windows(scope.events) if wanted is None or wanted in (w["id"], w["kind"])]
+    as recovers_within sees it, or at the clear itself (`since: clear`, or when nothing was probed); with
+    `after_action` the outage ends at that action instead of a clear (e.g. `repair`). An app has recovered at
+    the first successful attempt from then on that starts `stable` successes in a row."""
+    limit = scope.spec["seconds"]
+    windows, missing = _outages(scope)
     if not windows:
-        which = f"matching {wanted!r}" if wanted is not None else "at all"
-        return scope.result(False, f"no fault was injected {which}: nothing to recover from", faults=[])
+        return scope.result(False, missing, faults=[])
     faults = [_app_recovery(scope, window) for window in windows]
     late = [f for f in faults if f["worst_s"] is None or f["worst_s"] > limit]
-    head = f"{len(faults) - len(late)}/{len(faults)} faults: apps back within {limit:g}s of DNS"
+    noun = "outages" if scope.spec.get("after_action") else "faults"
+    head = f"{len(faults) - len(late)}/{len(faults)} {noun}: apps back within {limit:g}s of DNS"
     return scope.result(not late, head + "; " + "; ".join(f.pop("text") for f in faults), faults=faults)
 
 
@@ -110,6 +111,20 @@ def _app_recovery(scope: Scope, window: Record) -> dict[str, Any]:
     return result | {"text": f"{label}: DNS back at {scope.at(dns_back)}, apps after it: {each}"}
 
 
+def _outages(scope: Scope) -> tuple[list[Record], str]:
+    """The outages to recover from: fault windows (`fault` picks one), or with `after_action` every time that
+    action was done (its `end`); and what to say when there is none."""
+    action = scope.spec.get("after_action")
+    if action is not None:
+        done = [{"id": action, "kind": "action", "target": action, "start": e["t"], "end": e["t"]}
+                for e in scope.events if e.get("event") == "action_done" and e.get("action") == action]
+        return done, f"the action {action!r} was never done: nothing to recover from"
+    wanted = scope.spec.get("fault")
+    windows = [w for w in records.fault_windows(scope.events) if wanted is None or wanted in (w["id"], w["kind"])]
+    which = f"matching {wanted!r}" if wanted is not None else "at all"
+    return windows, f"no fault was injected {which}: nothing to recover from"
+
+
 def _dns_back(scope: Scope, cleared: float) -> float | None:
     probes = scope.streams.get("probes") or []
     if scope.spec["since"] == "clear" or not probes:
@@ -123,6 +138,52 @@ def _recovery_constraints(spec: Mapping[str, Any]) -> list[SpecProblem]:
     if spec.get("since") not in (None, "dns", "clear"):
         problems.append(SpecProblem("since", f"since must be dns or clear, not {spec['since']!r}"))
     return problems
+
+
+# ---- workload_recovers_within ------------------------------------------------------------------------------
+
+def workload_recovers_within(scope: Scope) -> CheckResult:
+    """After each fault (or `after_action`), every workload must hold `share` of its leases again within
+    `seconds` of DNS being healthy (`stable` reports in a row)."""
+    limit, share = scope.spec["seconds"], scope.spec["share"]
+    windows, missing = _outages(scope)
+    if not windows:
+        return scope.result(False, missing, faults=[])
+    results, texts, ok = [], [], True
+    for window in windows:
+        label = f"{window['kind']} on {window['target']}"
+        dns_back = None if window["end"] is None else _dns_back(scope, window["end"])
+        entry: dict[str, Any] = {"id": window["id"], "kind": window["kind"], "dns_back_s": None, "by": {}}
+        if dns_back is None:
+            ok = False
+            results.append(entry)
+            texts.append(f"{label}: DNS never recovered")
+            continue
+        entry["dns_back_s"] = scope.since_start(dns_back)
+        parts = []
+        for name, reports in figures.by(scope.probes, "workload").items():
+            back = figures.workload_recovered_at(reports, dns_back, share, scope.spec["stable"])
+            after = None if back is None else round(back - dns_back, 3)
+            tail = figures.goodput(reports, (max(dns_back, reports[-1]["t"] - 5), reports[-1]["t"]))
+            held = after is not None and after <= limit
+            ok = ok and held
+            entry["by"][name] = {"after_dns_s": after, "back_s": None if back is None else scope.since_start(back),
+                                 "goodput_end": tail, "leases_end": reports[-1]["leases"]}
+            parts.append(f"{name} " + ("not recovered" if after is None else f"back +{after:.1f}s")
+                         + f" (goodput {tail}/s at the end){'' if held else ' ✗'}")
+        results.append(entry)
+        texts.append(f"{label}: DNS back at {scope.at(dns_back)}, " + ", ".join(parts))
+    return scope.result(ok, f"leases back ({share:.0%}) within {limit:g}s of DNS: " + "; ".join(texts),
+                        faults=results)
+
+
+def _select_reports(spec: Mapping[str, Any], streams: Mapping[str, list[Record]], t0: float) -> list[Record]:
+    chosen = set(spec["workloads"]) if spec.get("workloads") else None
+    return [r for r in figures.lease_reports(streams["apps"]) if chosen is None or r.get("workload") in chosen]
+
+
+def _workload_constraints(spec: Mapping[str, Any]) -> list[SpecProblem]:
+    return at_least("share", 0, spec, high=1) + _recovery_constraints({**spec, "per": None})
 
 
 # ---- amplification ------------------------------------------------------------------------------------------
@@ -196,7 +257,17 @@ CHECKS = {c.kind: c for c in (
         "stable": Param(int, False, 3, "consecutive successes (and ok probes) that count as recovered"),
         "since": Param(str, False, "dns", "dns: from when the resolvers answer ok again; clear: from the clear"),
         "per": Param(str, False, "app", "judge every app or every model: app, model"),
+        "after_action": Param(str, False, None, "the outage ends at this action (e.g. repair), not at a clear"),
     }, APP_FILTERS, _recovery_constraints, _select_attempts, "app attempt"),
+    _check("workload_recovers_within", workload_recovers_within, {
+        "seconds": Param(float, True, None, "longest allowed time from DNS healthy again to the leases back"),
+        "share": Param(float, False, 1.0, "share of the leases that must be active again, 0..1"),
+        "fault": Param(str, False, None, "fault id or kind to judge (default: every fault)"),
+        "stable": Param(int, False, 2, "consecutive reports (and ok probes) that count as recovered"),
+        "since": Param(str, False, "dns", "dns: from when the resolvers answer ok again; clear: from the clear"),
+        "after_action": Param(str, False, None, "the outage ends at this action (e.g. repair), not at a clear"),
+    }, {"workloads": Param(list[str], False, None, "workload nodes to judge (default: all)")},
+        _workload_constraints, _select_reports, "workload report"),
     _check("amplification", amplification, {
         "counter": Param(str, False, "queries_in", "counter to compare: queries_in, queries_upstream, "
                                                     "cache_hits, servfail_sent"),

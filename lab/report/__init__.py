@@ -14,6 +14,7 @@ from typing import Any
 
 from lab import checks, records
 from lab.files import write_atomically
+from lab.report import apps as app_report
 from lab.report.headline import headline, reproduced
 from lab.report.junit import write_junit
 from lab.report.summary import VERDICTS, build_report, verdict_for
@@ -55,6 +56,9 @@ def write_all(
         playbook_name, seed, verdict or verdict_for(results, interrupted), results,
         found.probes, found.events, extra, truncated_lines=found.truncated_lines,
     )
+    apps_part = app_report.summarize(found, report["started_at"])
+    if apps_part is not None:
+        report["apps"] = apps_part
     for entry, spec in zip(report["checks"], check_specs):  # the kind too, so a test can ask for `never_empty`
         entry["check"] = spec.get("check")
     incident = html.incident_of_run(run_dir)
@@ -68,12 +72,12 @@ def write_all(
     write_atomically(run_dir / REPORT_FILES["report"], json.dumps(report, indent=2, allow_nan=False) + "\n")
     write_junit(report, run_dir / REPORT_FILES["junit"])
     plot_timeline(found.probes, found.events, run_dir / REPORT_FILES["timeline"],
-                  f"{playbook_name} (seed {seed}): {report['headline']}", check_marks(report))
+                  f"{playbook_name} (seed {seed}): {report['headline']}", check_marks(report), apps=found.apps)
     html.write_run(run_dir, report, found, incident)
     return report
 
 
 def _judge(run_dir: Path, check_specs: list) -> tuple[records.RunRecords, list[checks.CheckResult]]:
     found = records.read_run(run_dir)
-    return found, checks.judge(check_specs, found.probes, found.events)
+    return found, checks.judge(check_specs, found.probes, found.events, found.apps, found.samples)
 

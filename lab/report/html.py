@@ -160,11 +160,20 @@ def _files(view: RunView) -> dict | None:
     return {"files": view.files} if view.files else None
 
 
+def _apps(view: RunView) -> dict | None:
+    """What applications saw (lab.report.apps): per outage, DNS back and apps back, workloads, amplification."""
+    part = view.report.get("apps")
+    if not part:
+        return None
+    return {"outages": part["outages"], "availability": part["availability"]["by_model"]}
+
+
 SECTIONS: list[Section] = [
     Section("verdict", "Verdict", "verdict.html.j2", _verdict),
     Section("checks", "Checks", "checks.html.j2", _checks),
     Section("timeline", "Timeline", "timeline.html.j2", _timeline),
     Section("resolvers", "Resolvers", "resolvers.html.j2", _resolvers),
+    Section("apps", "Applications", "apps.html.j2", _apps),
     Section("faults", "Faults", "faults.html.j2", _faults),
     Section("steps", "Steps", "steps.html.j2", _steps),
     Section("events", "Events", "events.html.j2", _events),

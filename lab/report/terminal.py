@@ -13,6 +13,7 @@ from rich.text import Text
 from lab import console as consoles
 
 from lab.checks import share_text
+from lab.report.apps import terminal_lines as app_lines
 
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "interrupted": "bold yellow"}
 CHECK_NAME_WIDTH = 32
@@ -29,6 +30,8 @@ def render_terminal(report: Mapping[str, Any], run_dir: str | Path, console: Con
     console.print(_figures_line(report))
     if any(r.get("ede") or r.get("ad") or r.get("wrong") for r in (report.get("resolvers") or {}).values()):
         console.print(_resolvers_table(report["resolvers"]))
+    for line in app_lines(report.get("apps")):
+        console.print(Text(line))
     if report.get("truncated_lines"):
         console.print(Text(f"{report['truncated_lines']} damaged record lines were skipped "
                            "(a writer was killed mid-line)", style="yellow"))

@@ -22,6 +22,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from lab import records
+from lab.report import timeline_apps
 from lab.records import Record
 
 # An ok answer slower than this is drawn apart: a latency failure must be visible in the picture too.
@@ -54,17 +55,19 @@ BAND_IN, LANE_IN = 0.55, 0.25
 
 
 def plot_timeline(probes: list[Record], events: list[Record], path: str | Path, title: str,
-                  marks: list[tuple[float, str]] = ()) -> None:
+                  marks: list[tuple[float, str]] = (), apps: list[Record] = ()) -> None:
     """Draw the timeline of a run into PATH (PNG); with no probes the chart says so. `marks`: (Unix time,
-    label) of moments no colour shows, e.g. a failed check's first failure (check_marks)."""
+    label) of moments no colour shows, e.g. a failed check's first failure (check_marks). `apps`: app attempts
+    and workload reports, drawn in lanes of their own below (lab.report.timeline_apps)."""
     t0 = records.run_start(probes, events) or 0.0
     lanes = _lanes(probes)
     band_heights = [max(BAND_IN, LANE_IN * len(clients)) for clients in lanes.values()] or [BAND_IN * 2]
-    height = TOP_IN + BOTTOM_IN + sum(band_heights)
+    apps_in = timeline_apps.height_in(list(apps))
+    height = TOP_IN + BOTTOM_IN + sum(band_heights) + apps_in
     figure = Figure(figsize=(WIDTH_IN, height), dpi=100)
     FigureCanvasAgg(figure)
     figure.subplots_adjust(left=LEFT_IN / WIDTH_IN, right=1 - RIGHT_IN / WIDTH_IN,
-                           top=1 - TOP_IN / height, bottom=BOTTOM_IN / height)
+                           top=1 - TOP_IN / height, bottom=(BOTTOM_IN + apps_in) / height)
     axes = figure.add_subplot()
     end = max([record["t"] - t0 for record in (*probes, *events)], default=0.0)
     axes.set_xlim(0, max(end, 1.0) * 1.01)
@@ -87,6 +90,7 @@ def plot_timeline(probes: list[Record], events: list[Record], path: str | Path, 
         axes.text(0.5, 0.5, "no probes recorded", transform=axes.transAxes, ha="center", va="center",
                   fontsize=14, color="#666666")
     _draw_legend(figure, probes, events)
+    timeline_apps.draw(figure, axes, list(apps), events, t0, BOTTOM_IN / height, apps_in / height)
     figure.savefig(path, format="png")
 
 

@@ -25,7 +25,7 @@ from lab.checks import judge
 from lab.errors import ExitCode, LabError
 from lab.enactors import roles
 from lab.playbook.document import Playbook, Step
-from lab.run import rollback, perform, watch
+from lab.run import appstreams, rollback, perform, watch
 from lab.run.recorder import KEEP_PROBES, Recorder
 from lab.run.streams import AgentFollower, ProberStream
 from lab.runtime import Runtime
@@ -86,6 +86,9 @@ class Run:
         self.next_monitor = 0.0
         self.lost: list[dict] = []
         self.role_failures: dict[str, dict] = {}
+        sample = any(spec.get("check") == "amplification" for spec in self.playbook.checks)
+        self.apps = appstreams.AppRecording(self.rt, self.description, self.run_dir, sample)
+        self.apps_figures: dict = {}
 
     # -- the happy path ------------------------------------------------------------------------------------
 
@@ -101,6 +104,7 @@ class Run:
             for step in self.playbook.setup:  # e.g. a pipeline reset: done before anyone is watching
                 self._run_step(step, "setup")
             self._start_probers()
+            self.apps.start(self.started)  # apps, workloads, services' counters, servers' counters
             for step in self.playbook.steps:
                 self._run_step(step)
         except KeyboardInterrupt:
@@ -195,6 +199,8 @@ class Run:
                     self._watch_containers()
                     time.sleep(TICK)
                 raise LabError(f"the prober in {prober.node} stopped: {prober.why_stopped()}")
+        for lost in self.apps.lost():
+            raise LabError(f"the agent of {lost}")
         recent = self.recorder.last_probes(KEEP_PROBES)
         ok = sum(1 for p in recent if records.is_ok(p))
         share = f", ok {ok / len(recent):.0%} of the last {len(recent)}" if recent else ""
@@ -280,7 +286,7 @@ class Run:
 
     def _report(self, interrupted: bool, failure: LabError | None, rollback_error: str | None) -> RunResult:
         found = records.read_run(self.run_dir)
-        results = judge(self.playbook.checks, found.probes, found.events)  # the one judging of this run
+        results = judge(self.playbook.checks, found.probes, found.events, found.apps, found.samples)  # judged once
         aborted = None
         if failure is not None:
             aborted = {"step": self.step.number if self.step else None, "error": str(failure)}
@@ -295,6 +301,7 @@ class Run:
                  "roles_failed": self.role_failures,
                  "probers": {p.node: {"sent": (p.summary or {}).get("sent"), "written": self.recorder.written.get(
                      p.node, 0)} for p in self.probers},
+                 **({"apps": self.apps_figures} if self.apps_figures else {}),
                  "software": {n: v["software"] for n, v in self.description["nodes"].items() if v["role"] == "resolver"}}
         report = lab_report.write_all(self.run_dir, self.playbook.name, self.playbook.seed, verdict,
                                       self.playbook.checks, extra=extra, interrupted=interrupted,

@@ -55,6 +55,7 @@ def stop_recording(run: Run) -> None:
             run.recorder.event("runner", "prober_unfinished", client=prober.node, reason=prober.why_stopped())
         prober.close()
     run.truth.stop()  # after the last probe: every answer has its truth
+    run.apps_figures = run.apps.stop()
     for follower in run.followers:
         follower.stop()
     for follower in run.followers:

@@ -21,7 +21,7 @@ from lab.duration import parse_duration
 from lab.errors import InputError, TopologyError
 from lab.names import NODE_NAME
 from lab.validation import Problems, check_keys, shown, get, one_of, suggest
-from lab.topology import nodes as nodes_section, placement
+from lab.topology import appnodes, nodes as nodes_section, placement
 from lab.topology.model import (PRIMARY_SOFTWARE, ROLE_SOFTWARE, Dnssec, Node, Pipeline, Record, Region,
                                 Topology, Zone)
 from lab.yamlsrc import Map, Seq, YamlSyntaxError, load as load_yaml, merge
@@ -60,6 +60,7 @@ def from_document(doc: object, file: str) -> Topology:
     raw_nodes = get(problems, doc, "nodes", dict, "topology", Map())
     role_options = nodes_section.role_options(problems, get(problems, doc, "options", dict, "topology", Map()))
     nodes = nodes_section.nodes(problems, raw_nodes, networks, Path(file).resolve().parent, role_options)
+    appnodes.check_nodes(problems, raw_nodes, nodes)
     zones = _zones(problems, get(problems, doc, "zones", dict, "topology", Map()), nodes, set(raw_nodes))
     pipeline = _pipeline(problems, doc, nodes, zones)
     dnssec = _dnssec(problems, doc)

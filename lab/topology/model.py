@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass, field, replace
 
@@ -14,6 +15,10 @@ ROLE_SOFTWARE: dict[str, tuple[str, ...]] = {
     "resolver": ("unbound", "bind", "knot-resolver", "pdns-recursor"),
     "client": ("tools",),
     "agent": ("planner", "enactor", "planstore"),
+    # What applications see (lab.topology.appnodes, docs/apps.md): an app's software is its resolver model.
+    "service": ("http",),
+    "app": ("glibc", "nscd", "dnsmasq", "jvm", "stale-on-error"),
+    "workload": ("lease-manager",),
 }
 # Only BIND takes RFC 2136 updates in the lab (journal + NOTIFY/IXFR to the secondaries).
 PRIMARY_SOFTWARE = ("bind",)
@@ -36,6 +41,7 @@ class Node:
     addresses: dict[str, ipaddress.IPv4Address]  # network name -> address, in file order
     options: dict = field(default_factory=dict)
     automation: Automation = Automation()  # agents: a user's program instead of the built-in (lab.automation)
+    settings: dict = field(default_factory=dict)  # service, app, workload: the agent's settings (appnodes)
 
     @property
     def address(self) -> ipaddress.IPv4Address:
@@ -162,4 +168,21 @@ class Topology:
             name: replace(n, addresses={net: ipaddress.IPv4Address(int(a) + shift) for net, a in n.addresses.items()})
             for name, n in self.nodes.items()
         }
-        return replace(self, networks=networks, nodes=nodes, slot=slot)
+        # Addresses that are data (zone records, the plans' pools) move too when they lie in a lab network: the
+        # endpoint addresses a services network serves must stay the ones DNS hands out.
+        move = functools.partial(_moved, [n.subnet for n in self.networks.values()], shift)
+        zones = {origin: replace(z, records=tuple(replace(r, rdatas=tuple(move(d) for d in r.rdatas))
+                                                  if r.type == "A" else r for r in z.records))
+                 for origin, z in self.zones.items()}
+        pipeline = self.pipeline and replace(self.pipeline, regions={
+            name: replace(r, addresses=tuple(move(a) for a in r.addresses)) for name, r in self.pipeline.regions.items()})
+        return replace(self, networks=networks, nodes=nodes, zones=zones, pipeline=pipeline, slot=slot)
+
+
+def _moved(subnets: list[ipaddress.IPv4Network], shift: int, text: str) -> str:
+    """An address inside one of `subnets` moved by `shift`; anything else as it is."""
+    try:
+        address = ipaddress.IPv4Address(text)
+    except ValueError:
+        return text
+    return str(address + shift) if any(address in subnet for subnet in subnets) else text

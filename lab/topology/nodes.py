@@ -10,11 +10,12 @@ from pathlib import Path
 from lab import automation
 from lab.names import NODE_NAME
 from lab.validation import Problems, check_keys, get, one_of, suggest
-from lab.topology import options as server_options
+from lab.topology import appnodes, options as server_options
 from lab.topology.model import ROLE_SOFTWARE, Network, Node
 from lab.yamlsrc import Map
 
-NODE_FIELDS = ("role", "software", "networks", "options", "command", "image", "source", "cleanup", "host")
+NODE_FIELDS = ("role", "software", "networks", "options", "command", "image", "source", "cleanup", "host",
+               "settings")
 
 
 def networks(problems: Problems, raw: Map) -> dict[str, Network]:
@@ -133,9 +134,15 @@ def nodes(problems: Problems, raw: Map, networks: dict[str, Network], base_dir: 
         elif plug:
             problems.at(spec, f"{what}: only pipeline agents (planner, enactor) take {', '.join(plug)}: they "
                               f"replace a role of the DNS automation (docs/automation.md)", plug[0])
+        agent_settings = {}
+        if role in appnodes.ROLES:
+            agent_settings = appnodes.settings(problems, spec, role, software, what)
+        elif "settings" in spec:
+            problems.at(spec, f"{what}: only {', '.join(appnodes.ROLES)} nodes take settings (docs/apps.md)",
+                        "settings")
         if role is not None and software is not None and addresses:
             resolved = server_options.resolved(role, (role_options or {}).get(role, {}), options)
-            nodes[name] = Node(name, role, software, addresses, resolved, plugin)
+            nodes[name] = Node(name, role, software, addresses, resolved, plugin, agent_settings)
     if not raw:
         problems.at(raw, "the topology needs at least one node")
     return nodes

@@ -27,6 +27,9 @@ OPTIONS: dict[str, dict[str, Param]] = {
     },
     "client": {},
     "agent": {},
+    "service": {},
+    "app": {},
+    "workload": {},
 }
 
 

@@ -53,6 +53,13 @@ SOFTWARE: dict[tuple[str, str], Software] = {
     # The plan store over HTTP, for agents spread over engines (lab/agents/planstore.py).
     ("agent", "planstore"): Software("dnslab plan store", None, None, ("python3", "-m", "lab.agents.planstore"),
                                      (), "python3 --version"),
+    # What applications see (lab.topology.appnodes): a service's agent is its command (nodespec gives it its
+    # settings); apps and workloads idle until a run starts their agent, as a client's prober.
+    ("service", "http"): Software("dnslab service (HTTP)", None, None, ("python3", "-m", "lab.agents.service"), (),
+                                  "python3 --version"),
+    **{("app", model): Software(f"dnslab app ({model})", None, None, tuple(IDLE), (), "python3 --version")
+       for model in ("glibc", "nscd", "dnsmasq", "jvm", "stale-on-error")},
+    ("workload", "lease-manager"): Software("dnslab lease workload", None, None, tuple(IDLE), (), "python3 --version"),
 }
 
 

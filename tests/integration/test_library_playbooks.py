@@ -16,7 +16,7 @@ import pytest
 
 from lab import library
 from tests.integration.conftest import lab_name
-from tests.support.cli import dnslab, run_playbook
+from tests.support.cli import dnslab, read_jsonl, run_playbook
 
 pytestmark = pytest.mark.library
 RESOLVERS = {"unbound", "bind-resolver", "knot-resolver", "pdns-recursor"}
@@ -49,6 +49,14 @@ def test_facebook_every_server_unreachable_resolvers_time_out_then_servfail(read
     assert set(figures) == RESOLVERS
     assert all(f["timeout"] + f["servfail"] > 0 for f in figures.values()), figures
     assert {e["target"] for e in named(events, "fault_injected")} == {"sec-knot", "sec-nsd"}
+    # The apps' lookups waited out their stubs' timeouts (5 s a try) while the resolvers did; the resolvers' own
+    # counters were sampled through the outage.
+    attempts = [a for a in read_jsonl(tmp_path / "apps.jsonl") if a.get("kind") == "attempt"]
+    assert {a["app"] for a in attempts} == {"app-glibc", "app-jvm"}
+    assert any(a["resolve_s"] >= 5 for a in attempts), max(a["resolve_s"] for a in attempts)
+    amplification = next(c for c in report["checks"] if c["check"] == "amplification")
+    assert {s for f in amplification["data"]["faults"] for s in f["by_server"]} == {"unbound", "bind-resolver"}
+    print(amplification["detail"])
 
 
 def test_facebook_with_serve_stale_the_resolvers_bridge_the_outage(ready, tmp_path):
@@ -60,6 +68,44 @@ def test_facebook_with_serve_stale_the_resolvers_bridge_the_outage(ready, tmp_pa
     assert "serve_stale: true" in (tmp_path / "playbook.yml").read_text()
     availability = next(c for c in report["checks"] if c["name"].startswith("every resolver"))
     assert all(v["ratio"] >= 0.75 for v in availability["data"]["by_resolver"].values())
+    attempts = [a for a in read_jsonl(tmp_path / "apps.jsonl") if a.get("kind") == "attempt"]
+    assert attempts and "policy: backoff" in (tmp_path / "playbook.yml").read_text()
+    print(next(c for c in report["checks"] if c["check"] == "amplification")["detail"])
+
+
+def _cascade(report: dict) -> dict:
+    [outage] = report["apps"]["outages"]
+    return outage
+
+
+def test_aws_cascade_the_workload_stays_collapsed_after_the_repair(ready, tmp_path):
+    done, report, events = run("aws-2025-dynamodb-cascade", "as-written", tmp_path)
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "the lease workload is back within 15 s of DNS" in failed_checks(report)
+    assert named(events, "action_done") and not named(events, "refused")  # naive enactors, a real repair
+    outage = _cascade(report)
+    print("\n".join(f"{m}: {r['text']}" for m, r in outage["models"].items()), outage["workloads"])
+    workload = outage["workloads"]["dwfm"]
+    assert workload["back_s"] is None and workload["goodput_before"] > 50, workload
+    assert workload["goodput_after"] < 0.2 * workload["goodput_before"], workload
+    # Every model had its symptom while the endpoint was empty, stale-on-error kept its last answer.
+    attempts = [a for a in read_jsonl(tmp_path / "apps.jsonl") if a.get("kind") == "attempt"]
+    empty = [a for a in attempts if a["resolution"] in ("nodata", "nxdomain")]
+    assert {a["model"] for a in empty} == {"glibc", "nscd", "dnsmasq", "jvm"}, {a["model"] for a in empty}
+    assert any(a["source"] == "stale" for a in attempts if a["model"] == "stale-on-error")
+    assert (tmp_path / "samples.jsonl").stat().st_size > 0 and outage["amplification"]["unbound"]
+
+
+def test_aws_cascade_throttled_reestablishment_recovers(ready, tmp_path):
+    done, report, events = run("aws-2025-dynamodb-cascade", "mitigated", tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    outage = _cascade(report)
+    print("\n".join(f"{m}: {r['text']}" for m, r in outage["models"].items()), outage["workloads"])
+    workload = outage["workloads"]["dwfm"]
+    assert workload["after_dns_s"] is not None and workload["after_dns_s"] <= 15, workload
+    assert set(outage["models"]) == {"glibc", "nscd", "dnsmasq", "jvm", "stale-on-error"}
+    assert all(r["app_back_s"] is not None for r in outage["models"].values()), outage["models"]
+    assert "max_concurrent: 4" in (tmp_path / "playbook.yml").read_text()
 
 
 def test_akamai_config_pushed_everywhere_servers_answer_servfail(ready, tmp_path):

@@ -7,7 +7,7 @@ import json
 import os
 import stat
 
-from lab import state, zoneupdate
+from lab import nshelper, runtime, state, zoneupdate
 from tests.support.cli import dnslab
 
 
@@ -40,10 +40,23 @@ def test_tsig_key_is_generated_private_and_never_printed(default_lab, rt, engine
 
 
 def test_lab_containers_have_no_extra_privileges(default_lab, engine):
+    """Nodes hold no added capability; the helper kept in each node's namespace (lab.nshelper) holds NET_ADMIN
+    and nothing else, in a node of this lab; nothing is privileged or has the Docker socket."""
     where = {"label": f"dnslab.lab={default_lab['lab']}"}
-    for container in engine.containers.list(all=True, filters=where, ignore_removed=True):
+    found = engine.containers.list(all=True, filters=where, ignore_removed=True)
+    nodes = {c.id for c in found if runtime.NODE in c.labels}
+    helpers = 0
+    for container in found:
         host = container.attrs["HostConfig"]
         assert not host["Privileged"], container.name
-        assert not host.get("CapAdd"), (container.name, host.get("CapAdd"))
-        assert host["NetworkMode"].startswith(f"dnslab-{default_lab['lab']}-")
         assert all(m["Destination"] != "/var/run/docker.sock" for m in container.attrs["Mounts"])
+        if runtime.NODE in container.labels:
+            assert not host.get("CapAdd"), (container.name, host.get("CapAdd"))
+            assert host["NetworkMode"].startswith(f"dnslab-{default_lab['lab']}-")
+        else:
+            assert container.labels.get(runtime.HELPER) == nshelper.KIND, container.name
+            assert host.get("CapAdd") == ["NET_ADMIN"] and host.get("CapDrop") == ["ALL"], container.name
+            mode = host["NetworkMode"]
+            assert mode.startswith("container:") and mode.split(":", 1)[1] in nodes, (container.name, mode)
+            helpers += 1
+    assert helpers == len(nodes)  # one per node, from up

@@ -173,3 +173,49 @@ def test_amplification_check_bounds_per_server_and_summed():
 def test_app_check_specs_name_what_is_wrong(spec, key):
     problems = spec_problems(spec)
     assert problems and problems[0].key == key, problems
+
+
+# ---- outages that end at an action, the workload check, the report's part --------------------------------------
+
+REPAIR = [fault("fault_injected", 2), fault("fault_cleared", 4),
+          {"t": T0 + 20, "source": "runner", "event": "action_done", "action": "repair"}]
+
+
+def test_app_recovery_after_an_action_counts_from_the_repair_not_the_clear():
+    probes = [probe(t, ok=not 5 <= t < 21) for t in range(0, 40)]
+    apps = series_of("app-jvm", "jvm", "+" * 5 + "-" * 25 + "+" * 10)
+    held = run({"check": "app_recovers_within", "seconds": 10, "after_action": "repair"}, probes, REPAIR, apps)
+    assert held.ok and held.data["faults"][0]["by"]["app-jvm"]["after_dns_s"] == 9.0, held.detail
+    assert "1/1 outages" in held.detail
+    late = run({"check": "app_recovers_within", "seconds": 5, "after_action": "repair"}, probes, REPAIR, apps)
+    assert not late.ok
+    never = run({"check": "app_recovers_within", "seconds": 5, "after_action": "rollback"}, probes, REPAIR, apps)
+    assert not never.ok and "never done" in never.detail
+
+
+def test_workload_recovers_within_holds_a_workload_back_and_fails_a_collapsed_one():
+    probes = [probe(t, ok=not 5 <= t < 21) for t in range(0, 40)]
+    back = [leases(t, 10 if t < 6 or t >= 28 else 0, 9.0, ) | {"workload": "w1"} for t in range(0, 40)]
+    collapsed = [leases(t, 10 if t < 6 else 0, 0.0) | {"workload": "w2"} for t in range(0, 40)]
+    ok = run({"check": "workload_recovers_within", "seconds": 10, "after_action": "repair"}, probes, REPAIR, back)
+    assert ok.ok and ok.data["faults"][0]["by"]["w1"]["after_dns_s"] == 7.0, ok.detail
+    failed = run({"check": "workload_recovers_within", "seconds": 10, "after_action": "repair"}, probes, REPAIR,
+                 back + collapsed)
+    assert not failed.ok and "w2 not recovered" in failed.detail
+    assert spec_problems({"check": "workload_recovers_within", "seconds": 1, "share": 2})
+
+
+def test_the_report_part_says_dns_back_app_back_and_the_workload_per_outage():
+    from lab.records import RunRecords
+    from lab.report import apps as app_report
+
+    probes = [probe(t, ok=not 5 <= t < 21) for t in range(0, 40)]
+    apps = series_of("app-jvm", "jvm", "+" * 5 + "-" * 25 + "+" * 10) + \
+        [leases(t, 10 if t < 6 else 0, 0.0) | {"workload": "w2"} for t in range(0, 40)]
+    part = app_report.summarize(RunRecords(probes, [STARTED, *REPAIR], 0, None, apps, []), T0)
+    [outage] = part["outages"]
+    assert outage["label"] == "repair" and outage["dns_back_s"] == 21.0
+    assert outage["models"]["jvm"]["app_back_s"] == 30.0
+    assert outage["workloads"]["w2"]["back_s"] is None and "not recovered" in outage["workloads"]["w2"]["text"]
+    lines = app_report.terminal_lines(part)
+    assert "DNS back at +21.0 s" in lines[0] and any("app back at +30.0 s (+9.0 s)" in line for line in lines)

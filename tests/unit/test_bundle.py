@@ -33,8 +33,8 @@ def test_command_line_names_a_file_or_a_bundled_one(tmp_path, monkeypatch):
     (tmp_path / "minimal.yml").write_text("x: 1\n")  # a file of the user's wins over the bundled name
     assert bundle.command_line("minimal.yml", "topology") == Path("minimal.yml")
     assert bundle.command_line("sub/none.yml", "playbook") == Path("sub/none.yml")  # a path: the loader says
-    with pytest.raises(InputError, match=r"'aws-2025-race' \(did you mean \"aws-2025-dynamodb-enactor-race\"\?\)"):
-        bundle.command_line("aws-2025-race", "playbook")
+    with pytest.raises(InputError, match=r"'aws-2025-enactor-race' \(did you mean \"aws-2025-dynamodb-enactor-race\"\?\)"):
+        bundle.command_line("aws-2025-enactor-race", "playbook")
     with pytest.raises(InputError, match="dnslab bundles: .*minimal"):
         bundle.command_line("nothing-like-it", "topology")
 

@@ -22,7 +22,7 @@ TSIG = Tsig("dnslab-update.", "hmac-sha256", "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2
 LIBRARY = {
     "facebook-2021-auth-unreachable", "akamai-2021-servfail-config", "salesforce-2021-global-push",
     "azure-2019-lame-delegation", "aws-seoul-2018-resolver-capacity", "aws-2025-dynamodb-enactor-race",
-    "dyn-2016-auth-flood",
+    "aws-2025-dynamodb-cascade", "dyn-2016-auth-flood",
     # DNSSEC incidents (docs/dnssec.md)
     "cloudflare-2023-expired-rrsig", "nz-2023-ksk-rollover", "se-2022-bad-signatures", "slack-2021-dnssec-denial",
 }
