@@ -225,9 +225,9 @@ def _regions(problems: Problems, raw: Map, zone: str | None) -> dict[str, Region
         pool = get(problems, spec, "addresses", list, what, Seq())
         for i, text in enumerate(pool):
             try:
-                addresses.append(str(ipaddress.IPv4Address(str(text))))
+                addresses.append(str(ipaddress.ip_address(str(text))))
             except ValueError:
-                problems.at(pool, f"{what}: {text!r} is not an IPv4 address", i)
+                problems.at(pool, f"{what}: {text!r} is not an IPv4 or IPv6 address", i)
         if "endpoints" in spec and not names:
             problems.at(spec, f"{what} needs at least one endpoint", "endpoints", value=True)
         if "addresses" in spec and not pool:
