@@ -31,7 +31,7 @@ def _apply(ctx: FaultContext, record: dict) -> None:
         if not sidecar.dnsdist_running(ctx, node):
             sidecar.start_dnsdist(ctx, node, record["id"])
             record["dnsdist_started"].append(node)
-            sidecar.exec_nft(ctx, node, nftrules.redirect(dnsdistcmd.LISTEN_PORT))
+            sidecar.exec_nft(ctx, node, nftrules.redirect(dnsdistcmd.LISTEN_PORT, bool(ctx.description.get("ipv6"))))
         commands, names = dnsdistcmd.add_commands(record["id"], record["kind"], record["params"],
                                                   served_zones(ctx.description, node))
         record["rules"][node] = []
@@ -57,8 +57,8 @@ def _undo(ctx: FaultContext, record: dict) -> None:
 def teardown(ctx: FaultContext, node: str) -> None:
     """Remove the node's redirect (first: DNS must never be redirected to a port nobody listens on) and its
     dnsdist sidecar."""
-    script = (f"nft list table ip {nftrules.REDIRECT_TABLE} >/dev/null 2>&1 && "
-              f"nft delete table ip {nftrules.REDIRECT_TABLE} || true")
+    script = "; ".join(f"(nft list table {family} {nftrules.REDIRECT_TABLE} >/dev/null 2>&1 && "
+                       f"nft delete table {family} {nftrules.REDIRECT_TABLE} || true)" for family in ("ip", "inet"))
     found = ctx.rt.container(ctx.container(node))
     if found is not None and found.state == "running":
         sidecar.run_in_namespace(ctx, node, script, "teardown")

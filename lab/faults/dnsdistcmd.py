@@ -17,12 +17,14 @@ CONFIG_PATH = "/tmp/dnsdist.conf"
 NAME_TEXT = re.compile(r"^[A-Za-z0-9_*.-]+$")
 
 
-def config() -> str:
+def config(ipv6: bool = False) -> str:
     """The sidecar's dnsdist.conf, without the console key (the sidecar appends a fresh one itself, so it
-    never leaves the container)."""
+    never leaves the container). Dual-stack: it listens on IPv6 too (the redirect sends it both)."""
     return "\n".join([
         f'setLocal("0.0.0.0:{LISTEN_PORT}")',
-        'setACL({"0.0.0.0/0"})',  # the lab's own internal networks are the only ones that can reach it
+        *([f'addLocal("[::]:{LISTEN_PORT}")'] if ipv6 else []),
+        # the lab's own internal networks are the only ones that can reach it
+        'setACL({"0.0.0.0/0", "::/0"})' if ipv6 else 'setACL({"0.0.0.0/0"})',
         f'controlSocket("{CONSOLE}")',
         'setSecurityPollSuffix("")',  # never ask the outside world for security status (closed world)
         'newServer({address="127.0.0.1:53"})',

@@ -62,7 +62,7 @@ def start_dnsdist(ctx: FaultContext, node: str, fault_id: str) -> None:
     name = dnsdist_name(ctx, node)
     ctx.rt.remove(name)  # a dead leftover of an earlier run
     ctx.rt.start_helper(name, ctx.container(node), ctx.description["image"], ["sh", "-c", dnsdistcmd.SIDECAR_SCRIPT],
-                        _labels(ctx, node, "dnsdist", fault_id), {"DNSDIST_CONFIG": dnsdistcmd.config()})
+                        _labels(ctx, node, "dnsdist", fault_id), {"DNSDIST_CONFIG": dnsdistcmd.config(bool(ctx.description.get("ipv6")))})
     # The console answers once dnsdist has read its config and listens.
     console(ctx, node, "showVersion()", attempts=50)
 
