@@ -50,8 +50,8 @@ def test_resolvers_reach_the_authoritative_servers_over_either_ip_version_alone(
         # The rule bites: the secondary is out of reach over that version, reachable over the other.
         blocked = "addresses" if family == "ipv4" else "addresses6"
         sec = description["nodes"]["sec-knot"]
-        assert ask(rt, description, "unbound", sec[blocked]["core"], "cloud.test.", "SOA", rd=False,
-                   timeout=1)["error"] == "timeout"
+        cut = ask(rt, description, "unbound", sec[blocked]["core"], "cloud.test.", "SOA", rd=False, timeout=1)
+        assert cut["rcode"] is None and cut["error"], cut  # dropped on the way out: EPERM or a timeout
         assert ask(rt, description, "unbound", sec[other]["core"], "cloud.test.", "SOA", rd=False)["rcode"] == "NOERROR"
         # A name no resolver has cached: its denial can only come from cloud.test.'s servers, over the other version.
         for resolver in RESOLVERS:
@@ -69,8 +69,8 @@ def test_a_partition_cuts_the_ipv6_paths_too(ctx):
     try:
         sec = description["nodes"]["sec-knot"]
         for address in (sec["addresses"]["core"], sec["addresses6"]["core"]):
-            assert ask(rt, description, "unbound", address, "cloud.test.", "SOA", rd=False, timeout=1)["error"] \
-                == "timeout", address
+            cut = ask(rt, description, "unbound", address, "cloud.test.", "SOA", rd=False, timeout=1)
+            assert cut["rcode"] is None and cut["error"], (address, cut)
         assert via(rt, description, "unbound", unused_name(), timeout=5)["rcode"] in ("SERVFAIL", None)
     finally:
         clear(ctx, record["id"])
