@@ -33,6 +33,15 @@ def test_every_resolver_answers_a_and_aaaa_over_either_transport(dual_stack_lab,
             assert (r["rcode"], sorted(r["answers"]), r["transport"]) == ("NOERROR", expected, transport), r
 
 
+def test_every_authoritative_server_answers_at_its_ipv6_address(ctx):
+    """BIND (root, primary), Knot (tld, sec-knot) and NSD (sec-nsd), asked directly over IPv6."""
+    zones = {"root": ".", "tld": "test.", "primary": "cloud.test.", "sec-knot": "cloud.test.", "sec-nsd": "cloud.test."}
+    for node, zone in zones.items():
+        address = ctx.description["nodes"][node]["addresses6"]["core"]
+        seen = ask(ctx.rt, ctx.description, "unbound", address, zone, "SOA", rd=False)
+        assert seen["rcode"] == "NOERROR" and seen["answers"], (node, address, seen)
+
+
 def _drop_upstream(family: str) -> str:
     """nft rules in a resolver's namespace: its queries to port 53 over one IP version go nowhere."""
     return (f"table inet dnslab_test_{family} {{\n  chain outgoing {{\n"
