@@ -4,7 +4,7 @@ unbound resolver for one cached name (api.cloud.test. A).
 - throughput: the prober with no pacing to speak of (rate 100000 rounds/s: it sends on every turn of its
   loop) for DURATION seconds, against dnsperf bounded in time and rate (`-l DURATION -Q DNSPERF_MAX_QPS`);
   the prober's answer latency against dnsperf's average latency;
-- time resolution: the prober at the playbooks' highest rate (lab.playbook.schema.MAX_RATE rounds/s):
+- time resolution: the prober at the playbooks' highest rate (lab.playbook.document.MAX_RATE rounds/s):
   |actual − target| interval between consecutive sends (p50, p99), against the target interval itself.
 
 Network safety: both aim only at the lab resolver's address, on the lab's internal edge network.
@@ -21,7 +21,7 @@ from pathlib import Path
 from bench.figures import PREFIX, console, figure, percentile
 from bench.probing import Prober
 from lab import lifecycle
-from lab.playbook.schema import MAX_RATE
+from lab.playbook.document import MAX_RATE
 
 DEFAULT_TOPOLOGY = Path(__file__).resolve().parents[1] / "compose" / "default.yml"
 CLIENT, RESOLVER = "client1", "unbound"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bench.figures import PREFIX, console, figure
 from lab import lifecycle
-from lab.playbook import schema
+from lab.playbook import document
 
 REPO = Path(__file__).resolve().parents[1]
 PLAYBOOK = REPO / "playbooks" / "aws-2025-dynamodb-enactor-race.yml"
@@ -31,7 +31,7 @@ RUN_TIMEOUT = 300
 
 def fixed_waits(path: Path = PLAYBOOK) -> float:
     """Seconds of plain `wait: DURATION` steps in setup and steps: what every run waits at least."""
-    playbook = schema.load(path)
+    playbook = document.load(path)
     return sum(step.spec["seconds"] for step in (*playbook.setup, *playbook.steps) if step.kind == "sleep")
 
 

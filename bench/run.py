@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 
 from bench import cold, faults, multihost, probes, race, scale
 from bench.figures import PREFIX, console, figure, skipped, timed
-from lab import export, image, lifecycle, runtime
+from lab import composeproject, image, lifecycle, runtime
 
 
 def compose_command() -> list[str]:
@@ -61,7 +61,7 @@ def bench_up_down(rt, runs: int, topology: Path, label: str) -> list[dict]:
             console.print(f"[{label}] run {i + 1}/{runs}: dnslab up/down")
             ups.append(timed(lambda: lifecycle.up(topology, lab, rt=rt)))
             if i == 0:
-                export.export_compose(lab, project)
+                composeproject.export_compose(lab, project)
             downs.append(timed(lambda: rt.remove_lab(lab)))
             console.print(f"[{label}] run {i + 1}/{runs}: docker-compose up/down")
             # Baseline: the same containers started by compose, without dnslab's readiness wait.

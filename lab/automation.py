@@ -1,7 +1,7 @@
 """Bring your own DNS automation: a user's program in place of a built-in pipeline role (docs/automation.md).
 
 Pure: what a role gets (its environment), how a plug-in is written in a topology or a playbook, and what a
-role's stdout may carry (one JSON event per line). Docker work is in lab.pipeline.roles.
+role's stdout may carry (one JSON event per line). Docker work is in lab.enactors.roles.
 
 A plug-in says, for a planner or an enactor, any of
     command  what runs instead of the built-in (a string runs under `sh -c`, a list as is)
@@ -24,7 +24,7 @@ from typing import Any
 
 from lab.errors import InputError
 from lab.runtime.base import File
-from lab.schema import Problems
+from lab.validation import Problems
 
 SOURCE_MOUNT = "/automation"
 CONFIG = "/lab/node/pipeline.json"

@@ -20,7 +20,7 @@ import importlib.resources
 from pathlib import Path
 
 from lab.errors import InputError
-from lab.schema import suggest
+from lab.validation import suggest
 
 PREFIX = "dnslab:"  # a bundled topology, named in a topology or playbook file
 

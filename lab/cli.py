@@ -10,7 +10,7 @@ import click
 from rich.table import Table
 
 from lab import bundle, console as consoles, image, lifecycle
-from lab.commands import export, fault, hosts_option, init, library, pipeline, playbook
+from lab.commands import export, fault, hosts_option, incidents, init, name_option, pipeline, runs
 from lab.errors import ExitCode, LabError
 from lab.names import lab_name
 
@@ -69,7 +69,7 @@ def image_cmd(builder: str | None) -> None:
 
 
 @cli.command()
-@click.option("--name", "-n", help="Lab name (default: default).")
+@name_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @hosts_option
 def status(name: str | None, as_json: bool) -> None:
@@ -102,7 +102,7 @@ def _print_status(rows: list[dict]) -> None:
 @click.argument("qtype", default="A")
 @click.option("--via", default="all", show_default=True, help="Resolver node to ask, or 'all'.")
 @click.option("--client", "client_node", help="Client node to ask from (default: the first client).")
-@click.option("--name", "-n", help="Lab name (default: default).")
+@name_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("-6", "ipv6", is_flag=True, help="Ask the resolvers at their IPv6 addresses (a dual-stack lab).")
 @hosts_option
@@ -126,7 +126,7 @@ def dig(qname: str, qtype: str, via: str, client_node: str | None, name: str | N
 
 
 @cli.command()
-@click.option("--name", "-n", help="Lab name (default: default).")
+@name_option
 @click.option("--all", "all_labs", is_flag=True, help="Remove every dnslab lab on this Docker daemon.")
 @hosts_option
 def down(name: str | None, all_labs: bool) -> None:
@@ -140,7 +140,7 @@ def down(name: str | None, all_labs: bool) -> None:
 
 
 # Every command group beyond the lab's own (above) lives in a module of lab.commands that adds itself here.
-for _module in (export, fault, init, library, pipeline, playbook):
+for _module in (export, fault, incidents, init, pipeline, runs):
     _module.register(cli)
 
 

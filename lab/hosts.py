@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.errors import HostsError
-from lab.schema import Problems, check_keys, describe, get
+from lab.validation import Problems, check_keys, shown, get
 from lab.names import NODE_NAME
 from lab.yamlsrc import Map, YamlSyntaxError, load as load_yaml
 
@@ -116,7 +116,7 @@ def _host(problems: Problems, raw: Map, name: object, spec: object, base: Path) 
         problems.at(raw, f"host name {name!r} must be lower-case letters, digits and '-' (like a node name)", name)
         return None
     if not isinstance(spec, Map):
-        problems.at(raw, f"host {name!r} must be a mapping like {EXAMPLE}, not {describe(spec)}", name, value=True)
+        problems.at(raw, f"host {name!r} must be a mapping like {EXAMPLE}, not {shown(spec)}", name, value=True)
         return None
     what = f"host {name!r}"
     check_keys(problems, spec, HOST_FIELDS, what, required=("docker",))

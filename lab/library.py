@@ -9,7 +9,7 @@ happened and how to switch the mitigation on.
       mitigation: serve-stale (RFC 8767) on the resolvers
       mitigated: [topology.overrides.options.resolver.serve_stale=true]    # --set options of the variant
 
-Pure: validation (called by lab.playbook.schema for the `library:` section) and the index `dnslab list`
+Pure: validation (called by lab.playbook.document for the `library:` section) and the index `dnslab list`
 prints and `dnslab matrix` runs. A library playbook run as written shows the symptom (exit 1); run with
 its `mitigated` --set options it passes (exit 0).
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lab import bundle
-from lab.schema import Problems, check_keys, get
+from lab.validation import Problems, check_keys, get
 from lab.yamlsrc import Map, Seq, YamlSyntaxError, load as load_yaml
 
 FIELDS = ("incident", "date", "mechanism", "symptom", "mitigation", "mitigated")

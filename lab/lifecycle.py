@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from lab import hosts as hosts_file, image, runtime, state
+from lab import hosts as hosts_file, image, nodespec, runtime, state
 from lab.agentrun import exec_json
 from lab.errors import InputError, LabError, LabNotFound, Timeout, TopologyError
 from lab.parallel import parallel
@@ -115,7 +115,13 @@ def _placement(rt: Runtime, topology: Topology) -> dict[str, str]:
     problems = topology.placement.problems(rt.hosts)
     if problems:
         raise TopologyError(problems)
-    return topology.placement.assign(topology.nodes.values(), rt.hosts)
+    placed = topology.placement.assign(topology.nodes.values(), rt.hosts)
+    if nodespec.spread_agents(topology, placed) and nodespec.plan_store_node(topology) is None:
+        raise InputError(f"{topology.file}: the pipeline's agents are placed on several hosts "
+                         f"({', '.join(sorted({placed[a.name] for a in topology.by_role('agent')}))}), which share "
+                         f"no volume: add a plan store node, e.g. `planstore: {{role: agent, software: planstore, "
+                         f"networks: {{core: ADDRESS}}}}` (compose/az3.yml)")
+    return placed
 
 
 def _dynamic(rt: Runtime, topology: Topology, network: str) -> str | None:

@@ -12,7 +12,7 @@ resolver they went through, and each vendor gets
 - the dominant symptom: its most common failed outcome (SERVFAIL, TIMEOUT, NODATA, NXDOMAIN, WRONG: an
   answer no authoritative server held, lab.truth, ...).
 
-Pure: `cells` works on the records of one run, `build` on finished runs; lab.commands.library runs them and
+Pure: `cells` works on the records of one run, `build` on finished runs; lab.commands.incidents runs them and
 lab.report.heatmap draws the result.
 """
 
@@ -120,6 +120,16 @@ def build(outcomes: Iterable[RunOutcome], total_seconds: float | None = None) ->
         })
     return {"vendors": vendors, "rows": rows, "total_seconds": None if total_seconds is None else
             round(total_seconds, 1), "all_as_expected": all(r["as_expected"] for r in rows)}
+
+
+def exit_text(variant: str, exit_code: int) -> str:
+    """The exit code with what it means for a library playbook: `1 (reproduced)` as written, `0 (mitigated)`
+    with its mitigation, `(unexpected)` otherwise."""
+    if EXPECTED_EXIT.get(variant) is None:
+        return str(exit_code)
+    if exit_code != EXPECTED_EXIT[variant]:
+        return f"{exit_code} (unexpected)"
+    return f"{exit_code} (reproduced)" if variant == "as-written" else f"{exit_code} (mitigated)"
 
 
 def row_label(row: Mapping[str, Any]) -> str:

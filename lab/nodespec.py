@@ -8,6 +8,7 @@ import functools
 from dataclasses import replace
 
 from lab import automation, bundle, image, runtime, state
+from lab.agents import planstore
 from lab.automation import Automation
 from lab.runtime import File
 from lab.topology.model import Topology
@@ -22,8 +23,9 @@ PROLOGUE = (f"cat {runtime.NODE_DIR}/resolv.conf > /etc/resolv.conf; "
 
 
 def _container_spec(lab: str, topology: Topology, node_name: str, tag: str, labels: dict,
-                    plugin: Automation | None = None, host: str | None = None) -> runtime.ContainerSpec:
+                    plugin: Automation | None = None, placed: dict[str, str] | None = None) -> runtime.ContainerSpec:
     node = topology.nodes[node_name]
+    host = (placed or {}).get(node_name)
     soft = software_of(node.role, node.software)
     spec = runtime.ContainerSpec(
         lab=lab, node=node.name, image=tag, command=soft.command_for(topology.ipv6),
@@ -37,7 +39,7 @@ def _container_spec(lab: str, topology: Topology, node_name: str, tag: str, labe
     )
     if node.role != "agent":
         return spec
-    return _as_agent(spec, topology, node.automation if plugin is None else plugin)
+    return _as_agent(spec, topology, node.automation if plugin is None else plugin, plan_store_url(topology, node, placed))
 
 
 def node_files(lab: str, node: str) -> dict[str, File]:
@@ -62,15 +64,34 @@ def agent_code() -> dict[str, File]:
 
 
 def agent_spec(lab: str, topology: Topology, node: str, tag: str, labels: dict,
-               plugin: Automation, host: str | None = None) -> runtime.ContainerSpec:
-    """One pipeline agent's container with `plugin` in place of what the topology says (lab.pipeline.roles)."""
-    return _container_spec(lab, topology, node, tag, labels, plugin, host)
+               plugin: Automation, placed: dict[str, str] | None = None) -> runtime.ContainerSpec:
+    """One pipeline agent's container with `plugin` in place of what the topology says (lab.enactors.roles)."""
+    return _container_spec(lab, topology, node, tag, labels, plugin, placed)
 
 
-def _as_agent(spec: runtime.ContainerSpec, topology: Topology, plugin: Automation) -> runtime.ContainerSpec:
+def spread_agents(topology: Topology, placed: dict[str, str] | None) -> bool:
+    """Do the pipeline's agents run on more than one engine? Then they share no volume."""
+    return len({(placed or {}).get(n.name) for n in topology.by_role("agent")}) > 1
+
+
+def plan_store_node(topology: Topology):
+    return next((n for n in topology.by_role("agent") if n.software == "planstore"), None)
+
+
+def plan_store_url(topology: Topology, node, placed: dict[str, str] | None) -> str | None:
+    """Where an agent finds the plan store when the agents are spread over engines: the planstore node over
+    HTTP (lab.agents.planstore). None on one engine: the agents share the volume, as they always did."""
+    store = plan_store_node(topology)
+    if store is None or store.name == node.name or not spread_agents(topology, placed):
+        return None
+    return f"http://{topology.address_towards(store, node)}:{planstore.PORT}"
+
+
+def _as_agent(spec: runtime.ContainerSpec, topology: Topology, plugin: Automation,
+              store_url: str | None = None) -> runtime.ContainerSpec:
     """A pipeline agent: the built-in planner or enactor, or the user's program in its place, with the
     environment of the automation contract (docs/automation.md), its source copied in and the plan store
-    mounted."""
+    mounted (the volume on its engine; across engines the planstore node serves the store, `store_url`)."""
     node = topology.nodes[spec.node]
     primary = topology.nodes[topology.zones[topology.pipeline.zone].primary]
     env = automation.environment(node.software, node.name, topology.pipeline.zone,
@@ -78,7 +99,8 @@ def _as_agent(spec: runtime.ContainerSpec, topology: Topology, plugin: Automatio
     files = {**spec.files, **(automation.source_files(plugin.source) if plugin.source else {})}
     return replace(
         spec, image=plugin.image or spec.image, command=list(plugin.command or spec.command), files=files,
-        labels={**spec.labels, runtime.AUTOMATION: plugin.digest()}, environment={**spec.environment, **env},
+        labels={**spec.labels, runtime.AUTOMATION: plugin.digest()},
+        environment={**spec.environment, **env, **({"DNSLAB_PLANS_URL": store_url} if store_url else {})},
         volumes={plan_volume(spec.lab): {"bind": PLAN_STORE_MOUNT, "mode": "rw"}},  # the shared plan store
         working_dir=automation.SOURCE_MOUNT if plugin.source else None)
 
@@ -91,4 +113,4 @@ def container_specs(lab: str, topology: Topology, tag: str, labels: dict,
                     placed: dict[str, str] | None = None) -> list[runtime.ContainerSpec]:
     """Every node's container spec, in topology order (also what `dnslab export compose` writes); `placed`:
     node -> host on several engines."""
-    return [_container_spec(lab, topology, name, tag, labels, host=(placed or {}).get(name)) for name in topology.nodes]
+    return [_container_spec(lab, topology, name, tag, labels, placed=placed) for name in topology.nodes]

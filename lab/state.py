@@ -4,7 +4,7 @@
         lab.json        the resolved topology (after slot moves) that `status`, `dig` and runs read
         tsig.key        the lab's update key, mode 0600, never printed; copied (0600) as tsig.json into
                         the directory of every node that sends or checks updates
-        dnssec-keys.json  a signed lab's KSK and ZSK per zone, mode 0600 (lab.dnssec.keys)
+        dnssec-keys.json  a signed lab's KSK and ZSK per zone, mode 0600 (lab.signing.keys)
         nodes/<node>/   the node's rendered files, as they were put into its container at /lab/node
                         (the record of what was rendered: a sweep restores edited zone files from it)
 """
@@ -50,7 +50,7 @@ def tsig_key(lab: str) -> Tsig:
 def dnssec_keys(lab: str, zones: list[str]) -> dict[str, list[dict]]:
     """The lab's DNSSEC keys (zone -> [KSK, ZSK]), generated on first use, kept (0600) across `up`s so DS
     records and trust anchors stay what resolvers may have cached. Never committed, never printed."""
-    from lab.dnssec import keys as K  # here: signing needs `cryptography`, an unsigned lab does not
+    from lab.signing import keys as K  # here: signing needs `cryptography`, an unsigned lab does not
 
     path = lab_dir(lab) / "dnssec-keys.json"
     known = json.loads(path.read_text()) if path.exists() else {}

@@ -15,7 +15,7 @@ empty namespace: the sampler exits, the thread writes `{"sampler": "stopped"}`, 
 the server runs again (the judge treats the gap as unseen). The sampler stops when its stdin ends — the run
 closes it, or the engine does when the orchestrator dies — and the helper exits a moment after its sampler.
 Helpers carry the lab's label (`dnslab down` removes them) and dnslab.truth=<server>, not the fault helpers'
-label: a fault sweep during the rollback leaves them be. The run calls start() before its setup steps and
+label: a fault sweep during the rollback leaves them be. They hold no capability (they only ask). The run calls start() before its setup steps and
 stop() after the probers drained.
 """
 
@@ -130,7 +130,7 @@ class SamplerThread(threading.Thread):
         rt.remove(self.helper)  # a leftover of a killed run, or the helper a restart left behind
         labels = {k: v for k, v in target.labels.items() if k.startswith("dnslab.") and k not in NODE_LABELS}
         rt.start_helper(self.helper, self.target, self.watch.description["image"], IDLE,
-                        {**labels, LABEL: self.server}, env=dict(image.ENVIRONMENT))
+                        {**labels, LABEL: self.server}, env=dict(image.ENVIRONMENT), net_admin=False)
         rt.put_files(self.helper, nodespec.agent_code())
         spec = {"server": self.server, "queries": self.queries, "interval": INTERVAL, "timeout": QUERY_TIMEOUT,
                 "stdin": True}

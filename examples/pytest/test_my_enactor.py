@@ -1,5 +1,5 @@
 """A user's own test suite with dnslab's pytest plugin: their enactor through the us-east-1 race of
-October 2025, and through a primary that goes away, on a real lab.
+October 2025 on a real lab.
 
     MY_ENACTOR="python3 examples/automation/python/enactor.py safe" pytest examples/pytest
 

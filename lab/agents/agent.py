@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from lab.agents import ask, plans, settings as settings_table, strategy, update
+from lab.agents import ask, plans, planstore, settings as settings_table, strategy, update
 
 # Where the automation contract (docs/automation.md) puts things; the built-in agents read them like any
 # user's program would.
@@ -36,7 +36,7 @@ class Agent:
     def __init__(self, config: dict | None = None, store_root: str | Path = PLANS, key: str = KEY):
         self.config = config if config is not None else json.loads(CONFIG.read_text())
         self.node = self.config["node"]
-        self.store = plans.PlanStore(store_root)
+        self.store = planstore.open_store(store_root)  # the shared volume, or the planstore node (DNSLAB_PLANS_URL)
         self.key = key
         self.regions = self.config["regions"]
         self.endpoints = plans.endpoints_of(self.regions)

@@ -5,7 +5,7 @@
         "resolv_conf": {"nameservers": ["10.53.1.21"], "timeout": 1, "attempts": 2},
         "cache": {"positive": 30, "negative": 10}, "retry": {"policy": "backoff", "max": 3}}'
 
-Models (lab.agents.resolvers, docs/apps.md): `glibc`, `nscd`, `dnsmasq` (real daemons the agent starts as its
+Models (lab.agents.lookup, docs/apps.md): `glibc`, `nscd`, `dnsmasq` (real daemons the agent starts as its
 children, lab.agents.localcache), `jvm`, `stale-on-error`. The agent first writes /etc/resolv.conf from
 `resolv_conf` (for `dnsmasq` it points at the local dnsmasq, which forwards to those nameservers); set
 `write_resolv_conf` to null when the orchestrator has put the file in place itself.
@@ -33,7 +33,7 @@ import sys
 import threading
 import time
 
-from lab.agents import http, localcache, resolvers, retry
+from lab.agents import http, localcache, lookup, retry
 
 PREFERENCES = (None, "ipv4", "ipv6")
 
@@ -57,7 +57,7 @@ class App:
                              f"got {self.prefer!r}, {self.pick!r}")
         self.retry = retry.validate(spec.get("retry", {}))
         self.max_seconds = float(spec.get("max_seconds", 3600))
-        self.resolver = resolver if resolver is not None else resolvers.build(self.model, spec)
+        self.resolver = resolver if resolver is not None else lookup.build(self.model, spec)
         self.rng = random.Random(spec.get("seed"))
         self.out = out
         self.lock = threading.Lock()

@@ -1,5 +1,5 @@
 """Operator commands on a running pipeline, run inside an agent container (it has the plan store and the
-update key) by `lab.pipeline` through `runtime.exec_json`:
+update key) by `lab.enactors` through `runtime.exec_json`:
 
     python3 -m lab.agents.pipectl '{"command": "configure", "settings": {"strategy": "guarded"}}'
     python3 -m lab.agents.pipectl '{"command": "reset", "settings": {...}, "timeout": 10}'

@@ -24,6 +24,7 @@ import json
 import os
 import random
 import re
+import threading
 import time
 from pathlib import Path
 
@@ -93,65 +94,72 @@ def address_key(address: str) -> tuple:
     return (parsed.version, int(parsed))
 
 
-# ---- the store (files on the shared volume) ----------------------------------------------------------------
+# ---- the store (files on a shared volume, or served by lab.agents.planstore) ----------------------------------------------------------------
 
 
 class PlanStore:
-    """The plan store on a shared directory. Every method tolerates files vanishing under it: another
-    agent's clean-up may delete a plan between listing and reading."""
+    """The plan store on a directory (a volume shared by the agents of one engine). Every method tolerates
+    files vanishing under it: another agent's clean-up may delete a plan between listing and reading.
+    Everything is built on four primitives (`names`, `read_json`, `write_json`, `remove`), which
+    lab.agents.planstore serves and calls over HTTP when the agents share no disk."""
 
     def __init__(self, root: str | Path = "/plans"):
         self.root = Path(root)
 
-    def path(self, generation: int) -> Path:
-        return self.root / f"gen-{generation:06d}.json"
+    # -- the primitives --
 
-    def generations(self) -> list[int]:
+    def names(self, folder: str = "") -> list[str]:
+        """The file names in the store's top level or one folder of it (no temporary files)."""
         try:
-            names = os.listdir(self.root)
-        except FileNotFoundError:
+            return sorted(n for n in os.listdir(self.root / folder) if not n.startswith("."))
+        except (FileNotFoundError, NotADirectoryError):
             return []
-        return sorted(int(m.group(1)) for m in map(PLAN_FILE.match, names) if m)
-
-    def newest(self) -> int | None:
-        found = self.generations()
-        return found[-1] if found else None
-
-    def exists(self, generation: int) -> bool:
-        return self.path(generation).exists()
-
-    def read(self, generation: int) -> dict | None:
-        return self.read_json(self.path(generation).name)
-
-    def write(self, plan: dict) -> None:
-        self.write_json(self.path(plan["generation"]).name, plan)
-
-    def delete(self, generation: int) -> bool:
-        try:
-            self.path(generation).unlink()
-            return True
-        except FileNotFoundError:
-            return False
 
     def read_json(self, name: str, default=None):
         try:
             return json.loads((self.root / name).read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
+        except (FileNotFoundError, IsADirectoryError, json.JSONDecodeError):
             return default
 
     def write_json(self, name: str, data) -> None:
         """Atomic: readers see the old file or the new one, never a torn one."""
         path = self.root / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_text(json.dumps(data, sort_keys=True))
         os.replace(tmp, path)
 
-    def remove(self, name: str) -> None:
+    def remove(self, name: str) -> bool:
         try:
             (self.root / name).unlink()
+            return True
         except FileNotFoundError:
-            pass
+            return False
+
+    # -- plans --
+
+    @staticmethod
+    def plan_name(generation: int) -> str:
+        return f"gen-{generation:06d}.json"
+
+    def generations(self) -> list[int]:
+        return sorted(int(m.group(1)) for m in map(PLAN_FILE.match, self.names()) if m)
+
+    def newest(self) -> int | None:
+        found = self.generations()
+        return found[-1] if found else None
+
+    def exists(self, generation: int) -> bool:
+        return self.read(generation) is not None
+
+    def read(self, generation: int) -> dict | None:
+        return self.read_json(self.plan_name(generation))
+
+    def write(self, plan: dict) -> None:
+        self.write_json(self.plan_name(plan["generation"]), plan)
+
+    def delete(self, generation: int) -> bool:
+        return self.remove(self.plan_name(generation))
 
     # -- bookkeeping --
 
@@ -169,12 +177,8 @@ class PlanStore:
 
     def statuses(self) -> dict[str, dict]:
         found = {}
-        try:
-            names = sorted(os.listdir(self.root / "status"))
-        except FileNotFoundError:
-            return found
-        for name in names:
-            if name.endswith(".json") and not name.startswith("."):
+        for name in self.names("status"):
+            if name.endswith(".json"):
                 data = self.read_json(f"status/{name}")
                 if data:
                     found[name.removesuffix(".json")] = data

@@ -8,7 +8,7 @@
 It keeps `leases` leases alive (lab.agents.leases) with requests `GET /renew/ID` and `GET /establish/ID` to
 an address of `name` (a random one per request, as a client-side balancer would), each with its own
 `request_timeout`. The name is resolved every `resolve_every` seconds by the app model `model`
-(lab.agents.resolvers); while resolution fails there is no address and every request fails at once.
+(lab.agents.lookup); while resolution fails there is no address and every request fails at once.
 
 Against a service whose capacity cannot serve all expired leases within the timeout, unthrottled
 re-establishment (`throttle` null, `jitter` false) keeps the service's queue full of requests whose clients
@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 
-from lab.agents import http, localcache, resolvers
+from lab.agents import http, localcache, lookup
 from lab.agents.leases import Admission, Leases
 
 TICK = 0.02  # longest the loop sleeps: how late a due request may start
@@ -53,7 +53,7 @@ class Workload:
             int(spec.get("leases", 100)), float(spec.get("renew_every", 1.0)), float(spec.get("ttl", 3.0)), now,
             self.rng, Admission.from_spec(spec.get("throttle"), now), bool(spec.get("jitter", False)),
             float(spec.get("retry_delay", 0.1)), float(backoff.get("base", 0.1)), float(backoff.get("cap", 2.0)))
-        self.resolver = resolver if resolver is not None else resolvers.build(spec.get("model", "glibc"), spec)
+        self.resolver = resolver if resolver is not None else lookup.build(spec.get("model", "glibc"), spec)
         self.addresses: tuple[str, ...] = ()
         self.out = out
         self.stopping = threading.Event()

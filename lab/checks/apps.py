@@ -1,5 +1,5 @@
 """What applications and servers saw: app availability, app recovery after DNS is healthy again, and the
-query amplification a fault causes at the servers (figures from lab.apps; records in docs/apps.md).
+query amplification a fault causes at the servers (figures from lab.appfigures; records in docs/apps.md).
 
 These kinds judge other records than probes: app attempts (`apps`: lab.agents.app lines) and counter
 samples (`samples`: {"t", "server", "role", "stats": {counter: cumulative}}, lab.serverstats), selected by
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from lab import apps as figures
+from lab import appfigures as figures
 from lab import records
 from lab.checks.base import Check, CheckResult, Scope, SpecProblem, at_least, by, share_text
 from lab.checks.recovery import _recovered_at as probes_recovered_at

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lab import records
-from lab.checks.base import CheckResult, Scope, SpecProblem, at_least, by, check, share_text
+from lab.checks.base import CheckResult, Scope, SpecProblem, at_least, by, check, failing, share_text
 from lab.params import Param
 from lab.records import Record
 
@@ -19,11 +19,13 @@ def availability(scope: Scope) -> CheckResult:
     by_resolver = {resolver: _share(group) for resolver, group in by(scope.probes, "resolver").items()}
     judged = [overall] + (list(by_resolver.values()) if scope.spec["per_resolver"] else [])
     ok = all(share["ratio"] >= minimum for share in judged)
+    groups = by(scope.probes, "resolver")
     per_resolver = ", ".join(
         f"{resolver} {share['text']}{' ✗' if share['ratio'] < minimum and scope.spec['per_resolver'] else ''}"
+        + (f" ({failing(groups[resolver])})" if share["ratio"] < minimum else "")
         for resolver, share in by_resolver.items()
     )
-    detail = f"{overall['text']} ok of {overall['total']} probes (min {minimum:.1%}); {per_resolver}"
+    detail = f"{overall['text']} ok of {scope.probes_text()} (min {minimum:.1%}); {per_resolver}"
     return scope.result(ok, detail, min=minimum, overall=_figures(overall),
                         by_resolver={r: _figures(s) for r, s in by_resolver.items()})
 

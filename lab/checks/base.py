@@ -4,7 +4,7 @@ filters every check accepts, and small helpers the check kinds share. Pure."""
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -60,6 +60,13 @@ class Scope:
 
     def at(self, t: float) -> str:
         return f"+{t - self.t0:.1f}s"
+
+    def probes_text(self) -> str:
+        """`664 A probes`: how many probes the check judged, with their type when they share one (a check
+        filtered to A beside a run's total of A and TXT probes)."""
+        types = {str(probe.get("type")) for probe in self.probes if probe.get("type")}
+        kind = f"{types.pop()} " if len(types) == 1 else ""
+        return f"{len(self.probes)} {kind}probe{'' if len(self.probes) == 1 else 's'}"
 
     def span(self, times: list[float]) -> str:
         """`at +1.0s` for one time, `+1.0s…+9.5s` for several."""
@@ -208,6 +215,22 @@ def by(probes: Iterable[Record], *keys: str) -> dict[Any, list[Record]]:
         key = tuple(probe.get(k) for k in keys)
         groups[key[0] if len(keys) == 1 else key].append(probe)
     return dict(sorted(groups.items(), key=lambda item: str(item[0])))
+
+
+def failing(probes: Iterable[Record], most: int = 2) -> str:
+    """What the not-ok answers were, most common first: `SERVFAIL 161, TIMEOUT 3` (NODATA for an empty
+    NOERROR, WRONG for a lie)."""
+    said = Counter(_failure(probe) for probe in probes if not records.is_ok(probe))
+    return ", ".join(f"{what} {count}" for what, count in said.most_common(most)) or "no failure"
+
+
+def _failure(probe: Record) -> str:
+    outcome = records.outcome(probe)
+    if outcome in ("wrong", "timeout"):
+        return outcome.upper()
+    if outcome == "empty":
+        return "NODATA"
+    return str(probe.get("rcode") or probe.get("error") or "ERROR")
 
 
 def share_text(part: int, whole: int) -> str:

@@ -26,21 +26,26 @@ def never_empty(scope: Scope) -> CheckResult:
     empty = [probe for probe in scope.probes if records.is_empty(probe)]
     total = len(scope.probes)
     if not empty:
-        return scope.result(True, f"none of {total} probes got an empty answer", matched=total, empty=0, by_type={})
+        return scope.result(True, f"none of {scope.probes_text()} got an empty answer", matched=total, empty=0, by_type={})
     groups = by(empty, "resolver")
     by_resolver = {resolver: _empty_figures(scope, group) for resolver, group in groups.items()}
     names = sorted({str(probe.get("name")) for probe in empty})
-    # One name is the common case: say it once; with several, say which went empty where.
+    every = _empty_kinds({"nodata": sum(f["nodata"] for f in by_resolver.values()),
+                          "nxdomain": sum(f["nxdomain"] for f in by_resolver.values())})
+    # Each name and rcode once, up front; a resolver says its own only where they are not all of them.
+    same_kind = len({(f["nodata"] > 0, f["nxdomain"] > 0) for f in by_resolver.values()}) == 1
     parts = [
-        f"{resolver}: {figures['empty']} ({_empty_kinds(figures)}) {scope.span([p['t'] for p in groups[resolver]])}"
-        + ("" if len(names) == 1 else " for " + ", ".join(figures["names"]))
+        f"{resolver} " + (str(figures["empty"]) if same_kind else _empty_kinds(figures))
+        + f" {scope.span([p['t'] for p in groups[resolver]])}"
+        + ("" if figures["names"] == names else " for " + ", ".join(figures["names"]))
         for resolver, figures in by_resolver.items()
     ]
+    said = every.split(" ", 1)[1] if "," not in every else f"empty ({every})"  # "NODATA" when it is all one
     # Judged per type: "the AAAA set went empty" is its own finding next to the A set's.
     by_type = {rdtype: len(group) for rdtype, group in sorted(by(empty, "type").items())}
     types = "" if len(by_type) < 2 and len({p.get("type") for p in scope.probes}) < 2 else (
         " (" + ", ".join(f"{rdtype} {count}" for rdtype, count in by_type.items()) + ")")
-    detail = (f"{len(empty)} of {total} probes got an empty answer for {', '.join(names)}{types} — "
+    detail = (f"{len(empty)} of {scope.probes_text()} {said} for {', '.join(names)}{types} — "
               + "; ".join(parts))
     return scope.result(False, detail, matched=total, empty=len(empty), names=names, by_resolver=by_resolver,
                         by_type=by_type)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Mapping
 from typing import Any
 
-from lab import records
-from lab.checks.base import CheckResult, Scope, SpecProblem, at_least, by, check
+from lab import records, streaks
+from lab.checks.base import CheckResult, Scope, SpecProblem, at_least, by, check, failing
 from lab.params import Param
 from lab.records import Record
 
@@ -48,25 +47,16 @@ def _recovery(scope: Scope, window: Record, by_resolver: Mapping[str, list[Recor
     times = figures["by_resolver"]
     never = [resolver for resolver, seconds in times.items() if seconds is None]
     cleared = f"{label} cleared {scope.at(window['end'])}"
-    if never:
-        return figures | {"text": f"{cleared}: {', '.join(never)} never recovered"}
+    if never:  # with what it went on answering after the clear
+        still = [f"{r} ({failing(p for p in by_resolver[r] if p['t'] >= window['end'])})" for r in never]
+        return figures | {"text": f"{cleared}: {', '.join(still)} never recovered"}
     figures["seconds"] = max(times.values())
     each = ", ".join(f"{resolver} {seconds:.1f}s" for resolver, seconds in times.items())
     return figures | {"text": f"{cleared}: recovered in {figures['seconds']:.1f}s ({each})"}
 
 
 def _recovered_at(probes: list[Record], since: float, stable: int) -> float | None:
-    start = bisect.bisect_left(probes, since, key=lambda probe: probe["t"])
-    streak_start, streak = None, 0
-    for probe in probes[start:]:
-        if not records.is_ok(probe):
-            streak_start, streak = None, 0
-            continue
-        streak_start = probe["t"] if streak == 0 else streak_start
-        streak += 1
-        if streak >= stable:
-            return streak_start
-    return streak_start  # ok until the run ended, with fewer than `stable` probes left
+    return streaks.recovered_at(probes, since, records.is_ok, stable)
 
 
 def _recovery_constraints(spec: Mapping[str, Any]) -> list[SpecProblem]:

@@ -54,11 +54,11 @@ def no_regression(scope: Scope) -> CheckResult:
     first = regressions[0]
     data["first"] = first | {key: scope.since_start(first[key]) for key in ("t", "excused_until")}
     data["by_resolver"] = dict(Counter(found["resolver"] for found in regressions))
+    where = ", ".join(f"{resolver} {count}" for resolver, count in sorted(data["by_resolver"].items()))
     detail = (
-        f"{len(regressions)} answers went back a generation; first {scope.at(first['t'])}: "
-        f"{first['client']} via {first['resolver']} saw {first['name']} go from generation {first['from']} "
-        f"back to {first['to']} ({first['t'] - first['excused_until']:.1f}s after a cached older copy "
-        f"must have expired)"
+        f"{len(regressions)} answers went back a generation ({where}); first {scope.at(first['t'])}: "
+        f"{first['name']} from generation {first['from']} back to {first['to']} ({first['client']} via "
+        f"{first['resolver']})"
     )
     return scope.result(False, detail, **data)
 

@@ -8,6 +8,13 @@ import click
 from lab import hosts
 
 
+def name_option(command=None, default: str = "default"):
+    """--name/-n on a command that acts on a lab that is up: lab.names.lab_name picks --name, else $DNSLAB_NAME,
+    else `default`, and the help says so."""
+    option = click.option("--name", "-n", help=f"Lab name (default: $DNSLAB_NAME, else {default}).")
+    return option(command) if command is not None else option
+
+
 def hosts_option(command):
     """--hosts FILE on a command: the Docker engines (a Swarm) the lab runs on (docs/scaling.md)."""
     return click.option(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-from lab import export
+from lab import composeproject
+from lab.commands import name_option
+from lab.names import lab_name
 
 
 def register(cli: click.Group) -> None:
@@ -13,9 +15,10 @@ def register(cli: click.Group) -> None:
         """Export a lab for other tools."""
 
     @export_group.command("compose")
-    @click.option("--name", "-n", default="default", show_default=True, help="Lab name.")
+    @name_option
     @click.option("--out", "-o", "out_dir", default=None, help="Directory to write (default: compose-export/<lab>).")
-    def compose(name: str, out_dir: str | None) -> None:
+    def compose(name: str | None, out_dir: str | None) -> None:
         """Write docker-compose.yml plus the rendered node configs for a lab that has been up."""
-        path = export.export_compose(name, out_dir or f"compose-export/{name}")
+        name = lab_name(name)
+        path = composeproject.export_compose(name, out_dir or f"compose-export/{name}")
         click.echo(f"wrote {path}  (docker-compose -f {path} up -d)")

@@ -9,10 +9,11 @@ import time
 import click
 
 from lab import runtime, state
-from lab.commands import hosts_option
+from lab.commands import hosts_option, name_option
 from lab.errors import InputError, LabNotFound
 from lab.duration import parse_duration
 from lab.names import lab_name
+from lab.validation import suggest
 
 
 def _context(name: str | None, seed: int | None = None):
@@ -36,11 +37,13 @@ def _summary(record: dict) -> str:
 
 def register(cli: click.Group) -> None:
     import lab.faults as faults
-    from lab.faults.params import parse_cli
+    from lab.faults.arguments import parse_cli
 
-    @cli.group("fault")
+    groups = ", ".join(dict.fromkeys(kind.group for kind in faults.FAULTS.values()))
+
+    @cli.group("fault", help=f"Inject, list and clear faults ({groups}).")
     def fault_group() -> None:
-        """Inject, list and clear faults (process, network, dns-answer, zone-data)."""
+        pass
 
     @fault_group.command("kinds")
     def kinds() -> None:
@@ -55,7 +58,7 @@ def register(cli: click.Group) -> None:
     @click.argument("target")
     @click.argument("params", nargs=-1)
     @click.option("--for", "duration", help="Clear the fault again after this long (10s, 500ms, 2m).")
-    @click.option("--name", "-n", help="Lab name (default: default).")
+    @name_option
     @click.option("--seed", type=int, help="Seed for random choices (random: targets, lame servers).")
     @hosts_option
     def add(kind: str, target: str, params: tuple[str, ...], duration: str | None, name: str | None,
@@ -64,7 +67,7 @@ def register(cli: click.Group) -> None:
 
         Lists take commas: `partition client1 from=unbound,bind-resolver`. See `dnslab fault kinds`."""
         if kind not in faults.FAULTS:
-            raise InputError(f"unknown fault kind {kind!r} (known: {', '.join(faults.FAULTS)})")
+            raise InputError(f"unknown fault kind {kind!r}{suggest(kind, faults.FAULTS)}; known: {', '.join(faults.FAULTS)}")
         seconds = None
         if duration is not None:
             try:
@@ -87,7 +90,7 @@ def register(cli: click.Group) -> None:
             click.echo(f"cleared {record['id']}")
 
     @fault_group.command("list")
-    @click.option("--name", "-n", help="Lab name (default: default).")
+    @name_option
     @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
     @hosts_option
     def list_cmd(name: str | None, as_json: bool) -> None:
@@ -105,7 +108,7 @@ def register(cli: click.Group) -> None:
     @fault_group.command("clear")
     @click.argument("fault_id", required=False)
     @click.option("--all", "all_faults", is_flag=True, help="Clear every fault and sweep leftovers.")
-    @click.option("--name", "-n", help="Lab name (default: default).")
+    @name_option
     @hosts_option
     def clear(fault_id: str | None, all_faults: bool, name: str | None) -> None:
         """Undo one fault (by ID), or every fault plus anything left behind (--all)."""

@@ -1,4 +1,4 @@
-"""`dnslab init [DIR]`: a starter for testing a repository's own DNS automation (lab.starter).
+"""`dnslab init [DIR]`: a starter for testing a repository's own DNS automation (lab.scaffold).
 
 Exit codes: 0 written, 2 a file it would write exists already (nothing is written then).
 """
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from lab import console as consoles, starter
+from lab import console as consoles, scaffold
 
 out = consoles.stdout()
 
@@ -24,7 +24,7 @@ def init(directory: str) -> None:
     """Write a starter into DIRECTORY (default: here): a topology extending dnslab's world, the race playbook
     running your enactor (a placeholder to replace), a pytest test and a CI workflow. Never overwrites a file."""
     root = Path(directory)
-    written = starter.write(root)
+    written = scaffold.write(root)
     out.print(f"wrote {len(written)} files into {root.resolve()}:", highlight=False)
     for path in written:
         out.print(f"  {path.relative_to(root)}", highlight=False)

@@ -1,5 +1,5 @@
 """`dnslab repair` and `dnslab pipeline status | set | reset`: the operator's view of a lab's planner and
-enactors (lab.pipeline)."""
+enactors (lab.enactors)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import time
 import click
 
 from lab import lifecycle, state
-from lab.commands import hosts_option
+from lab.commands import hosts_option, name_option
 from lab.errors import LabNotFound
 from lab.names import lab_name
-from lab.schema import set_option
+from lab.validation import set_option
 
 
 def _lab(name: str | None):
@@ -29,15 +29,15 @@ def _parse_sets(pairs: tuple[str, ...]) -> dict:
 
 
 def register(cli: click.Group) -> None:
-    from lab import pipeline
+    from lab import enactors
 
     @cli.command("repair")
-    @click.option("--name", "-n", help="Lab name (default: $DNSLAB_NAME, else default).")
+    @name_option
     @hosts_option
     def repair(name: str | None) -> None:
         """Restore the newest plan on every endpoint: the manual fix for stuck (naive) enactors."""
         rt, description = _lab(name)
-        result = pipeline.repair(rt, description)
+        result = enactors.repair(rt, description)
         click.echo(f"repaired: generation {result['generation']} written to {len(result['written'])} endpoints"
                    + (f", {len(result['skipped'])} already newer" if result["skipped"] else "")
                    + "; enactors resume on their next cycle, clients once cached answers expire")
@@ -47,13 +47,13 @@ def register(cli: click.Group) -> None:
         """The DNS automation pipeline of a lab (planner, enactors, plan store)."""
 
     @group.command("status")
-    @click.option("--name", "-n", help="Lab name (default: $DNSLAB_NAME, else default).")
+    @name_option
     @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
     @hosts_option
     def status(name: str | None, as_json: bool) -> None:
         """Newest generation, what each enactor is doing, what DNS says is applied, stuck or not."""
         rt, description = _lab(name)
-        result = pipeline.status(rt, description)
+        result = enactors.status(rt, description)
         if as_json:
             click.echo(json.dumps(result, indent=2))
             return
@@ -61,22 +61,22 @@ def register(cli: click.Group) -> None:
 
     @group.command("set")
     @click.argument("pairs", nargs=-1, required=True, metavar="KEY=VALUE...")
-    @click.option("--name", "-n", help="Lab name (default: $DNSLAB_NAME, else default).")
+    @name_option
     @hosts_option
     def set_(pairs: tuple[str, ...], name: str | None) -> None:
         """Retune running agents, e.g. `enactor.strategy=guarded pipeline.interval=0.5`."""
         rt, description = _lab(name)
-        now = pipeline.configure(rt, description, _parse_sets(pairs))
+        now = enactors.configure(rt, description, _parse_sets(pairs))
         click.echo(" ".join(f"{k}={now[k]}" for k in sorted(now) if k != "epoch"))
 
     @group.command("reset")
     @click.argument("pairs", nargs=-1, metavar="[KEY=VALUE...]")
-    @click.option("--name", "-n", help="Lab name (default: $DNSLAB_NAME, else default).")
+    @name_option
     @hosts_option
     def reset(pairs: tuple[str, ...], name: str | None) -> None:
         """Start afresh: no plans but a baseline generation (the whole pool) in the store and in DNS."""
         rt, description = _lab(name)
-        result = pipeline.reset(rt, description, _parse_sets(pairs))
+        result = enactors.reset(rt, description, _parse_sets(pairs))
         held = "" if not result["not_held"] else f" (did not answer the hold: {', '.join(result['not_held'])})"
         click.echo(f"pipeline reset: baseline generation {result['generation']}, epoch {result['epoch']}{held}")
 

@@ -5,7 +5,8 @@
 Groups: process (pause, kill, stop, restart), network (partition, loss, block-port, disconnect),
 dns-answer (delay, drop, servfail, refused, nxdomain, nodata, truncate, spoof: dnsdist in front of a
 server), zone-data (empty-rrset, ttl, remove-glue, lame-delegation, serial-regression) and dnssec
-(expire-signatures, bogus-rrsig, remove-dnskey, ksk-rollover, update-ds, wrong-denial: a signed lab only). Every fault
+(expire-signatures, bogus-rrsig, remove-dnskey, ksk-rollover, update-ds, wrong-denial: a signed lab only) and zone
+(host-partition, host-freeze, host-loss: one host of a lab across engines, lab.faults.zone). Every fault
 records what its undo needs in a plain-JSON record persisted in $DNSLAB_HOME/labs/<lab>/faults.json, so
 `clear` works from any process; `clear_all` also sweeps what a killed orchestrator may have left behind.
 """
@@ -17,16 +18,16 @@ from collections.abc import Collection
 from typing import Any, Mapping
 
 from lab.errors import InputError, LabError
-from lab.faults import dnsanswer, dnssec, network, nftrules, process, sidecar, store, targets, zonedata
+from lab.faults import dnsanswer, dnssec, network, nftrules, process, sidecar, store, targets, zone, zonedata
 from lab.faults.base import GROUP_ROLES, FaultContext, FaultKind, Param
-from lab.faults.params import table_problems, with_defaults
+from lab.faults.arguments import table_problems, with_defaults
 from lab.parallel import parallel
 
 __all__ = ["FAULTS", "FaultContext", "FaultKind", "Param", "inject", "clear", "clear_all", "active",
            "param_problems"]
 
 FAULTS: dict[str, FaultKind] = {**process.KINDS, **network.KINDS, **dnsanswer.KINDS, **zonedata.KINDS,
-                                **dnssec.KINDS}
+                                **dnssec.KINDS, **zone.KINDS}
 
 
 def param_problems(kind: str, target: str, params: Mapping[str, Any] | None,
@@ -38,7 +39,10 @@ def param_problems(kind: str, target: str, params: Mapping[str, Any] | None,
     fault = FAULTS[kind]
     params = {} if params is None else params
     problems = table_problems(kind, fault.params, params)
-    problems += [(None, m) for m in targets.problems(target, description, GROUP_ROLES[fault.group], fault.single)]
+    if fault.group == zone.GROUP:
+        problems += [(None, m) for m in zone.problems(target, description)]
+    else:
+        problems += [(None, m) for m in targets.problems(target, description, GROUP_ROLES[fault.group], fault.single)]
     if problems:
         return problems  # constraints assume well-typed parameters and a known target
     return fault.constraints(target, params, description)
@@ -55,7 +59,12 @@ def inject(ctx: FaultContext, kind: str, target: str, params: Mapping[str, Any] 
     params = dict(params or {})
     problems = param_problems(kind, target, params, ctx.description)
     fault = FAULTS.get(kind)
-    nodes, chosen = ([], {}) if problems else targets.resolve(target, ctx.description, ctx.rng)
+    if problems:
+        nodes, chosen = [], {}
+    elif fault.group == zone.GROUP:
+        nodes, chosen = zone.on_host(ctx.description, target), {}
+    else:
+        nodes, chosen = targets.resolve(target, ctx.description, ctx.rng)
     if not problems and target.startswith(targets.RANDOM) and fault.single:
         problems = fault.constraints(nodes[0], params, ctx.description)
     if problems:
@@ -127,4 +136,5 @@ def sweep(ctx: FaultContext, leave: Collection[str] = ()) -> dict[str, list[str]
         ctx.rt.remove(container.name)
         found["sidecars"].append(container.name)
     found["zone_files"] = zonedata.restore_static_files(ctx)
+    found["host_tables"] = zone.sweep(ctx)
     return found

@@ -16,7 +16,7 @@ from lab.runtime import Runtime
 
 __all__ = ["FaultContext", "FaultKind", "Param", "GROUPS"]
 
-GROUPS = ("process", "network", "dns-answer", "zone-data", "dnssec")
+GROUPS = ("process", "network", "dns-answer", "zone-data", "dnssec", "zone")
 # Which roles a fault of each group may target (dns-answer: only nodes that answer DNS on port 53).
 GROUP_ROLES: dict[str, tuple[str, ...]] = {
     "process": ("authoritative", "resolver", "client", "agent"),
@@ -24,6 +24,7 @@ GROUP_ROLES: dict[str, tuple[str, ...]] = {
     "dns-answer": ("authoritative", "resolver"),
     "zone-data": ("authoritative",),
     "dnssec": ("authoritative",),
+    "zone": (),  # a host, not a node (lab.faults.zone)
 }
 
 

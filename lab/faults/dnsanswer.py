@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from lab.faults import dnsdistcmd, nftrules, params as P, sidecar, store
+from lab.faults import arguments as P, dnsdistcmd, nftrules, sidecar, store
 from lab.faults.base import FaultContext, FaultKind, Param
 
 COMMON = {

@@ -18,9 +18,9 @@ import dns.rdata
 
 from lab import state
 from lab.errors import LabError
-from lab.faults import params as P, zonedata, zonetext
+from lab.faults import arguments as P, zonedata, zonetext
 from lab.faults.base import FaultContext, FaultKind, Param
-from lab.dnssec import keys as K, signer
+from lab.signing import keys as K, signer
 from lab.topology.load import parent_zone
 
 # ---- the signed files --------------------------------------------------------------------------------------

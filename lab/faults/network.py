@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from lab import runtime
-from lab.faults import nftrules, params as P, sidecar, targets
+from lab.faults import arguments as P, nftrules, sidecar, targets
 from lab.faults.base import FaultContext, FaultKind, Param
 from lab.parallel import parallel
 

@@ -17,7 +17,7 @@ def table_name(fault_id: str) -> str:
     return f"{PREFIX}_" + "".join(c if c.isalnum() else "_" for c in fault_id)
 
 
-def _filter_table(name: str, incoming: list[str], outgoing: list[str]) -> str:
+def filter_table(name: str, incoming: list[str], outgoing: list[str]) -> str:
     lines = [f"table inet {name} {{",
              "  chain incoming {", "    type filter hook prerouting priority raw; policy accept;",
              '    iifname "lo" accept']
@@ -37,7 +37,7 @@ def partition(fault_id: str, peers: list[str]) -> str:
             peer_set = "{ " + ", ".join(members) + " }"
             incoming.append(f"{family} saddr {peer_set} drop")
             outgoing.append(f"{family} daddr {peer_set} drop")
-    return _filter_table(table_name(fault_id), incoming, outgoing)
+    return filter_table(table_name(fault_id), incoming, outgoing)
 
 
 def loss(fault_id: str, percent: float) -> str:
@@ -45,14 +45,14 @@ def loss(fault_id: str, percent: float) -> str:
     # numgen draws 0..99, so "< N" drops N %; nft rejects 100 as out of range: 100 % is a plain drop.
     threshold = round(percent)
     rules = [] if threshold <= 0 else ["drop"] if threshold >= 100 else [f"numgen random mod 100 < {threshold} drop"]
-    return _filter_table(table_name(fault_id), rules, rules)
+    return filter_table(table_name(fault_id), rules, rules)
 
 
 def block_port(fault_id: str, proto: str, port: int) -> str:
     """Drop packets to the port: queries coming in, and queries the node sends out (a resolver's upstream)."""
     protos = ("udp", "tcp") if proto == "both" else (proto,)
     rules = [f"{p} dport {port} drop" for p in protos]
-    return _filter_table(table_name(fault_id), rules, rules)
+    return filter_table(table_name(fault_id), rules, rules)
 
 
 def redirect(port: int, ipv6: bool = False) -> str:

@@ -11,9 +11,13 @@ import random
 from lab.names import NODE_NAME
 
 ROLES = ("authoritative", "resolver", "client", "agent")
+# What `dnslab status` shows in its role column for an authoritative server (topology.describe_role):
+# a group of its own, as `role:secondary`, inside its role.
+FUNCTIONS = {"root": "authoritative", "tld": "authoritative", "primary": "authoritative",
+             "secondary": "authoritative"}
 GROUP = "role:"
 RANDOM = "random:"
-SYNTAX = "a node name, role:ROLE or random:role:ROLE (ROLE: " + ", ".join(ROLES) + ")"
+SYNTAX = "a node name, role:ROLE or random:role:ROLE (ROLE: " + ", ".join((*ROLES, *FUNCTIONS)) + ")"
 
 
 def role_of(target: str) -> str | None:
@@ -43,9 +47,9 @@ def problems(target: str, description: dict | None, roles: tuple[str, ...], sing
             return [f"node {target!r} is a {node['role']}; this fault needs a node with role "
                     + " or ".join(roles)]
         return []
-    if role not in ROLES:
+    if role not in ROLES and role not in FUNCTIONS:
         return [f"target {target!r} must be {SYNTAX}"]
-    if role not in roles:
+    if FUNCTIONS.get(role, role) not in roles:
         return [f"target {target!r}: this fault needs role " + " or ".join(roles)]
     if single and not target.startswith(RANDOM):
         return [f"target {target!r} is a group; this fault acts on one node: give a node name or random:{GROUP}{role}"]
@@ -55,7 +59,9 @@ def problems(target: str, description: dict | None, roles: tuple[str, ...], sing
 
 
 def members(description: dict, role: str) -> list[str]:
-    return [name for name, node in description["nodes"].items() if node["role"] == role]
+    """The nodes of a role (`authoritative`), or of a function as status shows it (`secondary`)."""
+    return [name for name, node in description["nodes"].items()
+            if role in (node["role"], str(node.get("function") or "").split(" ")[0])]
 
 
 def resolve(target: str, description: dict, rng: random.Random) -> tuple[list[str], dict]:

@@ -19,7 +19,7 @@ from typing import Any, Mapping
 from lab import runtime, state, zoneupdate
 from lab.agentrun import exec_json
 from lab.errors import LabError
-from lab.faults import params as P, zonetext
+from lab.faults import arguments as P, zonetext
 from lab.faults.base import FaultContext, FaultKind, Param
 from lab.faults.readiness import wait_answering
 from lab.topology.load import parent_zone

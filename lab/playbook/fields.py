@@ -5,20 +5,36 @@ from __future__ import annotations
 from typing import Any
 
 from lab.duration import parse_duration
-from lab.schema import Problems, describe, get, one_of, suggest
+from lab.validation import Problems, shown, get, one_of, suggest
 from lab.topology.model import Topology
 from lab.yamlsrc import Map, Seq
 
 
 def seconds(value: Any) -> float | None:
-    """The seconds a YAML value means: `5`, `2.5`, `500ms`, `10s`, `2m`, `1m30s` (lab.duration's notation);
-    None when it is no positive duration."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+    """The seconds a YAML value means: `500ms`, `10s`, `2.5s`, `2m`, `1m30s` (lab.duration's notation);
+    None when it is no positive duration. A number without a unit is none: `duration: 10` read as seconds
+    silently was a trap (milliseconds? minutes?), so it is refused with `unit_hint`."""
+    if isinstance(value, bool) or not isinstance(value, str) or _bare_number(value):
         return None
     try:
-        return parse_duration(str(value))
+        return parse_duration(value)
     except ValueError:
         return None
+
+
+def unit_hint(value: Any) -> str:
+    """'; a number needs a unit: 10s, 10ms or 10m' for a bare number, else ''."""
+    if isinstance(value, bool) or not (isinstance(value, (int, float)) or isinstance(value, str) and _bare_number(value)):
+        return ""
+    return f"; a number needs a unit: {value}s, {value}ms or {value}m"
+
+
+def _bare_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def get_duration(problems: Problems, spec: Map, key: str, what: str, default: float | None) -> float | None:
@@ -27,8 +43,8 @@ def get_duration(problems: Problems, spec: Map, key: str, what: str, default: fl
         return default
     found = seconds(spec[key])
     if found is None:
-        problems.at(spec, f"{what} {key} must be a duration such as 500ms, 10s or 2m, not {describe(spec[key])}",
-                    key, value=True)
+        problems.at(spec, f"{what} {key} must be a duration such as 500ms, 10s or 2m, not {shown(spec[key])}"
+                    f"{unit_hint(spec[key])}", key, value=True)
         return default
     return found
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from lab.errors import InputError, Problem
 from lab.playbook.sections import SECTIONS
-from lab.schema import set_option, suggest
+from lab.validation import set_option, suggest
 from lab.yamlsrc import Map, Seq, YamlSyntaxError, loads
 
 

@@ -8,7 +8,7 @@
       - action: {name: repair}                    the operator's fix (`dnslab repair`)
 
 SECTIONS and ACTIONS below are merged into the playbook's tables (lab.playbook.sections,
-lab.playbook.actions). The pipeline itself is operated through lab.pipeline.control.
+lab.playbook.actions). The pipeline itself is operated through lab.enactors.control.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import yaml
 from lab import automation, records
 from lab.agents import settings as table
 from lab.params import Param
-from lab.pipeline import control
+from lab.enactors import control
 from lab.playbook.action import Action, RunContext
-from lab.schema import Problems, one_of, suggest
+from lab.validation import Problems, one_of, suggest
 from lab.yamlsrc import Map
 
 

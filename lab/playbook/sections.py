@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lab.playbook import pipeline
-from lab.schema import Problems
+from lab.validation import Problems
 from lab.topology.model import Topology
 
 Validator = Callable[[Problems, Any, Topology], Any]

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from lab.playbook import actions, conditions
-from lab.playbook.fields import get_duration, node_list, nodes_of, seconds
-from lab.schema import Problems, check_keys, describe, get, one_of, suggest
+from lab.playbook.fields import get_duration, node_list, nodes_of, seconds, unit_hint
+from lab.validation import Problems, check_keys, shown, get, one_of, suggest
 from lab.topology.model import Topology
 from lab.yamlsrc import Map, Seq, plain, to_map
 
@@ -82,7 +82,7 @@ def _wait_step(problems, item, number, topology, lab_description, faults, fault_
         wait = seconds(value)
         if wait is None:
             problems.at(item, f"{what} must be a duration such as 500ms, 10s or 2m, or a mapping with `event` "
-                              f"or `probes`, not {describe(value)}", "wait", value=True)
+                              f"or `probes`, not {shown(value)}{unit_hint(value)}", "wait", value=True)
             return None
         return "sleep", f"wait {wait:g}s", {"seconds": wait}
     if "event" in value:

@@ -14,6 +14,7 @@ from typing import Any
 
 from lab import checks, records
 from lab.files import write_atomically
+from lab.report.headline import headline, reproduced
 from lab.report.junit import write_junit
 from lab.report.summary import VERDICTS, build_report, verdict_for
 from lab.report.terminal import render_terminal
@@ -56,13 +57,19 @@ def write_all(
     )
     for entry, spec in zip(report["checks"], check_specs):  # the kind too, so a test can ask for `never_empty`
         entry["check"] = spec.get("check")
+    incident = html.incident_of_run(run_dir)
+    report["headline"] = headline(report, incident, found.events)
+    if incident:  # a library playbook: did it show its incident (as written), was the mitigation on
+        report["incident"] = {"name": incident["incident"], "date": incident["date"],
+                              "mitigated": bool(incident["mitigated_now"]),
+                              "reproduced": reproduced(report, incident), "fix": list(incident["mitigated"])}
     report["files"] = dict(REPORT_FILES)
     # A report half-written by a killed `dnslab report` would be worse than the previous one.
     write_atomically(run_dir / REPORT_FILES["report"], json.dumps(report, indent=2, allow_nan=False) + "\n")
     write_junit(report, run_dir / REPORT_FILES["junit"])
     plot_timeline(found.probes, found.events, run_dir / REPORT_FILES["timeline"],
                   f"{playbook_name} (seed {seed}): {report['verdict']}")
-    html.write_run(run_dir, report, found)
+    html.write_run(run_dir, report, found, incident)
     return report
 
 

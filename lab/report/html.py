@@ -28,7 +28,7 @@ from lab.errors import InputError
 from lab.playbook import overrides
 from lab.records import Record
 from lab.report import timeline_svg
-from lab.schema import Problems
+from lab.validation import Problems
 from lab.yamlsrc import Map, YamlSyntaxError, load as load_yaml
 
 REPORT_HTML = "report.html"
@@ -217,16 +217,21 @@ def read_report(run_dir: Path) -> dict:
                          "judges the run again and writes it") from None
 
 
+def incident_of_run(run_dir: Path) -> dict | None:
+    """incident_of the playbook.yml a run directory holds (None without one)."""
+    try:
+        return incident_of(load_yaml(Path(run_dir) / "playbook.yml"))
+    except (YamlSyntaxError, OSError, InputError):
+        return None
+
+
 def write_run(run_dir: str | Path, report: Mapping[str, Any] | None = None,
-              found: records.RunRecords | None = None) -> Path:
+              found: records.RunRecords | None = None, incident: Mapping[str, Any] | None = None) -> Path:
     """Write RUN_DIR/report.html from the report (default: RUN_DIR/report.json) and the records."""
     run_dir = Path(run_dir)
     report = read_report(run_dir) if report is None else report
     found = found or records.read_run(run_dir)
-    try:
-        incident = incident_of(load_yaml(run_dir / "playbook.yml"))
-    except YamlSyntaxError:
-        incident = None
+    incident = incident if incident is not None else incident_of_run(run_dir)
     files = {label: name for label, name in (report.get("files") or {}).items() if name != REPORT_HTML}
     files |= {"probes": records.PROBES_FILE, "events": records.EVENTS_FILE, "playbook": "playbook.yml"}
     files = {label: name for label, name in files.items() if (run_dir / name).exists()}

@@ -35,21 +35,22 @@ def resolver_outcomes(probes: list[Record], events: list[Record], software: dict
     never failed, or never came back within the run: then `recovered_s` is None too). `after_clear_s`: from
     the last fault clear before it came back to that moment (None when it came back while a fault was
     still in force, or never failed). `ede`: "code name" -> count, over every probe that carried EDE.
-    Only probes and clears until the last step finished count."""
+    The counts (rcodes, ede, ad, wrong) are over every probe of the resolver, as probes.by_resolver counts
+    them (docs/records.md); the times judge only probes and clears until the last step finished."""
     software = software or {}
     t0 = records.run_start(probes, events) if t0 is None else t0
     # The steps are the scenario; what the run's final rollback does to caches is not (undoing a KSK
     # rollover is a rollover of its own): probes and clears after the last step finished are left out.
     clears = sorted(w["end"] for w in records.fault_windows(events) if w["end"] is not None)
     finished = [e["t"] for e in events if e.get("event") == "step_finished"]
-    if finished:
-        probes = [p for p in probes if p["t"] <= max(finished)]
-        clears = [c for c in clears if c <= max(finished)]
+    end = max(finished) if finished else float("inf")
+    clears = [c for c in clears if c <= end]
     by_resolver: dict[str, list[Record]] = {}
     for probe in sorted(probes, key=lambda p: p["t"]):
         by_resolver.setdefault(str(probe.get("resolver")), []).append(probe)
     result = {}
-    for resolver, group in sorted(by_resolver.items()):
+    for resolver, every in sorted(by_resolver.items()):
+        group = [p for p in every if p["t"] <= end]
         bad = [p for p in group if records.outcome(p) != "ok"]
         recovered = None
         if bad:
@@ -58,12 +59,13 @@ def resolver_outcomes(probes: list[Record], events: list[Record], software: dict
         before = [c for c in clears if recovered is not None and c <= recovered + UNDO_SLACK]
         result[resolver] = {
             "software": software.get(resolver),
-            "rcodes": dict(Counter(p.get("rcode") or p.get("error") or "none" for p in group).most_common()),
+            "total": len(every),
+            "rcodes": dict(Counter(p.get("rcode") or p.get("error") or "none" for p in every).most_common()),
             "ede": dict(Counter(f"{code} {EDE_NAMES.get(code, 'unknown')}"
-                                for p in group for code in (p.get("ede") or [])).most_common()),
-            "ad": sum(1 for p in group if p.get("ad")),
-            "wrong": sum(1 for p in group if records.is_wrong(p)),
-            "wrong_answers": dict(Counter(_said(p) for p in group if records.is_wrong(p)).most_common()),
+                                for p in every for code in (p.get("ede") or [])).most_common()),
+            "ad": sum(1 for p in every if p.get("ad")),
+            "wrong": sum(1 for p in every if records.is_wrong(p)),
+            "wrong_answers": dict(Counter(_said(p) for p in every if records.is_wrong(p)).most_common()),
             "first_failure_s": _since(bad[0]["t"], t0) if bad else None,
             "recovered_s": _since(recovered, t0),
             "outage_s": round(recovered - bad[0]["t"], 3) if bad and recovered is not None else None,

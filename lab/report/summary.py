@@ -73,6 +73,7 @@ def probe_figures(probes: list[Record]) -> dict[str, Any]:
         "wrong": outcomes["wrong"],
         "judged": sum(1 for probe in probes if probe.get("truth") in ("held", "stale", "unheld")),
         "by_rcode": dict(Counter(probe.get("rcode") or "none" for probe in probes).most_common()),
+        "by_type": dict(Counter(str(probe.get("type")) for probe in probes).most_common()),
         "empty_answers": outcomes["empty"] + outcomes["nxdomain"],
         "timeouts": outcomes["timeout"],
         "by_resolver": {resolver: _resolver_figures(group) for resolver, group in sorted(by_resolver.items())},

@@ -22,11 +22,10 @@ def render_terminal(report: Mapping[str, Any], run_dir: str | Path, console: Con
     """Print the report: checks (✓/✗, name, detail), key figures, the files written into RUN_DIR."""
     console = console or consoles.stdout()
     verdict = report["verdict"]
-    console.print(Text.assemble(
-        (f"{report['playbook']}", "bold"), f"  seed {report['seed']}  ",
-        (verdict.upper(), VERDICT_STYLE.get(verdict, "bold")),
-    ))
-    console.print(_checks_table(report["checks"]))
+    # The headline (lab.report.headline) on a line of its own: what happened and what to try.
+    console.print(Text.assemble((f"{report['playbook']}", "bold"), f"  seed {report['seed']}"))
+    console.print(Text(report.get("headline") or verdict.upper(), style=VERDICT_STYLE.get(verdict, "bold")))
+    console.print(_checks_table(report["checks"], partial=verdict == "interrupted"))
     console.print(_figures_line(report))
     if any(r.get("ede") or r.get("ad") or r.get("wrong") for r in (report.get("resolvers") or {}).values()):
         console.print(_resolvers_table(report["resolvers"]))
@@ -37,16 +36,19 @@ def render_terminal(report: Mapping[str, Any], run_dir: str | Path, console: Con
         console.print(Text.assemble((f"{label:>9}: ", "dim"), str(Path(run_dir) / name)))
 
 
-def _checks_table(checks: list[Mapping[str, Any]]) -> Table:
+def _checks_table(checks: list[Mapping[str, Any]], partial: bool = False) -> Table:
+    """✓/✗ per check; an interrupted run's checks judged part of the run: `~` where it held so far."""
     table = Table(show_header=True, header_style="bold", expand=False)
     table.add_column("", width=1, no_wrap=True)
     # The detail carries the evidence: it gets the room, a long check name wraps instead.
     table.add_column("check", max_width=CHECK_NAME_WIDTH, overflow="fold")
     table.add_column("detail", overflow="fold")
     for check in checks:
-        mark = Text("✓", style="green") if check["ok"] else Text("✗", style="bold red")
+        mark = Text("✗", style="bold red") if not check["ok"] else Text("~", style="yellow") if partial \
+            else Text("✓", style="green")
         # Text, not markup: details quote names and lists like [0, 30] that rich would read as tags.
-        table.add_row(mark, Text(check["name"]), Text(check["detail"]))
+        detail = f"so far (partial): {check['detail']}" if partial else check["detail"]
+        table.add_row(mark, Text(check["name"]), Text(detail))
     if not checks:
         table.add_row("", Text("no checks", style="dim"), "")
     return table
@@ -76,7 +78,10 @@ def _figures_line(report: Mapping[str, Any]) -> Text:
     ok_share = share_text(probes["ok"], total) if total else "n/a"
     # Wrong answers are known only where the run sampled the truth (truth.jsonl): say how many it judged.
     wrong = f"wrong {probes['wrong']} of {probes['judged']} judged  " if probes.get("judged") else ""
+    # Checks judge the probes their filters select (never_empty: often A only): say what the total is made of.
+    types = probes.get("by_type") or {}
+    made_of = f" ({', '.join(f'{t} {n}' for t, n in types.items())})" if len(types) > 1 else ""
     return Text(
-        f"probes {total}  ok {ok_share}  {wrong}empty {probes['empty_answers']}  timeouts {probes['timeouts']}  "
-        f"faults {len(report['faults'])}"
+        f"probes {total}{made_of}  ok {ok_share}  {wrong}empty {probes['empty_answers']}  "
+        f"timeouts {probes['timeouts']}  faults {len(report['faults'])}"
     )

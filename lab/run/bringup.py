@@ -11,9 +11,9 @@ import yaml
 from lab import lifecycle, state
 from lab.errors import LabError
 from lab.faults import store as fault_store
-from lab.pipeline import roles
+from lab.enactors import roles
 from lab.playbook import pipeline as pipeline_playbook
-from lab.playbook.schema import Playbook, topology_document
+from lab.playbook.document import Playbook, topology_document
 from lab.run.execute import Run, RunResult, Status
 from lab.runtime import Runtime
 

@@ -4,7 +4,7 @@ faults it holds, and — whatever happens — the rollback and the report.
     Run(playbook, lab, run_dir, rt, description).execute() -> RunResult
 
 Setup steps run before anyone watches; then one prober per client streams probes into probes.jsonl and
-every agent's events go to events.jsonl (lab.run.streams) while the steps run (lab.run.steps). Between
+every agent's events go to events.jsonl (lab.run.streams) while the steps run (lab.run.perform). Between
 looks at the records the run ticks: faults whose time is up are cleared, containers are watched
 (lab.run.watch), the status line is refreshed. At the end the run rolls back (lab.run.rollback), judges
 the records once and writes the report files (lab.report).
@@ -23,9 +23,9 @@ from lab import faults, lifecycle, records, report as lab_report, truthwatch
 from lab.automation import Automation
 from lab.checks import judge
 from lab.errors import ExitCode, LabError
-from lab.pipeline import roles
-from lab.playbook.schema import Playbook, Step
-from lab.run import rollback, steps, watch
+from lab.enactors import roles
+from lab.playbook.document import Playbook, Step
+from lab.run import rollback, perform, watch
 from lab.run.recorder import KEEP_PROBES, Recorder
 from lab.run.streams import AgentFollower, ProberStream
 from lab.runtime import Runtime
@@ -80,6 +80,8 @@ class Run:
         self.probers: list[ProberStream] = []
         self.followers: list[AgentFollower] = []
         self.step: Step | None = None
+        self.phase = "step"  # or "setup"
+        self.interrupted = False  # Ctrl-C arrived: the live line says so while the rollback runs
         self.next_monitor = 0.0
         self.lost: list[dict] = []
         self.role_failures: dict[str, dict] = {}
@@ -96,12 +98,13 @@ class Run:
             self._start_followers()
             self.truth.start(self.progress)  # before the setup: its changes are part of the truth
             for step in self.playbook.setup:  # e.g. a pipeline reset: done before anyone is watching
-                self._run_step(step)
+                self._run_step(step, "setup")
             self._start_probers()
             for step in self.playbook.steps:
                 self._run_step(step)
         except KeyboardInterrupt:
-            interrupted = True
+            interrupted = self.interrupted = True
+            self.progress("interrupted — rolling back every fault, then the report (of what was recorded)")
             self.recorder.event("runner", "interrupted", step=self.step.number if self.step else None)
         except LabError as exc:
             failure = exc
@@ -109,19 +112,26 @@ class Run:
             failure = LabError(f"{type(exc).__name__}: {exc}")
         return self._finish(interrupted, failure)
 
-    def _run_step(self, step: Step) -> None:
-        self.step = step
-        self.progress(f"step {step.number}/{len(self.playbook.steps)}: {step.text}")
-        self.recorder.event("runner", "step_started", index=step.number, step=step.text)
+    def _run_step(self, step: Step, phase: str = "step") -> None:
+        """One step; `phase` "setup" for the playbook's setup steps, which count on their own (setup 1/2)."""
+        self.step, self.phase = step, phase
+        self.progress(self._step_text())
+        self.recorder.event("runner", "step_started", index=step.number, step=step.text, phase=phase)
         try:
-            steps.STEPS[step.kind](self, step)
+            perform.STEPS[step.kind](self, step)
         except LabError as exc:
             self.recorder.event("runner", "step_finished", index=step.number, step=step.text, ok=False,
-                                error=str(exc))
+                                error=str(exc), phase=phase)
             if isinstance(exc, (watch.NodeLost, roles.RoleFailed)):  # the lab (or its automation) broke: exit 3
                 raise
             raise StepFailed(f"step {step.number} ({step.text}) failed: {exc}") from None
-        self.recorder.event("runner", "step_finished", index=step.number, step=step.text, ok=True, error=None)
+        self.recorder.event("runner", "step_finished", index=step.number, step=step.text, ok=True, error=None,
+                            phase=phase)
+
+    def _step_text(self) -> str:
+        """`step 3/10: pause enactor-a`, `setup 1/2: pipeline_reset`."""
+        count = len(self.playbook.setup if self.phase == "setup" else self.playbook.steps)
+        return f"{self.phase} {self.step.number}/{count}: {self.step.text}"
 
     # -- faults the run holds ------------------------------------------------------------------------------
 
@@ -185,7 +195,9 @@ class Run:
         recent = self.recorder.last_probes(KEEP_PROBES)
         ok = sum(1 for p in recent if records.is_ok(p))
         share = f", ok {ok / len(recent):.0%} of the last {len(recent)}" if recent else ""
-        step = f"step {self.step.number}/{len(self.playbook.steps)}: {self.step.text}" if self.step else "starting"
+        step = self._step_text() if self.step else "starting"
+        if self.interrupted:
+            step = "interrupted — rolling back"
         self.status(f"{step} · probes {self.recorder.total}{share} · {time.time() - self.started:.0f}s")
 
     def _watch_containers(self) -> None:

@@ -1,6 +1,6 @@
 """Watching the lab while a run goes on: a container that dies or vanishes without one of the run's faults
 causing it ends the run (exit 3), and a pipeline role that dies or breaks the automation contract is named
-in its own words (lab.pipeline.roles)."""
+in its own words (lab.enactors.roles)."""
 
 from __future__ import annotations
 

@@ -257,8 +257,9 @@ class Runtime(Protocol):
         on the target's engine, in a short-lived labelled container that is removed afterwards."""
 
     def start_helper(self, name: str, target: str, image: str, command: list[str], labels: Mapping[str, str],
-                     env: Mapping[str, str] | None = None) -> None:
-        """A long-lived helper like run_helper's (e.g. dnsdist in front of a server), named `name`."""
+                     env: Mapping[str, str] | None = None, net_admin: bool = True) -> None:
+        """A long-lived helper like run_helper's (e.g. dnsdist in front of a server), named `name`; with
+        net_admin=False it holds no capability at all (one that only looks, like a truth sampler)."""
 
     def run_host_helper(self, host: str, image: str, script: str, labels: Mapping[str, str],
                         env: Mapping[str, str] | None = None, timeout: float = 60) -> ExecResult:

@@ -391,12 +391,13 @@ class DockerRuntime:
         return self._run_once(created["Id"], f"host {host}", timeout)
 
     def start_helper(self, name: str, target: str, image: str, command: list[str], labels: Mapping[str, str],
-                     env: Mapping[str, str] | None = None) -> None:
+                     env: Mapping[str, str] | None = None, net_admin: bool = True) -> None:
         try:
             self.api.create_container(
                 image, command, name=name, environment=dict(env or {}), labels=dict(labels),
                 host_config=self.api.create_host_config(
-                    network_mode=f"container:{target}", cap_drop=["ALL"], cap_add=["NET_ADMIN"],
+                    network_mode=f"container:{target}", cap_drop=["ALL"],
+                    cap_add=["NET_ADMIN"] if net_admin else None,
                     log_config={"Type": "json-file", "Config": {"max-size": "1m"}}))
             self.api.start(name)
         except docker.errors.APIError as exc:

@@ -278,9 +278,9 @@ class SwarmRuntime:
         return engine.run_helper(target, image, script, {**labels, HOST: engine.name}, env, timeout)
 
     def start_helper(self, name: str, target: str, image: str, command: list[str], labels: Mapping[str, str],
-                     env: Mapping[str, str] | None = None) -> None:
+                     env: Mapping[str, str] | None = None, net_admin: bool = True) -> None:
         engine = self._on(target)
-        engine.start_helper(name, target, image, command, {**labels, HOST: engine.name}, env)
+        engine.start_helper(name, target, image, command, {**labels, HOST: engine.name}, env, net_admin)
         with self._guard:
             self._where[name] = engine.name
 
@@ -327,18 +327,36 @@ class SwarmRuntime:
         gone = {"containers": sum(parallel(containers, self.engines.values())), "networks": 0, "volumes": 0}
         for net in self.engines[self.manager].networks(lab):
             gone["networks"] += self.remove_network(net.name)
-        for host, engine in self.engines.items():
-            for net in engine.networks(lab):  # a stray local network (a worker's view of an overlay goes by itself)
-                try:
-                    gone["networks"] += engine.remove_network(net.name)
-                except LabError:
-                    if host == self.manager:
-                        raise
+        for net in self.engines[self.manager].networks(lab):  # a network of the manager's own (not an overlay)
+            gone["networks"] += self.engines[self.manager].remove_network(net.name)
+        gone["networks"] += sum(parallel(lambda host: self._drain_networks(host, lab),
+                                         [h for h in self.engines if h != self.manager]))
+        for engine in self.engines.values():
             for vol in engine.volumes(lab):
                 gone["volumes"] += engine.remove_volume(vol.name)
         with self._guard:
             self._where.clear()
         return gone
+
+    def _drain_networks(self, host: str, lab: str, timeout: float = 60) -> int:
+        """Wait until a worker lists none of the lab's networks. A worker keeps its own copy of an overlay
+        until it has released the last endpoint of a removed container and heard of the manager's removal:
+        asynchronous, seconds under load. `down` returns only when every engine is clean (asked to remove
+        the copy meanwhile, which a worker refuses while the Swarm still holds the overlay)."""
+        engine = self.engines[host]
+        removed = 0
+        deadline = time.monotonic() + timeout
+        while left := engine.networks(lab):
+            for net in left:
+                try:
+                    removed += engine.remove_network(net.name)
+                except LabError:
+                    pass
+            if time.monotonic() > deadline:
+                raise LabError(f"host {host} still holds the lab's networks {', '.join(n.name for n in left)} "
+                               f"{timeout:.0f}s after the manager removed them; run 'dnslab down' again")
+            time.sleep(0.2)
+        return removed
 
 
 def _chunks(data, size: int = 4 << 20) -> Iterator[bytes]:

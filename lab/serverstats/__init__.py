@@ -8,7 +8,7 @@ prints its counters inside the server's container (`COMMAND`) and a pure `parse(
 (role, software) to it, as lab.topology.software does for the servers themselves.
 
 A run samples every server with its command and keeps {"t", "server", "role", "software", "stats": record}
-lines (lab.apps and lab.checks.apps read them). What each server needs in its config to answer is in
+lines (lab.appfigures and lab.checks.apps read them). What each server needs in its config to answer is in
 docs/apps.md ("What the servers counted").
 """
 

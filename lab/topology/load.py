@@ -20,7 +20,7 @@ from lab.agents import settings as pipeline_settings
 from lab.duration import parse_duration
 from lab.errors import InputError, TopologyError
 from lab.names import NODE_NAME
-from lab.schema import Problems, check_keys, describe, get, one_of, suggest
+from lab.validation import Problems, check_keys, shown, get, one_of, suggest
 from lab.topology import nodes as nodes_section, placement
 from lab.topology.model import (PRIMARY_SOFTWARE, ROLE_SOFTWARE, Dnssec, Node, Pipeline, Record, Region,
                                 Topology, Zone)
@@ -55,7 +55,7 @@ def from_document(doc: object, file: str) -> Topology:
     name = get(problems, doc, "name", str, "topology", Path(file).stem)
     if not NODE_NAME.match(str(name)):
         problems.at(doc, f"topology name {name!r} must be lower-case letters, digits and '-'", "name", value=True)
-    description = get(problems, doc, "description", str, "topology", "")
+    summary = get(problems, doc, "description", str, "topology", "")
     networks = nodes_section.networks(problems, get(problems, doc, "networks", dict, "topology", Map()))
     raw_nodes = get(problems, doc, "nodes", dict, "topology", Map())
     role_options = nodes_section.role_options(problems, get(problems, doc, "options", dict, "topology", Map()))
@@ -70,7 +70,7 @@ def from_document(doc: object, file: str) -> Topology:
                              ROLE_SOFTWARE)
     if problems:
         raise TopologyError(problems)
-    return Topology(name=name, description=description, file=file, networks=networks, nodes=nodes, zones=zones,
+    return Topology(name=name, summary=summary, file=file, networks=networks, nodes=nodes, zones=zones,
                     pipeline=pipeline, dnssec=dnssec, placement=placed, ipv6=bool(ipv6))
 
 
@@ -169,6 +169,9 @@ def _pipeline(problems: Problems, doc: Map, nodes: dict[str, Node], zones: dict[
     zone = _pipeline_zone(problems, raw, zones)
     regions = _regions(problems, get(problems, raw, "regions", dict, "pipeline", Map()), zone)
     planners = [a.name for a in agents if a.software == "planner"]
+    stores = [a.name for a in agents if a.software == "planstore"]
+    if len(stores) > 1:
+        problems.at(raw, f"the pipeline takes at most one planstore node; found {', '.join(stores)}")
     if len(planners) != 1 or not any(a.software == "enactor" for a in agents):
         problems.at(raw, f"the pipeline needs exactly one planner node and at least one enactor node "
                          f"(role: agent, software: planner / enactor); planners: {', '.join(planners) or 'none'}")
@@ -285,7 +288,7 @@ def _zones(problems: Problems, raw: Map, nodes: dict[str, Node], declared: set) 
 def _check_server(problems: Problems, container, key, server, nodes, declared: set, what: str,
                   software: tuple[str, ...]) -> None:
     if not isinstance(server, str):
-        problems.at(container, f"{what}: a server must be a node name, not {describe(server)}", key, value=True)
+        problems.at(container, f"{what}: a server must be a node name, not {shown(server)}", key, value=True)
         return
     if server in declared and server not in nodes:
         return

@@ -13,7 +13,7 @@ ROLE_SOFTWARE: dict[str, tuple[str, ...]] = {
     "authoritative": ("bind", "knot", "nsd"),
     "resolver": ("unbound", "bind", "knot-resolver", "pdns-recursor"),
     "client": ("tools",),
-    "agent": ("planner", "enactor"),
+    "agent": ("planner", "enactor", "planstore"),
 }
 # Only BIND takes RFC 2136 updates in the lab (journal + NOTIFY/IXFR to the secondaries).
 PRIMARY_SOFTWARE = ("bind",)
@@ -116,7 +116,7 @@ class Dnssec:
 @dataclass(frozen=True)
 class Topology:
     name: str
-    description: str
+    summary: str  # the file's `description:` (prose); a lab's *description* is its lab.json
     file: str
     networks: dict[str, Network]
     nodes: dict[str, Node]

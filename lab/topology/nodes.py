@@ -9,7 +9,7 @@ from pathlib import Path
 
 from lab import automation
 from lab.names import NODE_NAME
-from lab.schema import Problems, check_keys, get, one_of, suggest
+from lab.validation import Problems, check_keys, get, one_of, suggest
 from lab.topology import options as server_options
 from lab.topology.model import ROLE_SOFTWARE, Network, Node
 from lab.yamlsrc import Map

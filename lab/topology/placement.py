@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from lab.errors import Problem
 from lab.names import NODE_NAME
-from lab.schema import Problems, check_keys, get, one_of
+from lab.validation import Problems, check_keys, get, one_of
 from lab.yamlsrc import Map, Seq
 
 FIELDS = ("spread", "default")
@@ -48,7 +48,7 @@ class Placement:
 
     def problems(self, hosts: Collection[str]) -> list[Problem]:
         """Every host the topology names that the hosts file does not."""
-        from lab.schema import suggest  # noqa: PLC0415
+        from lab.validation import suggest  # noqa: PLC0415
 
         return [Problem(where.file, where.line, where.col,
                         f"host {host!r} is not in the hosts file{suggest(host, hosts)}; hosts: {one_of(hosts)}")

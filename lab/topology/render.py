@@ -14,7 +14,7 @@ import jinja2
 
 from lab import automation
 from lab.agents import settings as pipeline_settings
-from lab.dnssec import keys as dnssec_keys, signer
+from lab.signing import keys as dnssec_keys, signer
 from lab.topology.load import parent_zone
 from lab.topology.model import Node, Topology, Zone
 from lab.topology.software import software_of
@@ -108,7 +108,7 @@ def pipeline_config(topology: Topology, node: Node) -> dict:
         "node": node.name,
         "zone": pipeline.zone,
         "primary": str(topology.address_towards(primary, node)),
-        "agents": [n.name for n in topology.by_role("agent")],
+        "agents": [n.name for n in topology.by_role("agent") if n.software != "planstore"],  # who a reset holds
         **{key: value for key, value in pipeline.plain().items() if key != "zone"},
         # Every tunable with its value (defaults under the topology's): a user's program reads these, then
         # the plan store's settings.json over them (docs/automation.md).
@@ -160,7 +160,7 @@ def lab_tlds(topology: Topology) -> list[str]:
 
 def zone_text(topology: Topology, zone: Zone, keys: dict[str, list[dict]] | None = None) -> str:
     """The zone file: SOA, NS and addresses of its servers, delegations with glue (and DS records when
-    `keys` holds the child's KSK), then its records. Unsigned: signing is lab.dnssec.signer's job."""
+    `keys` holds the child's KSK), then its records. Unsigned: signing is lab.signing.signer's job."""
     origin = zone.origin
     mailbox = f"hostmaster.{origin}" if origin != "." else "hostmaster.ns."
     lines = [

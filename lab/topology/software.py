@@ -54,6 +54,9 @@ SOFTWARE: dict[tuple[str, str], Software] = {
                                    "python3 --version"),
     ("agent", "enactor"): Software("dnslab enactor", None, None, ("python3", "-m", "lab.agents.enactor"), (),
                                    "python3 --version"),
+    # The plan store over HTTP, for agents spread over engines (lab/agents/planstore.py).
+    ("agent", "planstore"): Software("dnslab plan store", None, None, ("python3", "-m", "lab.agents.planstore"),
+                                     (), "python3 --version"),
 }
 
 

@@ -22,7 +22,7 @@ import docker.errors
 import docker.types
 import pytest
 
-from lab import apps, serverstats
+from lab import appfigures, serverstats
 from lab.checks import judge
 from tests.integration.conftest import lab_name
 
@@ -208,9 +208,9 @@ def _start_late(world: World, name: str) -> float:
     """Start the app `name` and return the time of its first attempt."""
     model, extra = APPS[name]
     world.agent(name, APP_HOSTS[name], "app", _app(world, f"app-{name}", model, **extra))
-    _wait_until(lambda: any(apps.succeeded(a) for a in apps.attempts(world.lines(name))), 15,
+    _wait_until(lambda: any(appfigures.succeeded(a) for a in appfigures.attempts(world.lines(name))), 15,
                 f"the {name} app's first success")
-    return apps.attempts(world.lines(name))[0]["t"]
+    return appfigures.attempts(world.lines(name))[0]["t"]
 
 
 def _wait_until(predicate, within: float, what: str) -> None:
@@ -274,8 +274,8 @@ def timeline(world):
                                                        jitter=True, backoff={"base": 0.1, "cap": 1.0}))
     agents = [*APPS, "unthrottled", "throttled"]
     started = time.time()
-    _wait_until(lambda: all(any(apps.succeeded(a) for a in apps.attempts(world.lines(n))) for n in early)
-                and all(len(apps.lease_reports(world.lines(w))) >= 3 for w in ("unthrottled", "throttled")),
+    _wait_until(lambda: all(any(appfigures.succeeded(a) for a in appfigures.attempts(world.lines(n))) for n in early)
+                and all(len(appfigures.lease_reports(world.lines(w))) >= 3 for w in ("unthrottled", "throttled")),
                 30, "the apps succeeded once and both workloads reported")
     nscd_first = _start_late(world, "nscd")
     time.sleep(max(0.0, nscd_first + 7 - time.time()))
@@ -294,10 +294,10 @@ def timeline(world):
     ended = time.time()
     world.stop_agents(agents)
     result = {"t0": started, "paused": paused, "back": back, "ended": ended, "world": world,
-              "apps": {n: [a for a in apps.attempts(world.lines(n)) if a["t"] + a["latency_s"] < ended]
+              "apps": {n: [a for a in appfigures.attempts(world.lines(n)) if a["t"] + a["latency_s"] < ended]
                        for n in APPS},
               "dnsmasq_log": world.stderr("dnsmasq"),
-              "leases": {w: apps.lease_reports(world.lines(w)) for w in ("unthrottled", "throttled")},
+              "leases": {w: appfigures.lease_reports(world.lines(w)) for w in ("unthrottled", "throttled")},
               "services": {n: world.lines(n) for n in ("svc", "svc-u", "svc-t")}}
     if os.environ.get("DNSLAB_APPS_TIMELINE"):  # a copy of what the tests judge, for a look by hand
         Path(os.environ["DNSLAB_APPS_TIMELINE"]).write_text(
@@ -322,7 +322,7 @@ def storm(world, timeline):
         spec = _app(world, name, "glibc", retry=policy, family="ipv4")
         spec["resolv_conf"]["nameservers"] = [world.v4(resolver_host)]
         world.agent(name, app_host, "app", spec)
-    _wait_until(lambda: all(any(apps.succeeded(a) for a in apps.attempts(world.lines(n))) for n in STORM),
+    _wait_until(lambda: all(any(appfigures.succeeded(a) for a in appfigures.attempts(world.lines(n))) for n in STORM),
                 20, "both storm apps succeeded once")
     samples: list[dict] = []
 
@@ -348,16 +348,16 @@ def storm(world, timeline):
         world.exec("dns", control + ["local_data", _data("svc.test.", address)])
     world.stop_agents(list(STORM))
     return {"samples": samples, "broken": broken, "restored": restored,
-            "apps": {n: apps.attempts(world.lines(n)) for n in STORM}}
+            "apps": {n: appfigures.attempts(world.lines(n)) for n in STORM}}
 
 
 def _report(timeline, name: str) -> str:
     """One line per app for the test log: what it saw, like the report will say."""
     attempts = timeline["apps"][name]
-    seen = apps.outage(attempts, timeline["paused"], timeline["back"])
+    seen = appfigures.outage(attempts, timeline["paused"], timeline["back"])
     first = seen["first_failure"]
     first_text = "none" if first is None else f"+{first['t'] - timeline['paused']:.1f} s"
-    back = next(iter(apps.recovery(attempts, timeline["back"], timeline["paused"]).values()))
+    back = next(iter(appfigures.recovery(attempts, timeline["back"], timeline["paused"]).values()))
     return (f"{name}: first failure {first_text} after the pause, {seen['failures']}/{seen['attempts']} failed "
             f"in the outage; {back['text']} (times since the pause)")
 
@@ -367,12 +367,12 @@ def test_every_app_succeeded_before_the_outage_and_the_network_is_closed(timelin
     assert world.network.attrs["Internal"] is True
     before = (timeline["t0"], timeline["paused"])
     for name, attempts in timeline["apps"].items():
-        share = apps.availability(attempts, window=before)[f"app-{name}"]["share"]
+        share = appfigures.availability(attempts, window=before)[f"app-{name}"]["share"]
         assert share >= 0.9, (name, share)
 
 
 def test_apps_reach_the_service_over_ipv6_first_as_getaddrinfo_orders_it(timeline):
-    ok = [a for a in timeline["apps"]["glibc"] if apps.succeeded(a)]
+    ok = [a for a in timeline["apps"]["glibc"] if appfigures.succeeded(a)]
     assert ok and {a["address"] for a in ok} == {timeline["world"].v6(10)}, {a["address"] for a in ok}
     assert {a["instance"] for a in ok} == {"svc-1"}
 
@@ -384,7 +384,7 @@ def test_glibc_fails_within_timeout_times_attempts_and_recovers(timeline):
     assert during and all(a["resolution"] == "timeout" and a["request"] == "no-address" for a in during), during
     budget = TIMEOUT * ATTEMPTS
     assert all(budget - 0.2 <= a["resolve_s"] <= budget + 0.6 for a in during), [a["resolve_s"] for a in during]
-    back = apps.recovered_at(attempts, timeline["back"])
+    back = appfigures.recovered_at(attempts, timeline["back"])
     assert back is not None and back - timeline["back"] <= budget + 1.0, back
 
 
@@ -396,20 +396,20 @@ def test_jvm_keeps_succeeding_from_its_cache_until_it_expires(timeline):
     expires = lookups[-1]["t"] + lookups[-1]["resolve_s"] + JVM_POSITIVE
     in_outage = [a for a in attempts if paused <= a["t"] < back]
     cached = [a for a in in_outage if a["t"] < expires - 0.1]
-    assert all(apps.succeeded(a) and a["source"] == "cache" for a in cached), cached
+    assert all(appfigures.succeeded(a) and a["source"] == "cache" for a in cached), cached
     after = [a for a in in_outage if a["t"] >= expires + 0.1 and a["t"] + a["latency_s"] < back]
-    assert after and not any(apps.succeeded(a) for a in after), after
+    assert after and not any(appfigures.succeeded(a) for a in after), after
     # Java caches the failure too: negative-cache answers, then a recovery no later than its negative ttl
     # plus one lookup after DNS is back.
     assert any(a["source"] == "negative-cache" for a in after)
-    recovered = apps.recovered_at(attempts, back)
+    recovered = appfigures.recovered_at(attempts, back)
     assert recovered is not None and recovered - back <= JVM_NEGATIVE + TIMEOUT * ATTEMPTS + 1.0
 
 
 def test_stale_on_error_never_fails_through_the_outage(timeline):
     attempts = timeline["apps"]["stale"]
     print(_report(timeline, "stale"))
-    assert all(apps.succeeded(a) for a in attempts), [a for a in attempts if not apps.succeeded(a)]
+    assert all(appfigures.succeeded(a) for a in attempts), [a for a in attempts if not appfigures.succeeded(a)]
     stale = [a for a in attempts if a["source"] == "stale"]
     assert stale and {a["underlying"] for a in stale} == {"timeout"}
 
@@ -429,13 +429,13 @@ def test_dnsmasq_serves_past_the_dns_ttl_up_to_its_min_cache_ttl(timeline):
     assert paused - 6.4 < first_reply and last_reply < paused - 2, "the dnsmasq app started off its mark"
     # dnsmasq counts TTLs in whole seconds: an entry ends up to 1 s before its TTL is over.
     cached = [a for a in attempts if paused <= a["t"] <= first_reply + DNSMASQ_MIN_TTL - 1.3]
-    assert cached and all(apps.succeeded(a) for a in cached), cached
+    assert cached and all(appfigures.succeeded(a) for a in cached), cached
     # In the outage, answers kept coming from dnsmasq's cache after the 2 s TTL would have ended them ...
     assert any(a["t"] > last_reply + DNS_TTL + 0.3 for a in cached), (last_reply, cached)
     # ... until min-cache-ttl ended them too: glibc then times out asking a dnsmasq with nobody to ask.
     expired = [a for a in attempts if last_reply + DNSMASQ_MIN_TTL + 0.3 <= a["t"] and a["t"] + a["latency_s"] <= back]
     assert expired and all(a["resolution"] == "timeout" for a in expired), expired
-    assert apps.recovered_at(attempts, back) - back <= TIMEOUT * ATTEMPTS + 1.0
+    assert appfigures.recovered_at(attempts, back) - back <= TIMEOUT * ATTEMPTS + 1.0
 
 
 def test_nscd_turns_a_timed_out_refresh_into_a_cached_host_not_found(timeline):
@@ -446,13 +446,13 @@ def test_nscd_turns_a_timed_out_refresh_into_a_cached_host_not_found(timeline):
     print(_report(timeline, "nscd"))
     paused, back = timeline["paused"], timeline["back"]
     assert max(a["resolve_s"] for a in attempts) < 0.5  # every answer came from nscd's cache, good or bad
-    seen = apps.outage(attempts, paused, back)
-    assert all(apps.succeeded(a) for a in attempts if paused <= a["t"] <= paused + 1)  # cached at first
+    seen = appfigures.outage(attempts, paused, back)
+    assert all(appfigures.succeeded(a) for a in attempts if paused <= a["t"] <= paused + 1)  # cached at first
     first = seen["first_failure"]
     assert first is not None and first["resolution"] == "nxdomain", seen
-    failures = [a for a in attempts if not apps.succeeded(a) and a["t"] > paused]
+    failures = [a for a in attempts if not appfigures.succeeded(a) and a["t"] > paused]
     assert {a["resolution"] for a in failures} == {"nxdomain"}
-    recovered = apps.recovered_at(attempts, back)
+    recovered = appfigures.recovered_at(attempts, back)
     assert recovered is not None
     # Back much later than DNS (and than NSCD_NEGATIVE after the failure), within one pruning cycle of it.
     assert recovered - back > TIMEOUT * ATTEMPTS + 1.0, recovered - back
@@ -461,23 +461,23 @@ def test_nscd_turns_a_timed_out_refresh_into_a_cached_host_not_found(timeline):
 
 def test_unthrottled_reestablishment_stays_collapsed_after_dns_is_back(timeline):
     reports = timeline["leases"]["unthrottled"]
-    before = apps.goodput(reports, (timeline["paused"] - 3, timeline["paused"]))
-    tail = apps.goodput(reports, (timeline["back"] + AFTER / 2, timeline["back"] + AFTER))
+    before = appfigures.goodput(reports, (timeline["paused"] - 3, timeline["paused"]))
+    tail = appfigures.goodput(reports, (timeline["back"] + AFTER / 2, timeline["back"] + AFTER))
     print(f"unthrottled: goodput {before}/s before, {tail}/s in the last {AFTER / 2:.0f} s; "
           f"leases at the end {reports[-1]['leases']}")
     assert before >= 0.8 * LEASES, before  # one renewal a second per lease: healthy
     assert tail <= 0.1 * before, (before, tail)
     assert reports[-1]["leases"]["active"] <= 0.2 * LEASES, reports[-1]
-    assert apps.workload_recovered_at(reports, timeline["back"]) is None
+    assert appfigures.workload_recovered_at(reports, timeline["back"]) is None
     service = [s for s in timeline["services"]["svc-u"] if s["kind"] == "stats"]
     assert service[-1]["abandoned"] > LEASES, service[-1]  # the work nobody waited for
 
 
 def test_throttled_reestablishment_with_jitter_recovers_in_bounded_time(timeline):
     reports = timeline["leases"]["throttled"]
-    recovered = apps.workload_recovered_at(reports, timeline["back"])
-    before = apps.goodput(reports, (timeline["paused"] - 3, timeline["paused"]))
-    tail = apps.goodput(reports, (timeline["back"] + AFTER / 2, timeline["back"] + AFTER))
+    recovered = appfigures.workload_recovered_at(reports, timeline["back"])
+    before = appfigures.goodput(reports, (timeline["paused"] - 3, timeline["paused"]))
+    tail = appfigures.goodput(reports, (timeline["back"] + AFTER / 2, timeline["back"] + AFTER))
     print(f"throttled: all leases back {recovered - timeline['back']:.1f} s after DNS, goodput {before}/s "
           f"before, {tail}/s after")
     assert recovered is not None and recovered - timeline["back"] <= 6.0
@@ -505,7 +505,7 @@ def test_immediate_retries_multiply_the_queries_a_resolver_gets_and_backoff_does
     # What the storm was made of: SERVFAIL answered at once, every attempt retried the allowed five times.
     broken = [a for a in storm["apps"]["storm-immediate"]
               if storm["broken"] + DNS_TTL + 1.5 < a["t"] < storm["restored"] - 1]  # the resolver's cache ran out
-    failed = [a for a in broken if not apps.succeeded(a)]
-    assert len(failed) == len(broken), [a for a in broken if apps.succeeded(a)]
+    failed = [a for a in broken if not appfigures.succeeded(a)]
+    assert len(failed) == len(broken), [a for a in broken if appfigures.succeeded(a)]
     assert failed and {a["resolution"] for a in failed} == {"servfail"}, {a["resolution"] for a in failed}
     assert {a["retry"] for a in failed} == set(range(6))

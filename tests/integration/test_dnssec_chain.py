@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lab import state
-from lab.dnssec import signer
+from lab.signing import signer
 from tests.integration import faultkit
 
 RESOLVERS = ["unbound", "bind-resolver", "knot-resolver", "pdns-recursor"]

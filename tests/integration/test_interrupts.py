@@ -22,7 +22,7 @@ import pytest
 from lab import faults, state
 from lab.faults import zonedata
 from tests.integration.conftest import REPO, labelled
-from tests.integration.faultkit import CLEAN, context, direct, leftovers
+from tests.integration.faultkit import CLEAN, context, direct, leftovers, until
 from tests.integration.test_playbook_run import assert_every_probe_recorded
 from tests.support import cli
 from tests.support.cli import dnslab, read_jsonl
@@ -48,6 +48,14 @@ def wait_until_faults_are_in_force(run_dir: Path, process: subprocess.Popen, tim
                 return events
         time.sleep(0.2)
     pytest.fail("the run never reached the step with its faults in force")
+
+
+def running_probers(rt, description: dict) -> list[str]:
+    """The clients in which a prober process still runs (read from /proc: the image has no pgrep; the
+    bracketed pattern does not match this shell's own command line)."""
+    script = "for p in /proc/[0-9]*; do grep -q 'lab[.]agents[.]prober' $p/cmdline 2>/dev/null && echo $p; done"
+    return [node for node, spec in description["nodes"].items() if spec["role"] == "client"
+            and rt.exec(spec["container"], ["sh", "-c", script]).output.strip()]
 
 
 def assert_timeouts_are_lines(probes: list[dict]) -> list[dict]:
@@ -181,6 +189,8 @@ def test_after_sigkill_the_records_make_a_report_and_clear_down_and_the_next_run
     assert not (run_dir / "report.json").exists()
     ctx = context(rt, state.load_description(lab))
     assert leftovers(ctx) != CLEAN and len(faults.active(ctx)) == 3  # nothing rolled back: the faults are left
+    # The probers stop by themselves: the engine closes their exec's stdin when the orchestrator dies.
+    until(lambda: running_probers(rt, ctx.description), lambda found: found == [], timeout=30)
 
     # The records a killed run wrote still make a report: judged as interrupted, every line it has.
     again = dnslab("report", str(run_dir), timeout=120)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 
-from lab import lifecycle, runtime, state
+from lab import lifecycle, runtime, state, truthwatch
 from lab.faults import sidecar
 from tests.integration.conftest import REPO, labelled, lab_name
 from tests.integration.faultkit import CLEAN, context, leftovers
@@ -25,7 +25,8 @@ QUIET = REPO / "tests" / "data" / "isolation-quiet.yml"
 
 def assert_privileges(engine, labs: list[str]) -> int:
     """Nodes: no capability added, not privileged, no Docker socket, no published port. NET_ADMIN only on
-    sidecars, each in the namespace of a node of its own lab. Returns how many sidecars hold it."""
+    sidecars, each in the namespace of a node of its own lab; the truth samplers' helpers (in a server's
+    namespace of their own lab too) hold no capability at all. Returns how many sidecars hold NET_ADMIN."""
     with_net_admin = 0
     for lab in labs:
         found = engine.containers.list(all=True, filters={"label": f"{runtime.LAB}={lab}"}, ignore_removed=True)
@@ -37,6 +38,10 @@ def assert_privileges(engine, labs: list[str]) -> int:
             assert not host.get("PortBindings") and not host.get("PublishAllPorts"), container.name
             if runtime.NODE in container.labels:
                 assert not host.get("CapAdd"), (container.name, host.get("CapAdd"))
+            elif truthwatch.LABEL in container.labels:
+                assert not host.get("CapAdd") and host.get("CapDrop") == ["ALL"], (container.name, host.get("CapAdd"))
+                mode = host["NetworkMode"]
+                assert mode.startswith("container:") and mode.split(":", 1)[1] in own, (container.name, mode)
             else:
                 assert sidecar.SIDECAR in container.labels, container.name
                 assert host.get("CapAdd") == ["NET_ADMIN"] and host.get("CapDrop") == ["ALL"], container.name

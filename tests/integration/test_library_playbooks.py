@@ -3,7 +3,7 @@ symptom (exit 1, its check failing), and with its mitigation's --set options pas
 safeguard really acted (its events are in events.jsonl). Then `dnslab matrix` on one playbook, both ways.
 
 Each run brings up a lab of its own (the variants differ in topology for serve-stale) and takes it down.
-About 10 minutes: `make test-library` (marker `library`), which CI runs after `make test`.
+About 13 minutes (with test_dnssec_playbooks): `make test-library` (marker `library`), which CI runs after `make test`.
 """
 
 from __future__ import annotations

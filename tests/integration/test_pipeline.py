@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from lab import lifecycle, pipeline
+from lab import lifecycle, enactors
 from lab.agentrun import exec_json
-from lab.pipeline.events import agent_events, wait_for_event
+from lab.enactors.events import agent_events, wait_for_event
 
 REGIONAL = "dynamodb.us-east-1.cloud.test."
 SECONDARIES = ["sec-knot", "sec-nsd"]
@@ -48,7 +48,7 @@ def until(condition, timeout: float, every: float = 0.1) -> None:
 
 
 def test_planner_writes_generations_that_differ(lab, rt):
-    pipeline.reset(rt, lab, {"pipeline.interval": 0.5})
+    enactors.reset(rt, lab, {"pipeline.interval": 0.5})
     since = time.time()
 
     def plans() -> list[dict]:
@@ -68,7 +68,7 @@ def test_planner_writes_generations_that_differ(lab, rt):
 
 
 def test_an_enactor_applies_a_plan_that_the_secondaries_then_serve(lab, rt):
-    pipeline.reset(rt, lab, {"pipeline.interval": 5.0, "enactor.strategy": "naive"})
+    enactors.reset(rt, lab, {"pipeline.interval": 5.0, "enactor.strategy": "naive"})
     since = time.time()
     finished = wait_for_event(rt, lab, lambda e: e["event"] == "apply_finished", since, 15)
     assert finished is not None, "no enactor finished applying a plan within 15 s"
@@ -90,7 +90,7 @@ def test_an_enactor_applies_a_plan_that_the_secondaries_then_serve(lab, rt):
 
 
 def test_clean_up_deletes_plans_older_than_keep(lab, rt):
-    pipeline.reset(rt, lab, {"pipeline.interval": 0.5, "pipeline.keep": 2, "enactor.strategy": "guarded"})
+    enactors.reset(rt, lab, {"pipeline.interval": 0.5, "pipeline.keep": 2, "enactor.strategy": "guarded"})
     since = time.time()
     cleaned = wait_for_event(rt, lab, lambda e: e["event"] == "cleanup_deleted" and e["generations"],
                              since, 15)
@@ -104,7 +104,7 @@ def test_clean_up_deletes_plans_older_than_keep(lab, rt):
 def provoke_race(rt, lab: dict, strategy: str) -> dict:
     """Pause enactor-a right after it applied the first endpoint of a plan, until another enactor's
     clean-up has deleted that plan; then let it go. Returns times and generations of what happened."""
-    pipeline.reset(rt, lab, {**RACE, "enactor.strategy": strategy})
+    enactors.reset(rt, lab, {**RACE, "enactor.strategy": strategy})
     since = time.time()
     first = wait_for_event(rt, lab, lambda e: e["source"] == "enactor-a" and e["event"] == "endpoint_applied"
                            and e["index"] == 1, since, 20)
@@ -141,10 +141,10 @@ def test_naive_race_empties_the_regional_endpoint_until_repair(lab, rt):
     stuck = {e["source"] for e in events if e["event"] == "stuck"}
     assert stuck == {"enactor-a", "enactor-b", "enactor-c"}, stuck
     assert any(e["event"] == "cleanup_deleted" and e["records"] > 0 for e in events)
-    status = pipeline.status(rt, lab)
+    status = enactors.status(rt, lab)
     assert REGIONAL in status["orphaned"] and status["dns"][REGIONAL]["addresses"] == []
 
-    repaired = pipeline.repair(rt, lab)
+    repaired = enactors.repair(rt, lab)
     assert REGIONAL in repaired["written"]
     deadline = time.time() + lab["zones"]["cloud.test."]["negative_ttl"] + 8
     while time.time() < deadline:
@@ -153,8 +153,8 @@ def test_naive_race_empties_the_regional_endpoint_until_repair(lab, rt):
             break
         time.sleep(0.5)
     assert all(rcode == "NOERROR" and count > 0 for rcode, count in seen.values()), seen
-    until(lambda: pipeline.status(rt, lab)["stuck"] == [], timeout=15, every=0.5)
-    assert pipeline.status(rt, lab)["stuck"] == [], "enactors resume after the repair"
+    until(lambda: enactors.status(rt, lab)["stuck"] == [], timeout=15, every=0.5)
+    assert enactors.status(rt, lab)["stuck"] == [], "enactors resume after the repair"
 
 
 def test_guarded_race_refuses_the_stale_writes_and_never_empties(lab, rt):
@@ -168,5 +168,5 @@ def test_guarded_race_refuses_the_stale_writes_and_never_empties(lab, rt):
                and e["generation"] == race["generation"]]
     assert refused and all(e["reason"] == "stale" and e["rcode"] == "NXRRSET" for e in refused), refused
     assert not [e for e in events if e["event"] == "stuck"]
-    markers = [e["marker"] for e in pipeline.status(rt, lab)["dns"].values()]
+    markers = [e["marker"] for e in enactors.status(rt, lab)["dns"].values()]
     assert min(markers) > race["generation"], "the stale plan is applied nowhere"

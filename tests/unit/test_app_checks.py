@@ -1,11 +1,11 @@
-"""What applications saw, over synthetic records: the figures of lab.apps and the checks of lab.checks.apps
+"""What applications saw, over synthetic records: the figures of lab.appfigures and the checks of lab.checks.apps
 (app_availability, app_recovers_within, amplification), holding and failing."""
 
 from __future__ import annotations
 
 import pytest
 
-from lab import apps
+from lab import appfigures
 from lab.checks import judge, spec_problems
 
 T0 = 1_700_000_000.0
@@ -44,33 +44,33 @@ def run(spec: dict, probes=(), events=(), app_records=(), samples=()):
 
 def test_availability_counts_retries_as_attempts_per_app_or_model():
     records = series_of("a1", "jvm", "++--") + series_of("a2", "jvm", "++++") + [{"kind": "summary"}]
-    assert apps.availability(records) == {"a1": {"attempts": 4, "ok": 2, "share": 0.5},
+    assert appfigures.availability(records) == {"a1": {"attempts": 4, "ok": 2, "share": 0.5},
                                           "a2": {"attempts": 4, "ok": 4, "share": 1.0}}
-    assert apps.availability(records, key="model") == {"jvm": {"attempts": 8, "ok": 6, "share": 0.75}}
-    assert apps.availability(records, window=(T0 + 2, T0 + 3))["a1"]["share"] == 0.0
+    assert appfigures.availability(records, key="model") == {"jvm": {"attempts": 8, "ok": 6, "share": 0.75}}
+    assert appfigures.availability(records, window=(T0 + 2, T0 + 3))["a1"]["share"] == 0.0
 
 
 def test_recovered_at_needs_a_stable_run_of_successes():
     records = series_of("a1", "glibc", "----+-+++++")
-    assert apps.recovered_at(records, T0 + 0, stable=3) == T0 + 6
-    assert apps.recovered_at(records, T0 + 0, stable=1) == T0 + 4
-    assert apps.recovered_at(series_of("a1", "glibc", "---++"), T0, stable=3) == T0 + 3  # ok till the end
-    assert apps.recovered_at(series_of("a1", "glibc", "-----"), T0, stable=3) is None
+    assert appfigures.recovered_at(records, T0 + 0, stable=3) == T0 + 6
+    assert appfigures.recovered_at(records, T0 + 0, stable=1) == T0 + 4
+    assert appfigures.recovered_at(series_of("a1", "glibc", "---++"), T0, stable=3) == T0 + 3  # ok till the end
+    assert appfigures.recovered_at(series_of("a1", "glibc", "-----"), T0, stable=3) is None
 
 
 def test_recovery_says_dns_back_and_app_back_since_the_start():
     records = series_of("app-jvm", "jvm", "+++-------++++", start=0) + series_of("app-glibc", "glibc", "+" * 14)
-    figures = apps.recovery(records, dns_back=T0 + 8, t0=T0)
+    figures = appfigures.recovery(records, dns_back=T0 + 8, t0=T0)
     assert figures["app-jvm"] | {} == {"model": "jvm", "dns_back_s": 8.0, "app_back_s": 10.0, "after_dns_s": 2.0,
                                        "text": "DNS back at +8.0 s, app back at +10.0 s (+2.0 s)"}
     assert figures["app-glibc"]["after_dns_s"] == 0.0
-    never = apps.recovery(series_of("a", "nscd", "+----"), dns_back=T0 + 2, t0=T0)["a"]
+    never = appfigures.recovery(series_of("a", "nscd", "+----"), dns_back=T0 + 2, t0=T0)["a"]
     assert never["app_back_s"] is None and never["text"] == "DNS back at +2.0 s, app not back"
 
 
 def test_outage_view_first_failure_and_last_success():
     records = series_of("a", "dnsmasq", "+++++--+---")
-    seen = apps.outage(records, T0 + 3, T0 + 9)
+    seen = appfigures.outage(records, T0 + 3, T0 + 9)
     assert (seen["attempts"], seen["failures"]) == (7, 4)
     assert seen["first_failure"]["t"] == T0 + 5 and seen["last_success"]["t"] == T0 + 7
 
@@ -83,11 +83,11 @@ def leases(t: float, active: int, goodput: float, total: int = 10) -> dict:
 def test_workload_goodput_and_recovery():
     reports = [leases(t, 10, 10.0) for t in range(5)] + [leases(t, 0, 0.0) for t in range(5, 10)] \
         + [leases(10, 6, 30.0), leases(11, 10, 12.0), leases(12, 9, 10.0), leases(13, 10, 10.0), leases(14, 10, 10.0)]
-    assert apps.goodput(reports, (T0, T0 + 4)) == 10.0 and apps.goodput(reports, (T0 + 5, T0 + 9)) == 0.0
-    assert apps.goodput(reports, (T0 + 100, T0 + 200)) is None
-    assert apps.workload_recovered_at(reports, T0 + 9, stable=2) == T0 + 13  # 11 was alone: 12 lost one
-    assert apps.workload_recovered_at(reports, T0 + 9, share=0.9, stable=2) == T0 + 11
-    assert apps.workload_recovered_at(reports[:10], T0 + 5) is None
+    assert appfigures.goodput(reports, (T0, T0 + 4)) == 10.0 and appfigures.goodput(reports, (T0 + 5, T0 + 9)) == 0.0
+    assert appfigures.goodput(reports, (T0 + 100, T0 + 200)) is None
+    assert appfigures.workload_recovered_at(reports, T0 + 9, stable=2) == T0 + 13  # 11 was alone: 12 lost one
+    assert appfigures.workload_recovered_at(reports, T0 + 9, share=0.9, stable=2) == T0 + 11
+    assert appfigures.workload_recovered_at(reports[:10], T0 + 5) is None
 
 
 def sample(t: float, server: str, queries: float, role: str = "resolver") -> dict:
@@ -95,20 +95,20 @@ def sample(t: float, server: str, queries: float, role: str = "resolver") -> dic
 
 
 def test_rates_of_cumulative_counters_survive_a_restart():
-    points = apps.series([sample(t, "u", 10 * t) for t in range(5)] + [sample(5, "u", 5.0), sample(6, "u", 15.0)],
+    points = appfigures.series([sample(t, "u", 10 * t) for t in range(5)] + [sample(5, "u", 5.0), sample(6, "u", 15.0)],
                          "u", "queries_in")
-    assert apps.rate(points, (T0, T0 + 4)) == 10.0
-    assert apps.rate(points, (T0 + 4, T0 + 6)) == pytest.approx((5 + 10) / 2)  # 40 -> 5: reset, counts from 0
-    assert apps.rate(points, (T0 + 100, T0 + 200)) is None
+    assert appfigures.rate(points, (T0, T0 + 4)) == 10.0
+    assert appfigures.rate(points, (T0 + 4, T0 + 6)) == pytest.approx((5 + 10) / 2)  # 40 -> 5: reset, counts from 0
+    assert appfigures.rate(points, (T0 + 100, T0 + 200)) is None
 
 
 def test_amplification_is_the_rate_during_over_the_rate_before():
     samples = [sample(t, "u", 10 * t) for t in range(11)] + [sample(10 + t, "u", 100 + 600 * t) for t in range(1, 6)]
-    points = apps.series(samples, "u", "queries_in")
-    assert apps.amplification(points, (T0, T0 + 10), (T0 + 10, T0 + 15)) == \
+    points = appfigures.series(samples, "u", "queries_in")
+    assert appfigures.amplification(points, (T0, T0 + 10), (T0 + 10, T0 + 15)) == \
         {"before": 10.0, "during": 600.0, "factor": 60.0}
-    idle = apps.series([sample(t, "u", 0) for t in range(5)] + [sample(6, "u", 50)], "u", "queries_in")
-    assert apps.amplification(idle, (T0, T0 + 4), (T0 + 4, T0 + 6))["factor"] is None  # from zero: no ratio
+    idle = appfigures.series([sample(t, "u", 0) for t in range(5)] + [sample(6, "u", 50)], "u", "queries_in")
+    assert appfigures.amplification(idle, (T0, T0 + 4), (T0 + 4, T0 + 6))["factor"] is None  # from zero: no ratio
 
 
 # ---- checks -------------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The app models without containers: getaddrinfo's errors as outcomes, the jvm cache and stale-on-error
-with a fake clock, retry schedules, and an app's attempts and retries (lab.agents.resolvers, retry, app)."""
+with a fake clock, retry schedules, and an app's attempts and retries (lab.agents.lookup, retry, app)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import socket
 
 import pytest
 
-from lab.agents import resolvers, retry
+from lab.agents import lookup, retry
 from lab.agents.app import App
-from lab.agents.resolvers import Answer, JvmCache, StaleOnError, SystemResolver
+from lab.agents.lookup import Answer, JvmCache, StaleOnError, SystemResolver
 
 
 class Clock:
@@ -126,11 +126,11 @@ def test_jvm_forever_and_never(gai, clock):
 
 
 def test_build_reads_java_spellings_of_forever(gai, clock):
-    jvm = resolvers.build("jvm", {"cache": {"positive": -1, "negative": "forever"}}, system=system(gai, clock))
+    jvm = lookup.build("jvm", {"cache": {"positive": -1, "negative": "forever"}}, system=system(gai, clock))
     assert (jvm.positive, jvm.negative) == (None, None)
-    assert resolvers.build("jvm", {}, system=system(gai, clock)).positive == 30  # the JDK's default
+    assert lookup.build("jvm", {}, system=system(gai, clock)).positive == 30  # the JDK's default
     with pytest.raises(ValueError, match="unknown resolver model 'musl'"):
-        resolvers.build("musl", {})
+        lookup.build("musl", {})
 
 
 # ---- stale-on-error -----------------------------------------------------------------------------------------

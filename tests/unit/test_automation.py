@@ -12,7 +12,7 @@ import pytest
 from lab import automation, nodespec
 from lab.automation import Automation
 from lab.errors import PlaybookError, TopologyError
-from lab.playbook import pipeline as pipeline_playbook, schema
+from lab.playbook import pipeline as pipeline_playbook, document
 from lab.topology import load
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,7 +45,7 @@ def test_lines_that_break_the_contract(line, problem):
 
 def test_a_playbook_plugs_in_a_command_from_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    playbook = schema.load(RACE, ['enactor.command="python3 my_enactor.py --az a"', "planner.image=my-planner:1"])
+    playbook = document.load(RACE, ['enactor.command="python3 my_enactor.py --az a"', "planner.image=my-planner:1"])
     found = pipeline_playbook.plugins(playbook)
     assert found["enactor"] == Automation(command=("sh", "-c", "python3 my_enactor.py --az a"), source=str(tmp_path))
     assert found["planner"] == Automation(image="my-planner:1")
@@ -56,7 +56,7 @@ def test_a_playbook_plugs_in_a_command_from_the_working_directory(tmp_path, monk
 
 def test_playbook_plug_in_mistakes_are_located(tmp_path):
     with pytest.raises(PlaybookError) as info:
-        schema.load(RACE, ["enactor.command=[]", "enactor.source=no/such/dir", "planner.cleanup=x"])
+        document.load(RACE, ["enactor.command=[]", "enactor.source=no/such/dir", "planner.cleanup=x"])
     text = str(info.value)
     assert "enactor:`: command must be a non-empty string" in text
     assert "source 'no/such/dir' is not a directory" in text

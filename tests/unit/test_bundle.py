@@ -8,7 +8,7 @@ import pytest
 
 from lab import bundle, library
 from lab.errors import InputError, PlaybookError, TopologyError
-from lab.playbook import schema
+from lab.playbook import document
 from lab.topology import load as topology_load
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,11 +61,11 @@ def test_wrong_bundled_names_are_reported_where_they_stand(tmp_path):
     playbook.write_text("name: p\ntopology: dnslab:minimall.yml\nsteps: [{wait: 1s}]\n"
                         "checks: [{check: never_empty}]\n")
     with pytest.raises(PlaybookError, match=r'p.yml:2:11: .*did you mean "dnslab:minimal.yml"'):
-        schema.load(playbook)
+        document.load(playbook)
 
 
 def test_a_playbook_names_a_bundled_topology(tmp_path):
     playbook = tmp_path / "p.yml"
     playbook.write_text("name: p\ntopology: {file: 'dnslab:minimal.yml'}\nsteps: [{wait: 1s}]\n"
                         "checks: [{check: never_empty}]\n")
-    assert schema.load(playbook).topology.name == "minimal"
+    assert document.load(playbook).topology.name == "minimal"

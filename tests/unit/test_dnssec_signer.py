@@ -11,7 +11,7 @@ import dns.rdatatype
 import dns.zone
 import pytest
 
-from lab.dnssec import keys as K, signer
+from lab.signing import keys as K, signer
 from lab.errors import TopologyError
 from lab.topology import load
 from lab.topology.render import Tsig, render

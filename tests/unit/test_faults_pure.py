@@ -9,7 +9,7 @@ import pytest
 import lab.faults as faults
 from lab.faults import dnsdistcmd, nftrules, targets, zonetext
 from lab.duration import parse_duration
-from lab.faults.params import parse_cli
+from lab.faults.arguments import parse_cli
 from tests.support.cli import dnslab
 
 DESCRIPTION = {
@@ -51,6 +51,7 @@ def test_catalogue_has_every_kind_of_the_contract_in_its_group():
         "dns-answer": {"delay", "drop", "servfail", "refused", "nxdomain", "nodata", "truncate", "spoof"},
         "zone-data": {"empty-rrset", "ttl", "remove-glue", "lame-delegation", "serial-regression"},
         "dnssec": {"expire-signatures", "bogus-rrsig", "remove-dnskey", "ksk-rollover", "update-ds", "wrong-denial"},
+        "zone": {"host-partition", "host-freeze", "host-loss"},
     }
     assert {k for ks in groups.values() for k in ks} == set(faults.FAULTS)
     for group, kinds in groups.items():
@@ -61,7 +62,8 @@ def test_catalogue_has_every_kind_of_the_contract_in_its_group():
 
 def test_the_kinds_that_stop_containers_say_so():
     """A run's container watch excuses a paused or stopped node only for these (the others leave it running)."""
-    assert {k for k, kind in faults.FAULTS.items() if kind.stops_containers} == {"pause", "kill", "stop", "restart"}
+    assert {k for k, kind in faults.FAULTS.items() if kind.stops_containers} == {"pause", "kill", "stop", "restart",
+                                                                                   "host-freeze", "host-loss"}
 
 
 def test_unknown_kind_lists_the_known_ones():
@@ -299,3 +301,60 @@ def test_cli_rejects_a_bad_kind_or_parameter_with_exit_2_and_the_valid_choices()
     assert bad_param.returncode == 2 and "allowed: ms, percent, names" in bad_param.stderr
     bad_for = dnslab("fault", "add", "pause", "x", "--for", "soon", timeout=60)
     assert bad_for.returncode == 2 and "--for" in bad_for.stderr
+
+
+def test_the_role_status_shows_is_a_target_group_too():
+    """`dnslab status` shows sec-knot's role as `secondary` (the primary as `primary (hidden)`): `role:secondary`
+    and `random:role:primary` name those nodes, and a dns-answer fault may act on them (they are authoritative)."""
+    functions = {"root": "root", "tld": "tld", "primary": "primary (hidden)", "sec-knot": "secondary"}
+    described = DESCRIPTION | {"nodes": {name: node | ({"function": functions[name]} if name in functions else
+                                                       {"function": node["role"]})
+                                         for name, node in DESCRIPTION["nodes"].items()}}
+    assert targets.resolve("role:secondary", described, random.Random(1)) == (["sec-knot"], {})
+    assert targets.resolve("random:role:primary", described, random.Random(1))[0] == ["primary"]
+    assert messages("servfail", "role:secondary", {}, described) == []
+    assert messages("pause", "role:tld", {}, described) == []
+    assert "needs role" in messages("empty-rrset", "random:role:client", {"name": "a", "type": "A"}, described)[0]
+
+
+# ---- zone faults: a host of a lab across engines -------------------------------------------------------------
+
+
+SPREAD = {**DESCRIPTION, "hosts": "/h/hosts.yml",
+          "nodes": {n: {**v, "host": "az-a" if n in ("unbound", "client1") else "az-b"}
+                    for n, v in DESCRIPTION["nodes"].items()}}
+
+
+def test_a_zone_fault_acts_on_every_node_of_its_host():
+    assert messages("host-freeze", "az-a", {}, SPREAD) == []
+    from lab.faults import zone
+    assert zone.on_host(SPREAD, "az-a") == ["unbound", "client1"]
+
+
+@pytest.mark.parametrize("kind,target,description,expected", [
+    ("host-freeze", "az-a", DESCRIPTION, "runs on one engine"),  # a lab without --hosts
+    ("host-loss", "az-z", SPREAD, "no host 'az-z' in lab t; its hosts: az-a, az-b"),
+    ("host-partition", "role:resolver", SPREAD, "must be a host of the lab's hosts file"),
+])
+def test_a_zone_fault_needs_a_host_of_a_lab_across_engines(kind, target, description, expected):
+    [message] = messages(kind, target, {}, description)
+    assert expected in message and ("--hosts" in message) == (description is DESCRIPTION)
+
+
+def test_a_playbook_with_a_zone_fault_is_refused_before_a_lab_starts():
+    from lab.faults import zone
+    from lab.playbook.steps import Step
+
+    steps = [Step(1, "sleep", "", {}, None, 10), Step(2, "fault", "", {"kind": "host-freeze", "target": "az-a"}, None, 12),
+             Step(3, "fault", "", {"kind": "pause", "target": "az-q"}, None, 14)]
+    [(line, message)] = zone.run_problems(steps, faults.FAULTS, None)
+    assert line == 12 and "--hosts FILE" in message
+    [(line, message)] = zone.run_problems(steps, faults.FAULTS, ["az-b", "az-c"])
+    assert line == 12 and "'az-a' is not in the hosts file" in message
+    assert zone.run_problems(steps, faults.FAULTS, ["az-a"]) == []
+
+
+def test_host_partition_drops_the_overlays_udp_port_in_its_own_table():
+    from lab.faults import zone
+    name = zone.table("t1-az", "host-partition-1")
+    assert name.startswith("dnslab_zone_t1_az_") and name.isidentifier()

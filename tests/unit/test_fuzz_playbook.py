@@ -17,7 +17,7 @@ import yaml
 from hypothesis import given, strategies as st
 
 from lab.errors import InputError, PlaybookError
-from lab.playbook import schema
+from lab.playbook import document
 from tests.support.strategies import mutate, paths, values
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((REPO / "playbooks").glob("*.yml"))
@@ -51,7 +51,7 @@ def assert_loads_or_locates(path: Path, sets: list[str] = ()) -> None:
     """Load; any error must be PlaybookError/InputError, one line per problem, each with a place."""
     topologies = {str(p) for p in COMPOSE.glob("*.yml")}
     try:
-        schema.load(path, list(sets))
+        document.load(path, list(sets))
     except PlaybookError as exc:
         assert exc.problems, "a PlaybookError must carry problems"
         for problem in exc.problems:
@@ -138,5 +138,5 @@ def test_a_wait_that_could_never_end_is_refused(tmp_path, text):
     path.write_text(TEXTS["freeze-primary-partition-secondary.yml"])
     for option in (f"steps.4.wait={text}", f"steps.1.timeout={text}", f"probes.timeout={text}"):
         with pytest.raises(PlaybookError) as caught:
-            schema.load(path, [option])
+            document.load(path, [option])
         assert [p.file for p in caught.value.problems] == [f"--set {option}"]

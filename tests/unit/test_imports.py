@@ -96,4 +96,4 @@ def test_the_graph_sees_imports_inside_functions_and_submodules():
     assert "lab.faults.dnssec" in graph["lab.faults"], "from lab.faults import dnssec: the submodule"
     assert "lab.errors" in graph["lab.cli"]
     assert graph["lab.commands.fault"] >= {"lab.faults"}, "imported inside a function"
-    assert "lab.run.execute" not in graph["lab.run.steps"], "only for the type checker"
+    assert "lab.run.execute" not in graph["lab.run.perform"], "only for the type checker"

@@ -10,7 +10,7 @@ import pytest
 
 from lab import library
 from lab.errors import PlaybookError, TopologyError
-from lab.playbook import actions, changes, schema
+from lab.playbook import actions, changes, document
 from lab.topology import load
 from lab.topology.render import Tsig, render
 from tests.support.cli import dnslab
@@ -40,8 +40,8 @@ def test_the_library_indexes_every_incident_playbook_and_nothing_else():
 @pytest.mark.parametrize("name", sorted(LIBRARY))
 def test_each_library_playbook_is_valid_as_written_and_mitigated(name):
     entry = library.find(name)
-    written = schema.load(entry.file)
-    mitigated = schema.load(entry.file, list(entry.mitigated))
+    written = document.load(entry.file)
+    mitigated = document.load(entry.file, list(entry.mitigated))
     assert written.sections["library"]["incident"] == entry.incident
     assert written.document != mitigated.document  # the switch changes something real
 
@@ -65,7 +65,7 @@ def test_a_broken_library_header_is_reported_with_its_place(tmp_path):
     path = tmp_path / "broken.yml"
     path.write_text(broken.replace("file: ../compose/default.yml", f"file: {REPO}/compose/default.yml"))
     with pytest.raises(PlaybookError) as caught:
-        schema.load(path)
+        document.load(path)
     text = str(caught.value)
     assert f"{path}:" in text
     assert "library date must be a day" in text
@@ -142,16 +142,16 @@ def test_flood_queries_are_the_service_name_and_random_names_under_the_zone():
 
 def test_a_playbook_can_override_a_topology_that_extends_another():
     entry = library.find("dyn-2016-auth-flood")
-    loaded = schema.load(entry.file, list(entry.mitigated))
+    loaded = document.load(entry.file, list(entry.mitigated))
     assert loaded.topology.zones["cloud.test."].servers == ("sec-knot", "sec-nsd", "sec-extra")
     assert loaded.topology.nodes["sec-knot"].options["rrl"] == 20
-    document = schema.topology_document(loaded)
-    assert "extends" not in document and "wan" in document["networks"]  # written elsewhere, still whole
+    topology = document.topology_document(loaded)
+    assert "extends" not in topology and "wan" in topology["networks"]  # written elsewhere, still whole
 
 
 def test_a_library_header_that_is_no_mapping_is_placed_at_its_key(tmp_path):
     path = tmp_path / "scalar.yml"
     path.write_text(f"name: x\nlibrary: yes please\ntopology: {REPO}/compose/default.yml\nsteps: []\nchecks: []\n")
     with pytest.raises(PlaybookError) as caught:
-        schema.load(path)
+        document.load(path)
     assert str(caught.value).startswith(f"{path}:2:10: `library:` must be a mapping"), str(caught.value)

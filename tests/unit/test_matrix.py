@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lab import matrix
-from lab.commands import library as library_command
+from lab.commands import incidents as library_command
 from lab.report.heatmap import plot_heatmap
 from tests.support.records import T0, probe
 
@@ -65,7 +65,7 @@ def test_markdown_table_has_a_row_per_run_and_a_column_per_vendor():
     text = library_command.markdown(matrix.build([outage_run()], 41.0))
     lines = text.splitlines()
     assert lines[0] == "| playbook (variant) | exit | Unbound | PowerDNS Recursor |"
-    assert lines[2].startswith("| facebook (as-written) | 1 | 48% SERVFAIL · detect 2.0s · recover 3.0s |")
+    assert lines[2].startswith("| facebook (as-written) | 1 (reproduced) | 48% SERVFAIL · detect 2.0s · recover 3.0s |")
     assert "not recovered" in lines[2]
     assert "Total: 41 s for 1 runs." in text
 

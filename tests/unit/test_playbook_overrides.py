@@ -67,7 +67,7 @@ def test_a_bad_assignment_is_one_line_naming_the_option(assignment, message):
 
 
 def test_every_set_option_reads_key_value_alike():
-    """`dnslab pipeline set` and `reset` take the same KEY=VALUE as `--set` (lab.schema.set_option)."""
+    """`dnslab pipeline set` and `reset` take the same KEY=VALUE as `--set` (lab.validation.set_option)."""
     from lab.commands.pipeline import _parse_sets
 
     assert _parse_sets(("enactor.strategy=guarded", "pipeline.interval=0.5", " keep =3")) == {

@@ -130,7 +130,7 @@ def test_render_terminal_shows_checks_figures_and_files(tmp_path: Path) -> None:
     out = io.StringIO()
     render_terminal(report, tmp_path, Console(file=out, width=160, color_system=None))
     text = out.getvalue()
-    assert "race  seed 42  FAIL" in text
+    assert "race  seed 42\nFAIL" in text
     assert "✗ │ never_empty" in text and "✓ │ availability(min=0.5)" in text
     assert "probes 2401  ok 83.3%  empty 201  timeouts 200  faults 2" in text
     assert str(tmp_path / "junit.xml") in text

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from lab.agents import http
-from lab.agents.resolvers import Answer
+from lab.agents.lookup import Answer
 from lab.agents.service import Service
 from lab.agents.workload import Workload
 

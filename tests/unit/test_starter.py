@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lab import bundle, starter
+from lab import bundle, scaffold
 from lab.errors import InputError
-from lab.playbook import schema
+from lab.playbook import document
 from lab.topology import load as topology_load
 from tests.support.cli import dnslab
 
@@ -21,20 +21,20 @@ RACE = bundle.PLAYBOOKS / "aws-2025-dynamodb-enactor-race.yml"
 
 def test_the_starter_is_a_project_whose_race_is_dnslabs(tmp_path):
     project = tmp_path / "Team DNS_automation"
-    written = starter.write(project)
-    assert sorted(p.relative_to(project).as_posix() for p in written) == sorted(starter.LAYOUT)
+    written = scaffold.write(project)
+    assert sorted(p.relative_to(project).as_posix() for p in written) == sorted(scaffold.LAYOUT)
     topology = topology_load.load(project / "dnslab" / "topology.yml")
     assert topology.name == "team-dns-automation" and topology.pipeline is not None
     assert {"planner", "enactor-a", "enactor-b", "enactor-c", "unbound", "pdns-recursor"} <= set(topology.nodes)
-    ours, theirs = schema.load(project / "dnslab" / "race.yml"), schema.load(RACE)
+    ours, theirs = document.load(project / "dnslab" / "race.yml"), document.load(RACE)
     assert ours.topology.name == "team-dns-automation"
     # Every step, check and probe of dnslab's race, with the project's enactor in place of the built-in one.
     assert [s.text for s in ours.setup] == [s.text for s in theirs.setup]
     assert [s.text for s in ours.steps] == [s.text for s in theirs.steps]
     assert ours.checks == theirs.checks and ours.probes == theirs.probes
-    document, race = (yaml.safe_load(p.read_text()) for p in (project / "dnslab" / "race.yml", RACE))
-    assert document["pipeline"] == race["pipeline"]
-    assert document["enactor"]["apply_pace"] == race["enactor"]["apply_pace"]
+    written, race = (yaml.safe_load(p.read_text()) for p in (project / "dnslab" / "race.yml", RACE))
+    assert written["pipeline"] == race["pipeline"]
+    assert written["enactor"]["apply_pace"] == race["enactor"]["apply_pace"]
     enactor = ours.sections["enactor"]["automation"]
     assert list(enactor.command) == ["sh", "-c", "python3 automation/enactor.py"]
     assert enactor.source == str(project.resolve())
@@ -45,7 +45,7 @@ def test_the_starter_is_a_project_whose_race_is_dnslabs(tmp_path):
 
 
 def test_the_workflow_installs_dnslab_builds_the_image_and_runs_the_test_that_is_there(tmp_path):
-    starter.write(tmp_path)
+    scaffold.write(tmp_path)
     workflow = yaml.safe_load((tmp_path / ".github" / "workflows" / "dnslab.yml").read_text())
     job = workflow["jobs"]["dns-automation"]
     runs = [step.get("run", "") for step in job["steps"]]
@@ -59,7 +59,7 @@ def test_init_never_overwrites_and_writes_nothing_then(tmp_path):
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_dnslab_race.py").write_text("mine\n")
     with pytest.raises(InputError, match="tests/test_dnslab_race.py already exists; dnslab init never overwrites"):
-        starter.write(tmp_path)
+        scaffold.write(tmp_path)
     assert (tmp_path / "tests" / "test_dnslab_race.py").read_text() == "mine\n"
     assert not (tmp_path / "dnslab").exists() and not (tmp_path / "automation").exists()
 
@@ -75,5 +75,5 @@ def test_the_command_line_says_it_in_one_line_with_exit_2(tmp_path):
 
 def test_lab_names_follow_the_rules_for_lab_names():
     for name, expected in (("My Repo", "my-repo"), ("---", "my-lab"), ("x" * 60, "x" * 40), ("dns.ops_2", "dns-ops-2")):
-        assert starter.lab_name(Path("/tmp") / name) == expected
+        assert scaffold.lab_name(Path("/tmp") / name) == expected
         assert topology_load.NODE_NAME.match(expected)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from lab.playbook import actions, conditions
-from lab.playbook.schema import Step
+from lab.playbook.document import Step
 
 if TYPE_CHECKING:
     from lab.run.execute import Run

@@ -8,10 +8,11 @@ turns them into "+X s" since the run started. Nothing here touches Docker.
 
 from __future__ import annotations
 
-import bisect
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from lab import streaks
 
 Record = dict[str, Any]
 Window = tuple[float, float]
@@ -52,19 +53,8 @@ def availability(records: Iterable[Record], key: str = "app", window: Window | N
 # ---- recovery -----------------------------------------------------------------------------------------------
 
 def recovered_at(app_attempts: list[Record], since: float, stable: int = 3) -> float | None:
-    """When the app succeeded again after `since`: the first success of `stable` in a row (or of a shorter run
-    of successes that lasted until the records end). None: it never did."""
-    start = bisect.bisect_left(app_attempts, since, key=lambda a: a["t"])
-    streak_start, streak = None, 0
-    for attempt in app_attempts[start:]:
-        if not succeeded(attempt):
-            streak_start, streak = None, 0
-            continue
-        streak_start = attempt["t"] if streak == 0 else streak_start
-        streak += 1
-        if streak >= stable:
-            return streak_start
-    return streak_start
+    """When the app succeeded again after `since` (lab.streaks: `stable` successes in a row). None: never."""
+    return streaks.recovered_at(app_attempts, since, succeeded, stable)
 
 
 def recovery(records: Iterable[Record], dns_back: float, t0: float, stable: int = 3,

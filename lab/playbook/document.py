@@ -23,7 +23,7 @@ from lab.playbook import overrides
 from lab.playbook.fields import get_duration, node_list, nodes_of
 from lab.playbook.sections import SECTIONS
 from lab.playbook.steps import Step, validate_steps
-from lab.schema import Problems, check_keys, describe, get, suggest
+from lab.validation import Problems, check_keys, shown, get, suggest
 from lab.topology import load as topology_load
 from lab.topology.model import Topology
 from lab.yamlsrc import Map, Seq, YamlSyntaxError, load as load_yaml, merge, plain, to_map
@@ -50,7 +50,7 @@ class ProbePlan:
 @dataclass(frozen=True)
 class Playbook:
     name: str
-    description: str
+    summary: str  # the file's `description:` (prose)
     seed: int
     file: str
     topology_file: Path
@@ -91,13 +91,13 @@ def from_document(doc: Any, file: str, seed: int | None = None, faults: ModuleTy
             problems.at(doc, f"{message}, not a list")
         else:  # empty or a bare scalar: no position of its own, and the document starts at line 1
             problems.append(Problem(file, 1, 0, f"{message}; the file is empty" if doc is None else
-                                    f"{message}, not {describe(doc)}"))
+                                    f"{message}, not {shown(doc)}"))
         raise PlaybookError(problems)
     check_keys(problems, doc, TOP_FIELDS + tuple(SECTIONS), "playbook", required=("name", "steps", "checks"))
     name = get(problems, doc, "name", str, "playbook", Path(file).stem)
     if not NODE_NAME.match(str(name)):
         problems.at(doc, f"playbook name {name!r} must be lower-case letters, digits and '-'", "name", value=True)
-    description = get(problems, doc, "description", str, "playbook", "")
+    summary = get(problems, doc, "description", str, "playbook", "")
     playbook_seed = get(problems, doc, "seed", int, "playbook", 0)
     topology_file, topology_overrides, topology = _topology(problems, doc, Path(file))
     if topology is None:
@@ -117,7 +117,7 @@ def from_document(doc: Any, file: str, seed: int | None = None, faults: ModuleTy
     if problems:
         raise PlaybookError(sorted(problems, key=lambda p: (p.file != file, p.file, p.line, p.col)))
     return Playbook(
-        name=name, description=description, seed=playbook_seed if seed is None else seed, file=file,
+        name=name, summary=summary, seed=playbook_seed if seed is None else seed, file=file,
         topology_file=topology_file, topology_overrides=plain(topology_overrides), topology=topology,
         probes=probes, steps=steps, checks=check_specs, document=plain(doc), sections=sections, setup=setup,
     )

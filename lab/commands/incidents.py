@@ -30,7 +30,7 @@ from rich.table import Table
 
 from lab import console as consoles, hosts as hosts_file, image, library, lifecycle, matrix as lab_matrix, records, runtime
 from lab.errors import ExitCode, InputError
-from lab.playbook import schema
+from lab.playbook import document
 from lab.topology.software import software_of
 
 console = consoles.stderr()
@@ -95,7 +95,7 @@ def plan(names: tuple[str, ...], variant: str, directory: str) -> list[Job]:
         variants = [v for v in lab_matrix.VARIANTS if variant in ("both", v)]
         for which in variants if entry else ["as-written"]:
             sets = tuple(entry.mitigated) if which == "mitigated" else ()
-            loaded = schema.load(file, list(sets))  # every problem before anything starts
+            loaded = document.load(file, list(sets))  # every problem before anything starts
             vendors = {n.name: software_of(n.role, n.software).label for n in loaded.topology.by_role("resolver")
                        if n.name in loaded.probes.resolvers}
             jobs.append(Job(loaded.name, file, which, sets, vendors))
@@ -178,12 +178,20 @@ def matrix(playbooks: tuple[str, ...], variant: str, jobs: int | None, out: str 
                 expected = lab_matrix.EXPECTED_EXIT.get(job.variant)
                 mark = "[green]✓[/]" if expected is None or result.exit_code == expected else "[red]✗[/]"
                 where = f" on {host}" if host else ""
-                progress.console.print(f"{mark} {job.slug}{where}: exit {result.exit_code} in {result.seconds:.0f}s"
+                said = lab_matrix.exit_text(job.variant, result.exit_code)
+                progress.console.print(f"{mark} {job.slug}{where}: exit {said} in {result.seconds:.0f}s"
                                        + (f" — {result.error}" if result.error else ""), highlight=False)
                 progress.advance(task)
 
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            list(pool.map(one, range(len(todo))))
+            futures = [pool.submit(one, index) for index in range(len(todo))]
+            # Between finished runs the bar would sit still for a minute: say what each running one is at.
+            while not all(f.done() for f in futures):
+                progress.update(task, description=running_text(todo, outcomes, out_dir, jobs))
+                time.sleep(1)
+            progress.update(task, description="")
+            for future in futures:
+                future.result()
     total = time.monotonic() - started
     built = lab_matrix.build([o for o in outcomes if o is not None], total)
     (out_dir / "matrix.json").write_text(json.dumps(built, indent=2) + "\n")
@@ -197,6 +205,20 @@ def matrix(playbooks: tuple[str, ...], variant: str, jobs: int | None, out: str 
     if any(row["error"] for row in built["rows"]):
         sys.exit(ExitCode.ENVIRONMENT)
     sys.exit(ExitCode.OK if built["all_as_expected"] else ExitCode.CHECK_FAILED)
+
+
+def running_text(todo: list[Job], outcomes: list, out_dir: Path, jobs: int) -> str:
+    """`aws-…(as-written) step 4/10 · akamai-…(mitigated) bringing its lab up`: the runs started and not
+    finished, each at the last step its events.jsonl names."""
+    said = []
+    for job, outcome in zip(todo, outcomes):
+        events = out_dir / "runs" / job.slug / records.EVENTS_FILE
+        if outcome is not None or not events.exists():
+            continue
+        steps = [e for e in records.read_jsonl(events)[0] if e.get("event") == "step_started"]
+        said.append(f"{job.slug} " + (f"{steps[-1].get('phase') or 'step'} {steps[-1]['index']}" if steps
+                                      else "bringing its lab up"))
+    return " · ".join(said[:jobs]) or "starting"
 
 
 def _engines(path: Path | None, scratch: str) -> list[tuple[str | None, dict]]:
@@ -220,7 +242,8 @@ def render(built: dict) -> None:
     for vendor in built["vendors"]:
         table.add_column(vendor, overflow="fold")
     for row in built["rows"]:
-        exit_text = str(row["exit_code"]) if row["as_expected"] else f"[red]{row['exit_code']} (unexpected)[/]"
+        said = lab_matrix.exit_text(row["variant"], row["exit_code"])
+        exit_text = said if row["as_expected"] else f"[red]{said}[/]"
         table.add_row(lab_matrix.row_label(row), exit_text,
                       *(_coloured(row["cells"].get(v)) for v in built["vendors"]))
     out.print(table)
@@ -238,7 +261,7 @@ def markdown(built: dict) -> str:
     head = "| playbook (variant) | exit | " + " | ".join(built["vendors"]) + " |"
     lines = [head, "|" + "---|" * (2 + len(built["vendors"]))]
     for row in built["rows"]:
-        exit_text = str(row["exit_code"]) + ("" if row["as_expected"] else " (unexpected)")
+        exit_text = lab_matrix.exit_text(row["variant"], row["exit_code"])
         cells = [lab_matrix.cell_text(row["cells"].get(v)) for v in built["vendors"]]
         lines.append(f"| {lab_matrix.row_label(row)} | {exit_text} | " + " | ".join(cells) + " |")
     if built.get("total_seconds") is not None:

@@ -7,7 +7,7 @@ import json
 import time
 from collections.abc import Callable
 
-from lab.pipeline.control import pipeline_of
+from lab.enactors.control import pipeline_of
 from lab.runtime import Runtime
 
 

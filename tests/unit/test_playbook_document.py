@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lab.errors import InputError, PlaybookError
-from lab.playbook import fields, schema
+from lab.playbook import fields, document
 from tests.unit import fake_faults
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,7 +31,7 @@ checks:
 def load_text(tmp_path, text: str, sets=(), seed=None):
     path = tmp_path / "p.yml"
     path.write_text(textwrap.dedent(text).replace("TOPOLOGY", str(REPO / "compose" / "default.yml")))
-    return schema.load(path, list(sets), seed, faults=fake_faults.module)
+    return document.load(path, list(sets), seed, faults=fake_faults.module)
 
 
 def problems_of(tmp_path, text: str, sets=()) -> list[str]:
@@ -51,7 +51,7 @@ checks:
 
 
 def test_the_shipped_playbook_is_valid_and_has_checks_that_must_hold_and_one_that_must_fail():
-    playbook = schema.load(SHIPPED, faults=fake_faults.module)
+    playbook = document.load(SHIPPED, faults=fake_faults.module)
     assert playbook.seed == 7 and playbook.probes.clients == ("client1", "client2")
     assert len(playbook.probes.resolvers) == 4
     assert [s.kind for s in playbook.steps] == ["probes", "fault", "fault", "sleep", "clear", "probes", "sleep"]
@@ -147,8 +147,8 @@ def test_topology_overrides_change_the_topology(tmp_path):
                            "topology:\n  file: TOPOLOGY\n  overrides: {zones: {cloud.test.: {ttl: 30}}}")
     playbook = load_text(tmp_path, text)
     assert playbook.topology.zones["cloud.test."].ttl == 30
-    assert schema.topology_document(playbook)["zones"]["cloud.test."]["ttl"] == 30
-    assert schema.topology_document(playbook)["zones"]["cloud.test."]["negative_ttl"] == 5
+    assert document.topology_document(playbook)["zones"]["cloud.test."]["ttl"] == 30
+    assert document.topology_document(playbook)["zones"]["cloud.test."]["negative_ttl"] == 5
 
 
 def test_set_overrides_are_applied_before_validation(tmp_path):
@@ -170,12 +170,21 @@ def test_a_bad_path_in_set_names_the_option(tmp_path):
 
 
 def test_durations():
-    assert [fields.seconds(v) for v in (5, 2.5, "500ms", "10s", "2m", "1m30s")] == [5, 2.5, 0.5, 10, 120, 90]
+    assert [fields.seconds(v) for v in ("2.5s", "500ms", "10s", "2m", "1m30s")] == [2.5, 0.5, 10, 120, 90]
     assert [fields.seconds(v) for v in ("soon", True, "10 s", None, 0, -1, [1])] == [None] * 7
 
 
+def test_a_duration_without_a_unit_is_refused_with_the_units_it_could_mean(tmp_path):
+    """`duration: 10` was taken as 10 s silently: it is refused, at its place, with the units to write."""
+    assert [fields.seconds(v) for v in (5, 2.5, "10")] == [None] * 3
+    for text in (MINIMAL.replace("wait: 1s", "wait: 10"), MINIMAL.replace("wait: 1s", "wait: 1s\n    timeout: 10")):
+        with pytest.raises(InputError) as caught:
+            load_text(tmp_path, text)
+        assert "a number needs a unit: 10s, 10ms or 10m" in str(caught.value)
+
+
 def test_the_shipped_playbook_is_valid_against_the_real_fault_table():
-    playbook = schema.load(SHIPPED)
+    playbook = document.load(SHIPPED)
     assert [s.spec.get("kind") for s in playbook.steps if s.kind == "fault"] == ["pause", "partition"]
 
 
@@ -188,7 +197,7 @@ def test_setup_steps_run_before_probes_and_cannot_wait_for_them(tmp_path):
 
 def test_a_fresh_process_loads_the_race_playbook_with_its_sections_and_actions():
     """The tables are built where they are defined: no import order, no register() call is needed."""
-    code = ("from lab.playbook import schema; p = schema.load('playbooks/aws-2025-dynamodb-enactor-race.yml'); "
+    code = ("from lab.playbook import document; p = document.load('playbooks/aws-2025-dynamodb-enactor-race.yml'); "
             "print(sorted(p.sections), sorted({s.spec['name'] for s in (*p.setup, *p.steps) if s.kind == 'action'}))")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

@@ -16,7 +16,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.zone
 
-from lab.dnssec import keys as K
+from lab.signing import keys as K
 
 # Records the signer makes: taking them out of a signed zone gives back the data that was signed.
 SIGNER_TYPES = (dns.rdatatype.RRSIG, dns.rdatatype.NSEC, dns.rdatatype.NSEC3, dns.rdatatype.NSEC3PARAM,

@@ -19,7 +19,7 @@ from lab import bundle, console as consoles, records
 from lab.commands import hosts_option
 from lab.errors import ExitCode, InputError, PlaybookError
 from lab.names import lab_name
-from lab.playbook import schema
+from lab.playbook import document
 
 console = consoles.stderr()
 VERDICT_CODES = {"pass": ExitCode.OK, "fail": ExitCode.CHECK_FAILED, "interrupted": ExitCode.INTERRUPTED}
@@ -37,7 +37,7 @@ def register(cli: click.Group) -> None:
 def validate(playbook: str, sets: tuple[str, ...]) -> None:
     """Check a playbook (a file, or the name of one dnslab bundles) and the topology it names; list every
     problem with file:line:col."""
-    loaded = schema.load(bundle.command_line(playbook, "playbook"), list(sets))
+    loaded = document.load(bundle.command_line(playbook, "playbook"), list(sets))
     probes = loaded.probes
     console.print(f"[green]{playbook}: ok[/] — {count(loaded.steps, 'step')}, {count(loaded.checks, 'check')}, "
                   f"probing {count(probes.resolvers, 'resolver')} from {count(probes.clients, 'client')} "
@@ -65,8 +65,9 @@ def run(playbook: str, seed: int | None, sets: tuple[str, ...], out: str | None,
     them back, judge the checks, write RUN_DIR."""
     from lab import run as runs  # noqa: PLC0415 - docker and matplotlib only when running
 
-    loaded = schema.load(bundle.command_line(playbook, "playbook"), list(sets), seed)  # every problem first
+    loaded = document.load(bundle.command_line(playbook, "playbook"), list(sets), seed)  # every problem first
     lab = lab_name(name, loaded.topology.name)
+    _check_hosts(loaded, lab)
     run_dir = Path(out) if out else Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{loaded.name}"
     if run_dir.exists() and any(run_dir.iterdir()):
         raise InputError(f"--out {run_dir} is not empty; give a new directory so runs do not mix their records")
@@ -92,6 +93,21 @@ def run(playbook: str, seed: int | None, sets: tuple[str, ...], out: str | None,
     sys.exit(result.exit_code)
 
 
+def _check_hosts(loaded: document.Playbook, lab: str) -> None:
+    """Zone faults act on a host of a lab across engines: without a hosts file (given, or the one the lab was
+    started with), or naming a host it does not list, the run is refused before a lab starts (exit 2)."""
+    from lab import faults, hosts, state  # noqa: PLC0415
+    from lab.faults import zone  # noqa: PLC0415
+
+    recorded = (state.load_description(lab) or {}).get("hosts")
+    path = hosts.hosts_file() or (Path(recorded) if recorded else None)
+    names = list(hosts.load(path)) if path else None
+    problems = zone.run_problems([*loaded.setup, *loaded.steps], faults.FAULTS, names)
+    if problems:
+        line, message = problems[0]
+        raise InputError(f"{loaded.file}:{line}: {message}")
+
+
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
@@ -114,7 +130,7 @@ def report(run_dir: str, html_only: bool) -> None:
     if not copy.is_file():
         raise InputError(f"{copy} is missing: RUN_DIR must be a directory `dnslab run` wrote")
     try:
-        name, checks = schema.checks_of(copy)
+        name, checks = document.checks_of(copy)
     except PlaybookError as exc:
         raise InputError(f"cannot re-judge {run_dir}: {exc}") from None
     started = next((e for e in found.events if e.get("event") == "run_started"), {})

@@ -50,8 +50,8 @@ def ensure(rt: Runtime, description: dict, overrides: Mapping[str, Automation],
         progress(f"{node}: {'built-in ' + topology.nodes[node].software if plugin.builtin else plugin.describe()}")
         labels = {k: v for k, v in found[node].labels.items()
                   if k in (runtime.LAB, runtime.TOPOLOGY, runtime.STATE_DIR, runtime.SLOT)}
-        spec = nodespec.agent_spec(lab, topology, node, description["image"], labels, plugin,
-                                   description["nodes"][node].get("host"))
+        placed = {n: v["host"] for n, v in description["nodes"].items() if v.get("host")}
+        spec = nodespec.agent_spec(lab, topology, node, description["image"], labels, plugin, placed)
         rt.remove(found[node].name)
         rt.create(spec)
         rt.start(spec.name)

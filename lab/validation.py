@@ -34,9 +34,11 @@ class Problems(list):
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:
-    """' (did you mean "x"?)' when a close choice exists, else ''."""
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else ""
+    """' (did you mean "x"?)' when a close choice exists, else ''. Case does not count as a difference (a kind
+    typed `SERVFAIL` means `servfail`)."""
+    spelled = {str(c).lower(): str(c) for c in choices}
+    close = difflib.get_close_matches(str(word).lower(), list(spelled), n=1, cutoff=0.6)
+    return f' (did you mean "{spelled[close[0]]}"?)' if close else ""
 
 
 def one_of(choices: Iterable[str]) -> str:
@@ -70,7 +72,7 @@ def get(problems: Problems, mapping: Map, key: str, kind: type | tuple[type, ...
         ok = isinstance(value, kinds)
     if not ok:
         wanted = " or ".join(TYPE_NAMES.get(k, k.__name__) for k in kinds)
-        problems.at(mapping, f"{what} {key!r} must be {wanted}, not {describe(value)}", key, value=True)
+        problems.at(mapping, f"{what} {key!r} must be {wanted}, not {shown(value)}", key, value=True)
         return _located(default, mapping, key)
     return value
 
@@ -111,7 +113,8 @@ def set_option(text: str, example: str) -> tuple[str, Any]:
         raise InputError(f"{option}: the value is not valid YAML ({exc.problem.message})") from None
 
 
-def describe(value: Any) -> str:
+def shown(value: Any) -> str:
+    """A value as an error message shows it: its type, and the value itself when short (`string 'x'`, `true`)."""
     if value is None:
         return "empty"
     for kind, name in TYPE_NAMES.items():

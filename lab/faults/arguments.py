@@ -10,7 +10,7 @@ import typing
 from typing import Any, Mapping
 
 from lab.params import Param, table_problems as _table_problems, type_name  # noqa: F401 - re-exported
-from lab.schema import assignment
+from lab.validation import assignment
 
 Problem = tuple["str | None", str]
 
