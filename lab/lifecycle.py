@@ -50,6 +50,9 @@ def up(topology_path: str | Path | None = None, name: str | None = None, progres
     if not topology_load.NODE_NAME.match(lab):
         raise InputError(f"lab name {lab!r} must be lower-case letters, digits and '-' (at most 40)")
     rt = rt or runtime_for()
+    if topology.ipv6 and rt.hosts_file is not None:
+        raise InputError(f"{topology.file}: a dual-stack topology (ipv6: true) runs on one engine only; the "
+                         f"Swarm's overlays are not dual-stack in dnslab (docs/scaling.md): drop --hosts or ipv6")
     digest = topology_hash(topology)
     # Node containers only: fault sidecars (dnsdist, nft) carry the lab's label but are no nodes.
     existing = [c for c in rt.containers(lab) if c.node]
@@ -70,9 +73,6 @@ def up(topology_path: str | Path | None = None, name: str | None = None, progres
     elif rt.networks(lab) or rt.volumes(lab):
         rt.remove_lab(lab)
 
-    if topology.ipv6 and rt.hosts_file is not None:
-        raise InputError(f"{topology.file}: a dual-stack topology (ipv6: true) runs on one engine only; the "
-                         f"Swarm's overlays are not dual-stack in dnslab (docs/scaling.md): drop --hosts or ipv6")
     placed = _placement(rt, topology)
     tag = image.ensure(rt.image_source(), progress)
     rt.spread_image(tag, progress, also=[f"{image.REPOSITORY}:latest"])
