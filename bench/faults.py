@@ -11,6 +11,11 @@ that too, as `observed_ms`.)
 Baseline: the prober's own send interval measured in the same sample (1/PROBE_RATE), i.e. the resolution
 floor: a ratio of 5 means the effect showed five probe intervals after the step started.
 
+Zone-data kinds that travel NOTIFY/IXFR (empty-rrset, ttl) have a floor of their own besides: the time from
+sending a plain update of the zone until both secondaries serve its SOA serial, measured in the same
+sample; their second row is the step's start until both secondaries serve the fault's change (the inject
+call returns then), so the difference is what the fault itself adds.
+
 Caches never hide an effect: process, network and dns-answer faults act on the resolver the client asks
 (dnsdist in front of it, for dns-answer kinds), so even a cached name shows them; a partition of the
 resolver from the servers is observed with a new name per query; zone-data faults change a fresh name
@@ -120,6 +125,16 @@ def ttl0_name(ctx: FaultContext) -> str:
     return name
 
 
+def propagation_ms(ctx: FaultContext) -> float:
+    """The floor of a zone change: a plain update's send until both secondaries serve its serial."""
+    start = time.time()
+    result = zoneupdate.send(ctx.rt, ctx.description, "cloud.test.",
+                             [["replace", "floor.cloud.test.", 0, "TXT", [f'"{uuid.uuid4().hex[:8]}"']]])
+    if result["rcode"] != "NOERROR" or not wait_propagated(ctx, "cloud.test."):
+        raise RuntimeError(f"the floor's update did not reach both secondaries: {result}")
+    return (time.time() - start) * 1000
+
+
 def queries_for(ctx: FaultContext, case: Case) -> tuple[list[list[str]], dict]:
     """The prober's queries and the fault's parameters for one sample."""
     if case.names == "new":
@@ -152,8 +167,10 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None
 
 
 def sample(ctx: FaultContext, case: Case) -> dict:
-    """One measurement of one fault kind: {"latency_ms", "observed_ms", "inject_ms", "interval_ms", "clean_ms"}."""
+    """One measurement of one fault kind: {"latency_ms", "observed_ms", "inject_ms", "interval_ms", "clean_ms"}
+    (and "floor_ms" for kinds that travel to the secondaries)."""
     queries, params = queries_for(ctx, case)
+    floor = propagation_ms(ctx) if case.names == "ttl0" else None
 
     def clean(prober: Prober) -> bool:
         lines = prober.lines()
@@ -187,7 +204,8 @@ def sample(ctx: FaultContext, case: Case) -> dict:
             "observed_ms": (first["t"] - start) * 1000 + (first["latency_ms"] or TIMEOUT * 1000),
             "inject_ms": inject_s * 1000,
             "interval_ms": statistics.median(b - a for a, b in itertools.pairwise(sends)) * 1000,
-            "clean_ms": statistics.median(r["latency_ms"] for r in before) if before else None}
+            "clean_ms": statistics.median(r["latency_ms"] for r in before) if before else None,
+            **({"floor_ms": floor} if floor is not None else {})}
 
 
 def bench(rt, runs: int) -> list[dict]:
@@ -216,4 +234,11 @@ def bench(rt, runs: int) -> list[dict]:
             observed_ms=[s["observed_ms"] for s in got], inject_ms=[s["inject_ms"] for s in got],
             clean_answer_ms=[s["clean_ms"] for s in got], target=case.target, params=case.params,
             resolver=case.resolver))
+        if case.names == "ttl0":
+            added = statistics.median(s["inject_ms"] for s in got) - statistics.median(s["floor_ms"] for s in got)
+            results.append(figure(
+                f"fault {case.kind} on {case.target}: step start → both secondaries serve the change", "ms",
+                [s["inject_ms"] for s in got], [s["floor_ms"] for s in got],
+                "a plain update until both secondaries serve it (the floor)", note=f"the fault adds {added:.0f} ms",
+                p99=True, added_ms=added))
     return results

@@ -5,7 +5,7 @@
 
 `until` makes it a readiness probe: repeat every query until it gets an answer of that kind ("answer":
 any rcode but SERVFAIL/REFUSED, "noerror": NOERROR, "aa": an authoritative NOERROR, "expect": exactly
-the query's `expect` list of answers, in any order) or the deadline passes.
+the query's `expect` list of answers, in any order) or the deadline passes, every `every` seconds (0.2).
 
 A query with `"dnssec": true` is sent with EDNS and the AD bit (RFC 6840 5.7: tell me whether it validated);
 its result then has `ad` and `ede` (the Extended DNS Error codes of the answer, RFC 8914). `"cd": true`
@@ -100,8 +100,8 @@ def _done(result: dict, until: str, query: dict) -> bool:
     return True
 
 
-def main(argv: list[str]) -> int:
-    spec = json.loads(argv[1])
+def run(spec: dict) -> list[dict]:
+    """Every query of the spec (repeated as `until` says); one result each."""
     timeout = float(spec.get("timeout", 2.0))
     until = spec.get("until")
     deadline = time.time() + float(spec.get("deadline", 0))
@@ -117,8 +117,12 @@ def main(argv: list[str]) -> int:
         pending = still
         if not pending or time.time() >= deadline:
             break
-        time.sleep(0.2)
-    json.dump(results, sys.stdout)
+        time.sleep(float(spec.get("every", 0.2)))
+    return results
+
+
+def main(argv: list[str]) -> int:
+    json.dump(run(json.loads(argv[1])), sys.stdout)
     return 0
 
 

@@ -17,6 +17,7 @@ import time
 from collections.abc import Collection
 from typing import Any, Mapping
 
+from lab import nshelper
 from lab.errors import InputError, LabError
 from lab.faults import dnsanswer, dnssec, network, nftrules, process, sidecar, store, targets, zone, zonedata
 from lab.faults.base import GROUP_ROLES, FaultContext, FaultKind, Param
@@ -126,15 +127,24 @@ def sweep(ctx: FaultContext, leave: Collection[str] = ()) -> dict[str, list[str]
     nodes = [c.node for c in ctx.rt.containers(ctx.lab)
              if c.node and c.state == "running" and c.node in ctx.description["nodes"] and c.node not in leave]
 
-    def sweep_node(node: str) -> list[str]:
-        out = sidecar.run_in_namespace(ctx, node, nftrules.SWEEP_SCRIPT, "sweep")
-        return [f"{node}:{line.split()[-1]}" for line in out.splitlines() if line.strip()]
+    def sweep_node(node: str) -> tuple[list[str], list[str]]:
+        # Every dnslab table (the dnsdist redirect too), then every dnsdist rule: the kept helper idle again.
+        todo = [{"sh": nftrules.SWEEP_SCRIPT}]
+        if nshelper.runs_dnsdist(ctx.description, node):
+            todo += [{"console": "showRules()", "wait": sidecar.CONSOLE_WAIT}, {"console": "clearRules()"}]
+        out = sidecar.steps(ctx, node, todo)
+        tables = [f"{node}:{line.split()[-1]}" for line in out[0].splitlines() if line.strip()]
+        rules = [f"{node}:{line.split()[1]}" for line in out[1].splitlines()[1:] if line.strip()] if len(out) > 1 else []
+        return tables, rules
 
-    found["nft_tables"] = [t for tables in parallel(sweep_node, nodes) for t in tables]
+    swept = parallel(sweep_node, nodes)
+    found["nft_tables"] = [t for tables, _ in swept for t in tables]
+    found["dnsdist_rules"] = [r for _, rules in swept for r in rules]
     found["sidecars"] = []
     for container in sidecar.sidecars(ctx):
-        ctx.rt.remove(container.name)
-        found["sidecars"].append(container.name)
+        if not sidecar.kept(container):  # a one-off helper of an earlier version, or anything else
+            ctx.rt.remove(container.name)
+            found["sidecars"].append(container.name)
     found["zone_files"] = zonedata.restore_static_files(ctx)
     found["host_tables"] = zone.sweep(ctx)
     return found

@@ -1,17 +1,21 @@
 """DNS-answer faults: dnsdist in front of a server changes what it answers, at run time.
 
-The first dns-answer fault on a node starts a dnsdist sidecar in the node's network namespace and
-redirects DNS arriving from outside (UDP and TCP port 53) to it; dnsdist forwards to the real server over
-127.0.0.1:53. Each fault adds its own named rules over the console; undo removes them, and the last
-fault on a node also removes the redirect and the sidecar, leaving the namespace as it was.
+Every node a dns-answer fault can target has a dnsdist in its kept helper (lab.nshelper), idle: no rule,
+and nothing sent to it. A fault adds its own named rules over the console, then (if it is the node's
+first) redirects DNS arriving from outside (UDP and TCP port 53) to it; dnsdist forwards to the real
+server over 127.0.0.1:53. Undo removes its rules, and the last fault on a node also the redirect, leaving
+the namespace as it was (dnsdist idle again).
 """
 
 from __future__ import annotations
 
 from typing import Any, Mapping
 
+from lab import nshelper
+from lab.errors import LabError
 from lab.faults import arguments as P, dnsdistcmd, nftrules, sidecar, store
 from lab.faults.base import FaultContext, FaultKind, Param
+from lab.parallel import parallel
 
 COMMON = {
     "percent": Param(float, False, 100, "share of matching queries affected, 0-100 (default 100)"),
@@ -24,45 +28,40 @@ def served_zones(description: dict, node: str) -> dict[str, dict]:
             if node in info["servers"] or info["primary"] == node}
 
 
+def _dual_stack(ctx: FaultContext) -> bool:
+    return bool(ctx.description.get("ipv6"))
+
+
 def _apply(ctx: FaultContext, record: dict) -> None:
     record["rules"] = {}
-    record["dnsdist_started"] = []
-    for node in record["nodes"]:
-        if not sidecar.dnsdist_running(ctx, node):
-            sidecar.start_dnsdist(ctx, node, record["id"])
-            record["dnsdist_started"].append(node)
-            sidecar.exec_nft(ctx, node, nftrules.redirect(dnsdistcmd.LISTEN_PORT, bool(ctx.description.get("ipv6"))))
+
+    def apply(node: str) -> None:
         commands, names = dnsdistcmd.add_commands(record["id"], record["kind"], record["params"],
                                                   served_zones(ctx.description, node))
-        record["rules"][node] = []
-        for command, name in zip(commands, names):
-            sidecar.console(ctx, node, command)
-            record["rules"][node].append(name)
+        record["rules"][node] = names  # before they are added: a failure half-way undoes them all
+        # Rules first, then the redirect: the first query dnsdist sees already meets them.
+        sidecar.steps(ctx, node, [*({"console": c, "wait": sidecar.CONSOLE_WAIT} for c in commands),
+                                  {"nft": nftrules.redirect(nshelper.LISTEN_PORT, _dual_stack(ctx))}])
+    parallel(apply, record["nodes"])
 
 
 def _undo(ctx: FaultContext, record: dict) -> None:
     others = {n for r in store.active(ctx.lab) if r["id"] != record["id"] and r.get("group") == "dns-answer"
               for n in r.get("nodes", [])}
-    for node in record["nodes"]:
-        if sidecar.dnsdist_running(ctx, node):
-            for command in dnsdistcmd.remove_commands((record.get("rules") or {}).get(node, [])):
-                try:
-                    sidecar.console(ctx, node, command)
-                except Exception:  # noqa: BLE001 - a rule that is already gone is what undo wants
-                    pass
+
+    def undo(node: str) -> None:
+        found = ctx.rt.container(ctx.container(node))
+        if found is None or not found.up:
+            return  # its namespace went with it: nothing is redirected any more
         if node not in others:
-            teardown(ctx, node)
-
-
-def teardown(ctx: FaultContext, node: str) -> None:
-    """Remove the node's redirect (first: DNS must never be redirected to a port nobody listens on) and its
-    dnsdist sidecar."""
-    script = "; ".join(f"(nft list table {family} {nftrules.REDIRECT_TABLE} >/dev/null 2>&1 && "
-                       f"nft delete table {family} {nftrules.REDIRECT_TABLE} || true)" for family in ("ip", "inet"))
-    found = ctx.rt.container(ctx.container(node))
-    if found is not None and found.state == "running":
-        sidecar.run_in_namespace(ctx, node, script, "teardown")
-    sidecar.remove_dnsdist(ctx, node)
+            # The redirect goes first: DNS is never sent to a dnsdist half-way through losing its rules.
+            sidecar.nft(ctx, node, nftrules.absent(nftrules.redirect_family(_dual_stack(ctx)), nftrules.REDIRECT_TABLE))
+        for command in dnsdistcmd.remove_commands((record.get("rules") or {}).get(node, [])):
+            try:
+                sidecar.console(ctx, node, command)
+            except LabError:  # a rule that is already gone is what undo wants
+                pass
+    parallel(undo, record["nodes"])
 
 
 def _constraints(target: str, params: Mapping[str, Any], description: dict | None) -> list:

@@ -1,6 +1,6 @@
-"""dnsdist configuration and console commands for dns-answer faults. Pure: text in, text out.
+"""dnsdist rules and console commands for dns-answer faults. Pure: text in, text out.
 
-One dnsdist per target runs in the target's network namespace (see dnsanswer.py); every fault adds its
+One dnsdist per target runs in the target's network namespace (lab.nshelper); every fault adds its
 own named rules at run time over the console and removes exactly those on undo. Rules match only
 standard queries (never NOTIFY, UPDATE or zone transfers), so a fault on a secondary changes what clients
 see without cutting it off from its primary.
@@ -11,24 +11,7 @@ from __future__ import annotations
 import json
 import re
 
-LISTEN_PORT = 5300
-CONSOLE = "127.0.0.1:5199"
-CONFIG_PATH = "/tmp/dnsdist.conf"
 NAME_TEXT = re.compile(r"^[A-Za-z0-9_*.-]+$")
-
-
-def config(ipv6: bool = False) -> str:
-    """The sidecar's dnsdist.conf, without the console key (the sidecar appends a fresh one itself, so it
-    never leaves the container). Dual-stack: it listens on IPv6 too (the redirect sends it both)."""
-    return "\n".join([
-        f'setLocal("0.0.0.0:{LISTEN_PORT}")',
-        *([f'addLocal("[::]:{LISTEN_PORT}")'] if ipv6 else []),
-        # the lab's own internal networks are the only ones that can reach it
-        'setACL({"0.0.0.0/0", "::/0"})' if ipv6 else 'setACL({"0.0.0.0/0"})',
-        f'controlSocket("{CONSOLE}")',
-        'setSecurityPollSuffix("")',  # never ask the outside world for security status (closed world)
-        'newServer({address="127.0.0.1:53"})',
-    ]) + "\n"
 
 
 def lua(text: str) -> str:
@@ -98,15 +81,3 @@ def add_commands(fault_id: str, kind: str, params: dict, zones: dict[str, dict])
 
 def remove_commands(rule_names: list[str]) -> list[str]:
     return [f"rmRule({lua(name)})" for name in rule_names]
-
-
-def console_argv(command: str) -> list[str]:
-    return ["dnsdist", "-C", CONFIG_PATH, "-c", "-e", command]
-
-
-# The sidecar's entry point: a fresh console key per sidecar, then dnsdist in the foreground.
-SIDECAR_SCRIPT = (
-    f'umask 077; key=$(head -c 32 /dev/urandom | base64); '
-    f'printf "%ssetKey(\\"%s\\")\\n" "$DNSDIST_CONFIG" "$key" > {CONFIG_PATH}; '
-    f'exec dnsdist --supervised --disable-syslog -C {CONFIG_PATH}'
-)

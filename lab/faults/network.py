@@ -1,8 +1,8 @@
 """Network faults: nftables rules in each target's network namespace (the kernel here has no netem), and
 taking a node off a Docker network.
 
-Rules are installed by a one-shot NET_ADMIN sidecar in a table named after the fault; undo deletes that
-table. `disconnect` uses Docker itself and reconnects with the same address and alias.
+Rules are installed by the node's kept helper (lab.nshelper) in a table named after the fault; undo deletes
+that table. `disconnect` uses Docker itself and reconnects with the same address and alias.
 """
 
 from __future__ import annotations
@@ -20,19 +20,18 @@ def _install(ctx: FaultContext, record: dict, ruleset_for) -> None:
     record["nft_nodes"] = []
 
     def install(node: str) -> None:
-        sidecar.nft(ctx, node, ruleset_for(node), record["id"])
+        sidecar.nft(ctx, node, ruleset_for(node))
         record["nft_nodes"].append(node)
     parallel(install, record["nodes"])
 
 
 def _uninstall(ctx: FaultContext, record: dict) -> None:
     table = record.get("nft_table") or nftrules.table_name(record["id"])
-    script = f"nft list table inet {table} >/dev/null 2>&1 && nft delete table inet {table} || true"
 
     def uninstall(node: str) -> None:
         found = ctx.rt.container(ctx.container(node))
-        if found is not None and found.state == "running":
-            sidecar.run_in_namespace(ctx, node, script, record["id"])
+        if found is not None and found.up:
+            sidecar.nft(ctx, node, nftrules.absent("inet", table))
     parallel(uninstall, record.get("nft_nodes", record["nodes"]))
 
 

@@ -57,9 +57,11 @@ def block_port(fault_id: str, proto: str, port: int) -> str:
 
 def redirect(port: int, ipv6: bool = False) -> str:
     """Send DNS arriving from outside to dnsdist on `port`; dnsdist's own queries to 127.0.0.1:53 are local
-    output, which prerouting never sees. Dual-stack: queries over IPv6 too (an inet table)."""
-    return "\n".join([
-        f"table {'inet' if ipv6 else 'ip'} {REDIRECT_TABLE} {{",
+    output, which prerouting never sees. Replaces the redirect if one is in place (one transaction).
+    Dual-stack (`ipv6`): queries over IPv6 too, from an inet table."""
+    family = redirect_family(ipv6)
+    return absent(family, REDIRECT_TABLE) + "\n".join([
+        f"table {family} {REDIRECT_TABLE} {{",
         "  chain incoming {", "    type nat hook prerouting priority dstnat; policy accept;",
         f"    udp dport 53 redirect to :{port}", f"    tcp dport 53 redirect to :{port}", "  }", "}",
     ]) + "\n"
@@ -67,6 +69,15 @@ def redirect(port: int, ipv6: bool = False) -> str:
 
 def delete(family: str, table: str) -> str:
     return f"delete table {family} {table}\n"
+
+
+def redirect_family(ipv6: bool) -> str:
+    return "inet" if ipv6 else "ip"
+
+
+def absent(family: str, table: str) -> str:
+    """Remove the table whether or not it exists: declaring it first makes the delete always valid."""
+    return f"table {family} {table} {{}}\n" + delete(family, table)
 
 
 # Shell run by a sweep: delete every dnslab table in this namespace, print what went.

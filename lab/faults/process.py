@@ -6,8 +6,10 @@ can rely on "cleared" meaning "serving". `restart` is over when it returns: its 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection
 
+from lab import nshelper
 from lab.errors import LabError
 from lab.faults.base import FaultContext, FaultKind
 from lab.faults.readiness import wait_answering
@@ -43,7 +45,22 @@ def _stop(ctx: FaultContext, record: dict) -> None:
 
 def _restart(ctx: FaultContext, record: dict) -> None:
     _each(ctx, record, lambda name: ctx.rt.restart(name, timeout=STOP_TIMEOUT))
-    record["ready_s"] = {n: round(wait_answering(ctx, n), 3) for n in record["nodes"]}
+    _ready(ctx, record["nodes"], record)
+
+
+def _ready(ctx: FaultContext, nodes: list[str], record: dict | None = None) -> None:
+    """Wait until the nodes answer; meanwhile their helpers join the new namespaces (lab.nshelper)."""
+    def renew() -> None:
+        try:
+            nshelper.renew(ctx.rt, ctx.description, nodes)
+        except LabError:
+            pass  # the next fault on the node starts its helper itself
+    helpers = threading.Thread(target=renew, daemon=True)
+    helpers.start()
+    ready = {n: round(wait_answering(ctx, n), 3) for n in nodes}
+    helpers.join()
+    if record is not None:
+        record["ready_s"] = ready
 
 
 def _start(ctx: FaultContext, record: dict) -> None:
@@ -54,7 +71,7 @@ def _start(ctx: FaultContext, record: dict) -> None:
         elif found is not None and found.state != "running":
             ctx.rt.start(name)
     _each(ctx, record, start)
-    record["ready_s"] = {n: round(wait_answering(ctx, n), 3) for n in record["nodes"]}
+    _ready(ctx, record["nodes"], record)
 
 
 def _nothing(ctx: FaultContext, record: dict) -> None:
@@ -74,9 +91,7 @@ def resume_all(ctx: FaultContext, leave: Collection[str] = ()) -> list[str]:
             woken.append(node)
         except LabError:
             continue
-    for node in woken:
-        if node in ctx.description["nodes"]:
-            wait_answering(ctx, node)
+    _ready(ctx, [node for node in woken if node in ctx.description["nodes"]])
     return woken
 
 

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from lab import runtime, state, zoneupdate
-from lab.agentrun import exec_json
+from lab import nshelper, runtime, state, zoneupdate
 from lab.errors import LabError
 from lab.faults import arguments as P, zonetext
 from lab.faults.base import FaultContext, FaultKind, Param
@@ -27,6 +26,7 @@ from lab.topology.model import Zone
 from lab.topology.render import zone_file
 
 PROPAGATION_TIMEOUT = 10.0
+PROPAGATION_POLL = 0.02  # a change travels NOTIFY/IXFR in tens of ms: asking every 200 ms would add ~100 ms
 
 
 # ---- where the data lives (pure) ---------------------------------------------------------------------------
@@ -100,8 +100,9 @@ def put_zone(ctx: FaultContext, node: str, zone: str, text: str) -> None:
 
 def read(ctx: FaultContext, node: str, zone: str) -> list[list]:
     if ctx.description["zones"][zone]["primary"]:
-        return exec_json(ctx.rt, ctx.container(node), "lab.agents.zonedump",
-                         {"server": _address(ctx, node), "zone": zone}, timeout=30)
+        # An AXFR from the node's own namespace, by its helper: no exec on the way.
+        return nshelper.call(ctx.rt, ctx.description, node, "zonedump", "dump",
+                             {"server": _address(ctx, node), "zone": zone})
     return zonetext.parse(served(ctx, node, zone), zone)
 
 
@@ -125,14 +126,14 @@ def wait_propagated(ctx: FaultContext, zone: str, timeout: float = PROPAGATION_T
     once caches expire. Best effort: another fault may hold a secondary back, which must not fail this one."""
     info = ctx.description["zones"][zone]
     primary = info["primary"]
-    where = ctx.container(primary)
-    [soa] = exec_json(ctx.rt, where, "lab.agents.ask", {"queries": [
+    # Asked from the primary's namespace by its helper (lab.nshelper): no exec on the way.
+    [soa] = nshelper.call(ctx.rt, ctx.description, primary, "ask", "run", {"queries": [
         {"server": _address(ctx, primary), "name": zone, "type": "SOA", "rd": False}], "timeout": 2})
     queries = [{"server": _address(ctx, s), "name": zone, "type": "SOA", "rd": False, "expect": soa["answers"]}
                for s in info["servers"]]
-    results = exec_json(ctx.rt, where, "lab.agents.ask",
-                                {"queries": queries, "until": "expect", "deadline": timeout, "timeout": 1},
-                                timeout=timeout + 15)
+    results = nshelper.call(ctx.rt, ctx.description, primary, "ask", "run",
+                            {"queries": queries, "until": "expect", "deadline": timeout, "timeout": 1,
+                             "every": PROPAGATION_POLL})
     return all(sorted(r["answers"]) == sorted(soa["answers"]) for r in results)
 
 

@@ -30,7 +30,7 @@ SLOT = "dnslab.slot"
 STATE_DIR = "dnslab.dir"
 AUTOMATION = "dnslab.automation"  # pipeline agents: digest of the plug-in they run (lab.automation)
 TOPOLOGY = "dnslab.topology"
-HELPER = "dnslab.sidecar"  # helpers in a node's network namespace: "nft" or "dnsdist"
+HELPER = "dnslab.sidecar"  # helpers in a node's network namespace (lab.nshelper): "helper"
 TARGET = "dnslab.target"  # the node whose namespace a helper joins
 HOST = "dnslab.host"  # the engine a container was placed on (several engines)
 
@@ -58,6 +58,7 @@ class Container:
     error: str = ""  # the engine's reason when it could not start the process
     image: str = ""
     id: str = ""  # the engine's id: another id under the same name is another container
+    started: str = ""  # when its process last started (the engine's text; inspect only): a new namespace
 
     @property
     def node(self) -> str | None:

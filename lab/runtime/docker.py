@@ -221,7 +221,8 @@ class DockerRuntime:
             labels=(info.get("Config") or {}).get("Labels") or {},
             networks={net: v.get("IPAddress", "") for net, v in networks.items()},
             exit_code=state.get("ExitCode"), error=state.get("Error") or "",
-            image=(info.get("Config") or {}).get("Image", ""), id=info.get("Id", ""))
+            image=(info.get("Config") or {}).get("Image", ""), id=info.get("Id", ""),
+            started=state.get("StartedAt") or "")
 
     def _call(self, what: str, name: str, fn, *args, **kwargs):
         try:

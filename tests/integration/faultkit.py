@@ -10,7 +10,7 @@ import time
 import uuid
 from pathlib import Path
 
-from lab import lifecycle, zoneupdate
+from lab import lifecycle, nshelper, zoneupdate
 from lab.agentrun import exec_json
 from lab.faults import FaultContext, sidecar
 from lab.faults.zonedata import wait_propagated
@@ -91,23 +91,28 @@ def inject_and_observe(ctx, kind: str, target: str, params: dict, observe, predi
 
 
 def leftovers(ctx, nodes: list[str] | None = None) -> dict:
-    """What faults must not leave behind: dnslab nft tables in node namespaces, sidecars, paused or stopped
-    nodes."""
+    """What faults must not leave behind: dnslab nft tables in node namespaces, rules on the kept helpers'
+    dnsdist, helpers other than the lab's kept ones, paused or stopped nodes."""
     nodes = nodes or list(ctx.description["nodes"])
-    tables = {}
+    tables, rules = {}, {}
     for node in nodes:
         out = sidecar.run_in_namespace(ctx, node, "nft list tables", "check")
         found = [line for line in out.splitlines() if "dnslab" in line]
         if found:
             tables[node] = found
+        if nshelper.runs_dnsdist(ctx.description, node):
+            listed = sidecar.console(ctx, node, "showRules()").strip().splitlines()[1:]  # under the header
+            if listed:
+                rules[node] = listed
     containers = ctx.rt.containers(ctx.lab)
     return {
         "nft": tables,
-        # A fault's helpers, not the lab's own short-lived ones: a run's rollback sweep and this check's probes.
-        "sidecars": [c.name for c in containers if sidecar.SIDECAR in c.labels
+        "dnsdist_rules": rules,
+        # A fault's helpers, not the lab's own: its kept helpers, a run's rollback sweep and this check's probes.
+        "sidecars": [c.name for c in containers if sidecar.SIDECAR in c.labels and not sidecar.kept(c)
                      and c.labels.get(sidecar.FAULT) not in ("sweep", "check")],
         "not_running": [c.name for c in containers if c.node and c.state != "running"],
     }
 
 
-CLEAN = {"nft": {}, "sidecars": [], "not_running": []}
+CLEAN = {"nft": {}, "dnsdist_rules": {}, "sidecars": [], "not_running": []}

@@ -110,7 +110,9 @@ def test_two_faults_on_one_server_share_one_dnsdist_and_leave_nothing(ctx):
         clear(ctx, a["id"])
         assert direct(rt, description, "sec-knot", "api.cloud.test.")["answers"] == ["198.51.100.1"]
         assert direct(rt, description, "sec-knot", "dynamodb.us-east-1.cloud.test.")["rcode"] == "NXDOMAIN"
-        assert len(leftovers(ctx, ["sec-knot"])["sidecars"]) == 1
+        left = leftovers(ctx, ["sec-knot"])  # one dnsdist, now with b's rules only
+        assert left["sidecars"] == [] and left["dnsdist_rules"]["sec-knot"]
+        assert all(b["id"] in line for line in left["dnsdist_rules"]["sec-knot"]), left
     finally:
         clear(ctx, b["id"]) if b else None
     assert direct(rt, description, "sec-knot", unused_name())["rcode"] == "NXDOMAIN"

@@ -8,6 +8,7 @@ import pytest
 
 import lab.faults as faults
 from lab.faults import dnsdistcmd, nftrules, targets, zonetext
+from lab import nshelper
 from lab.duration import parse_duration
 from lab.faults.arguments import parse_cli
 from tests.support.cli import dnslab
@@ -185,7 +186,7 @@ def test_nft_redirect_and_sweep_touch_only_dnslab_tables():
     assert "redirect to :5300" in nftrules.redirect(5300) and nftrules.REDIRECT_TABLE.startswith(nftrules.PREFIX)
     # Dual-stack: queries over IPv6 are redirected too, and dnsdist listens there.
     assert nftrules.redirect(5300, ipv6=True).startswith(f"table inet {nftrules.REDIRECT_TABLE}")
-    assert 'addLocal("[::]:5300")' in dnsdistcmd.config(ipv6=True) and "::" not in dnsdistcmd.config()
+    assert 'addLocal("[::]:5300")' in nshelper.dnsdist_config(ipv6=True) and "::" not in nshelper.dnsdist_config()
     assert "dnslab*)" in nftrules.SWEEP_SCRIPT
 
 
@@ -215,7 +216,7 @@ def test_dnsdist_negative_answers_carry_the_deepest_zone_soa_first():
 
 
 def test_dnsdist_config_is_closed_world_and_keyless():
-    config = dnsdistcmd.config()
+    config = nshelper.dnsdist_config()
     assert 'setSecurityPollSuffix("")' in config and "setKey" not in config
     assert 'newServer({address="127.0.0.1:53"})' in config
 

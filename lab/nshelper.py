@@ -1,0 +1,231 @@
+"""Helpers kept in each node's network namespace, from `up` to `down`: the only containers with NET_ADMIN.
+
+A fault that had to start a container first (create, start, wait, remove) landed 150-400 ms after its step
+began. So `up` starts one helper per node, in the node's namespace on the node's engine (the node itself
+keeps no capability), and a fault only sends it a request:
+
+- every node gets one (any node can be the target of a network fault): an idle `sleep`, or, on nodes that
+  can be the target of a dns-answer fault (authoritative servers and resolvers), a dnsdist listening on
+  LISTEN_PORT with no rule and no redirect to it, so it changes nothing until a fault adds both;
+- requests go over one exec per helper and process, kept open (lab.agents.nshelper, a loop on stdin): an nft
+  ruleset or a dnsdist console command then costs a few milliseconds instead of an exec or a container.
+
+A helper joined a namespace that dies with its node's process: after the node restarts, the helper would
+act on a namespace nobody uses. Each helper is labelled with its target's start time; one whose target
+started since is replaced before it is used (one inspect of the target per request).
+
+With DNSLAB_HELPERS=on-demand, `up` starts none and the first fault on a node starts its helper (it then
+stays until `down`). Every helper carries the lab's labels plus dnslab.sidecar=helper / dnslab.target, so
+`dnslab down` (also after a killed orchestrator) removes it with the lab.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from importlib import resources
+
+from lab import runtime
+from lab.errors import LabError
+from lab.parallel import parallel
+from lab.runtime import Runtime
+
+KIND = "helper"  # its runtime.HELPER label
+FAULT = "dnslab.fault"  # the fault a one-off helper was started for; KEPT for the kept ones
+KEPT = "lab"
+TARGET_STARTED = "dnslab.target-started"  # the target's start time when the helper joined its namespace
+DNSDIST_ROLES = ("authoritative", "resolver")  # the roles dns-answer faults may target
+NODE_LABELS = (runtime.NODE, runtime.ROLE, runtime.SOFTWARE)
+MODE_ENV = "DNSLAB_HELPERS"
+
+LISTEN_PORT = 5300
+CONSOLE = "127.0.0.1:5199"
+CONFIG_PATH = "/tmp/dnsdist.conf"
+
+
+def from_up() -> bool:
+    """Whether `up` starts the helpers (the default), or the first fault on each node does."""
+    mode = os.environ.get(MODE_ENV, "up")
+    if mode not in ("up", "on-demand"):
+        raise LabError(f"{MODE_ENV}={mode!r}: use 'up' (helpers from lab up, the default) or 'on-demand'")
+    return mode == "up"
+
+
+def dnsdist_config(ipv6: bool = False) -> str:
+    """The helper's dnsdist.conf, without the console key (the helper appends a fresh one itself, so it never
+    leaves the container). Small rings and one listener thread: it idles most of its life. Dual-stack
+    (`ipv6`): it listens on IPv6 too (the redirect sends it both)."""
+    return "\n".join([
+        f'setLocal("0.0.0.0:{LISTEN_PORT}")',
+        *([f'addLocal("[::]:{LISTEN_PORT}")'] if ipv6 else []),
+        # the lab's own internal networks are the only ones that can reach it
+        'setACL({"0.0.0.0/0", "::/0"})' if ipv6 else 'setACL({"0.0.0.0/0"})',
+        f'controlSocket("{CONSOLE}")',
+        'setSecurityPollSuffix("")',  # never ask the outside world for security status (closed world)
+        'setRingBuffersSize(1000)',
+        'newServer({address="127.0.0.1:53"})',
+    ]) + "\n"
+
+
+# The dnsdist helper's entry point: a fresh console key per helper, then dnsdist in the foreground.
+DNSDIST_SCRIPT = (
+    f'umask 077; key=$(head -c 32 /dev/urandom | base64); '
+    f'printf "%ssetKey(\\"%s\\")\\n" "$DNSDIST_CONFIG" "$key" > {CONFIG_PATH}; '
+    f'exec dnsdist --supervised --disable-syslog -C {CONFIG_PATH}'
+)
+LOOP = resources.files("lab.agents").joinpath("nshelper.py").read_text()
+
+
+def name(description: dict, node: str) -> str:
+    return f"{description['nodes'][node]['container']}-helper"
+
+
+def runs_dnsdist(description: dict, node: str) -> bool:
+    return description["nodes"][node]["role"] in DNSDIST_ROLES
+
+
+def start(rt: Runtime, description: dict, node: str) -> None:
+    """(Re)start the node's helper in the node's current namespace; the node must be running (or paused)."""
+    target_name = description["nodes"][node]["container"]
+    target = rt.container(target_name)
+    if target is None or not target.up:
+        raise LabError(f"{node} is {target.state if target else 'gone'}: no namespace to start its helper in")
+    inherited = {k: v for k, v in target.labels.items() if k.startswith("dnslab.") and k not in NODE_LABELS}
+    labels = {**inherited, runtime.LAB: description["lab"], runtime.HELPER: KIND, runtime.TARGET: node,
+              FAULT: KEPT, TARGET_STARTED: target.started}
+    helper = name(description, node)
+    forget(helper)
+    rt.remove(helper)  # a stale one (its target restarted since) or a dead leftover
+    if runs_dnsdist(description, node):
+        rt.start_helper(helper, target_name, description["image"], ["sh", "-c", DNSDIST_SCRIPT], labels,
+                        {"DNSDIST_CONFIG": dnsdist_config(bool(description.get("ipv6")))})
+    else:
+        rt.start_helper(helper, target_name, description["image"], ["sleep", "infinity"], labels)
+
+
+def start_all(rt: Runtime, description: dict) -> None:
+    """Every node's helper (from `up`; none with DNSLAB_HELPERS=on-demand); one already in place for the node's
+    current start stays. This process's channels to them open in the background: `up` does not wait for
+    them, the first request to a node does (if it comes that soon)."""
+    if not from_up():
+        return
+    nodes = list(description["nodes"])
+    parallel(lambda node: _valid(rt, description, node)[0] or start(rt, description, node), nodes)
+    threading.Thread(target=_warm, args=(rt, description, nodes), daemon=True).start()
+
+
+def _warm(rt: Runtime, description: dict, nodes: list[str]) -> None:
+    try:
+        parallel(lambda node: _channel(rt, description, node), nodes)
+    except Exception:  # noqa: BLE001 - only a head start: the first request opens what is missing, or says why
+        pass
+
+
+def renew(rt: Runtime, description: dict, nodes: list[str]) -> None:
+    """Helpers (and channels) in the nodes' current namespaces, if the lab keeps helpers: after nodes started
+    again, the next fault on them is as quick as the first."""
+    if from_up():
+        parallel(lambda node: _channel(rt, description, node), nodes)
+
+
+def _valid(rt: Runtime, description: dict, node: str) -> tuple[bool, str]:
+    """(the helper is running in the node's current namespace, the node's start time)."""
+    target = rt.container(description["nodes"][node]["container"])
+    if target is None or not target.up:
+        raise LabError(f"{node} is {target.state if target else 'gone'}: nothing to change in its namespace")
+    helper = rt.container(name(description, node))
+    ok = helper is not None and helper.state == "running" and helper.labels.get(TARGET_STARTED) == target.started
+    return ok, target.started
+
+
+class Channel:
+    """One exec of the helper's command loop, kept open: a request is a line out and a line back."""
+
+    def __init__(self, rt: Runtime, helper: str, started: str):
+        self.helper = helper
+        self.started = started
+        self.stream = rt.exec_stream(helper, ["python3", "-u", "-c", LOOP], stdin=True)
+        self.chunks = self.stream.chunks()
+        self.buffer = b""
+        self.lock = threading.Lock()
+        self.request([])  # the loop's python has started: the first real request pays no start-up
+
+    def request(self, steps: list[dict]) -> dict:
+        with self.lock:
+            self.stream.send((json.dumps({"steps": steps}) + "\n").encode())
+            while b"\n" not in self.buffer:
+                out, _ = next(self.chunks)  # StopIteration: the loop or its helper ended
+                self.buffer += out or b""
+            line, _, self.buffer = self.buffer.partition(b"\n")
+        return json.loads(line)
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+_channels: dict[str, Channel] = {}
+_opening: dict[str, threading.Lock] = {}
+_guard = threading.Lock()
+
+
+def forget(helper: str) -> None:
+    with _guard:
+        channel = _channels.pop(helper, None)
+    if channel is not None:
+        channel.close()
+
+
+def _channel(rt: Runtime, description: dict, node: str) -> Channel:
+    helper = name(description, node)
+    with _guard:
+        opening = _opening.setdefault(helper, threading.Lock())
+    with opening:  # one channel per helper: a second caller waits for the first one's
+        target = rt.container(description["nodes"][node]["container"])
+        if target is None or not target.up:
+            raise LabError(f"{node} is {target.state if target else 'gone'}: nothing to change in its namespace")
+        with _guard:
+            channel = _channels.get(helper)
+        if channel is not None and channel.started == target.started:
+            return channel
+        forget(helper)
+        ok, started = _valid(rt, description, node)
+        if not ok:
+            start(rt, description, node)
+        channel = Channel(rt, helper, started)
+        with _guard:
+            _channels[helper] = channel
+        return channel
+
+
+def request(rt: Runtime, description: dict, node: str, steps: list[dict]) -> list[str]:
+    """Run the steps in the node's namespace (lab.agents.nshelper); their outputs, or LabError saying why not."""
+    helper = name(description, node)
+    for attempt in (1, 2):  # a channel whose helper went away (removed, restarted) is opened again once
+        try:
+            answer = _channel(rt, description, node).request(steps)
+            break
+        except (StopIteration, OSError, ValueError) as exc:
+            forget(helper)
+            if attempt == 2:
+                raise LabError(f"the helper in {node}'s namespace does not answer ({type(exc).__name__}); "
+                               f"see 'docker logs {helper}'") from None
+    if not answer["ok"]:
+        raise LabError(f"in {node}'s namespace: {answer['error']}")
+    return answer["outputs"]
+
+
+def call(rt: Runtime, description: dict, node: str, module: str, function: str, arg) -> object:
+    """function(arg) of lab.agents.MODULE, run by the node's helper in the node's namespace (as if asked from
+    the node itself, without an exec); its result."""
+    source = resources.files("lab.agents").joinpath(f"{module}.py").read_text()
+    [said] = request(rt, description, node, [{"call": function, "module": module, "source": source, "arg": arg}])
+    return json.loads(said)
+
+
+def close_all() -> None:
+    """End this process's channels (the helpers stay)."""
+    with _guard:
+        helpers = list(_channels)
+    for helper in helpers:
+        forget(helper)
