@@ -291,12 +291,22 @@ class DockerRuntime:
         try:
             exec_id = self.api.exec_create(name, argv, stdout=True, stderr=True, user=user)["Id"]
             output = self.api.exec_start(exec_id)
-            code = self.api.exec_inspect(exec_id)["ExitCode"]
+            code = self._exit_code(exec_id)
         except docker.errors.NotFound:
             raise LabError(f"container {name} is gone; run 'dnslab up' to bring the lab back") from None
         except docker.errors.APIError as exc:
             raise LabError(f"cannot run a command in {name}: {_explain(exc)}") from None
         return ExecResult(code if code is not None else -1, output.decode("utf-8", "replace"))
+
+    def _exit_code(self, exec_id: str, wait: float = 5.0) -> int | None:
+        """The exec's exit code. Its output can end before the engine has recorded the exit (ExitCode None,
+        Running still true: seen under load, a finished command taken for a failed one): wait for it, bounded."""
+        deadline = time.monotonic() + wait
+        while True:
+            info = self.api.exec_inspect(exec_id)
+            if info.get("ExitCode") is not None or not info.get("Running") or time.monotonic() >= deadline:
+                return info.get("ExitCode")
+            time.sleep(0.05)
 
     def exec_stream(self, name: str, argv: list[str], stdin: bool = False) -> DockerExecStream:
         try:
