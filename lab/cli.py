@@ -104,10 +104,12 @@ def _print_status(rows: list[dict]) -> None:
 @click.option("--client", "client_node", help="Client node to ask from (default: the first client).")
 @name_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("-6", "ipv6", is_flag=True, help="Ask the resolvers at their IPv6 addresses (a dual-stack lab).")
 @hosts_option
-def dig(qname: str, qtype: str, via: str, client_node: str | None, name: str | None, as_json: bool) -> None:
+def dig(qname: str, qtype: str, via: str, client_node: str | None, name: str | None, as_json: bool,
+        ipv6: bool) -> None:
     """Resolve QNAME from a client container through the lab's resolvers."""
-    results = lifecycle.dig(lab_name(name), qname, qtype.upper(), via, client_node)
+    results = lifecycle.dig(lab_name(name), qname, qtype.upper(), via, client_node, transport=6 if ipv6 else 4)
     if as_json:
         out.print_json(json.dumps(results))
         return

@@ -42,7 +42,10 @@ def compose_document(description: dict, nodes_dir: str = "./nodes") -> dict:
             "environment": spec.environment,
             "volumes": volumes,
             "tmpfs": list(spec.tmpfs),
-            "networks": {runtime.network_name(lab, net): {"ipv4_address": addr} for net, addr in spec.addresses.items()},
+            "networks": {runtime.network_name(lab, net): {"ipv4_address": addr,
+                                                          **({"ipv6_address": spec.addresses6[net]}
+                                                             if net in spec.addresses6 else {})}
+                         for net, addr in spec.addresses.items()},
             **({"cap_add": spec.cap_add} if spec.cap_add else {}),
             **({"working_dir": spec.working_dir} if spec.working_dir else {}),
         }
@@ -51,7 +54,9 @@ def compose_document(description: dict, nodes_dir: str = "./nodes") -> dict:
             "name": runtime.network_name(lab, net.name),
             "internal": True,
             "labels": {runtime.LAB: lab, runtime.NETWORK: net.name},
-            "ipam": {"config": [{"subnet": str(net.subnet)}]},
+            "ipam": {"config": [{"subnet": str(net.subnet)},
+                                *([{"subnet": str(topology.subnet6(net.name))}] if topology.ipv6 else [])]},
+            **({"enable_ipv6": True} if topology.ipv6 else {}),  # compose file format 2.4 takes it
         }
         for net in topology.networks.values()
     }

@@ -51,6 +51,9 @@ def up(topology_path: str | Path | None = None, name: str | None = None, progres
     if not topology_load.NODE_NAME.match(lab):
         raise InputError(f"lab name {lab!r} must be lower-case letters, digits and '-' (at most 40)")
     rt = rt or runtime_for()
+    if topology.ipv6 and rt.hosts_file is not None:
+        raise InputError(f"{topology.file}: a dual-stack topology (ipv6: true) runs on one engine only; the "
+                         f"Swarm's overlays are not dual-stack in dnslab (docs/scaling.md): drop --hosts or ipv6")
     digest = topology_hash(topology)
     # Node containers only: fault sidecars (dnsdist, nft) carry the lab's label but are no nodes.
     existing = [c for c in rt.containers(lab) if c.node]
@@ -89,8 +92,10 @@ def up(topology_path: str | Path | None = None, name: str | None = None, progres
         progress(f"creating {len(topology.networks)} networks and {len(topology.nodes)} containers")
         for net in topology.networks.values():
             try:
+                subnet6 = topology.subnet6(net.name)
                 rt.create_network(runtime.network_name(lab, net.name), str(net.subnet),
-                                  {**labels, runtime.NETWORK: net.name}, _dynamic(rt, topology, net.name))
+                                  {**labels, runtime.NETWORK: net.name}, _dynamic(rt, topology, net.name),
+                                  str(subnet6) if subnet6 else None, _dynamic6(topology, net.name))
             except LabError as exc:  # e.g. a network made outside dnslab took the subnet
                 raise LabError(f"{exc} (lab {lab}); run 'dnslab down --name {lab}' and try again") from None
     if topology.pipeline is not None:
@@ -151,6 +156,13 @@ def _dynamic(rt: Runtime, topology: Topology, network: str) -> str | None:
     return str(block)
 
 
+def _dynamic6(topology: Topology, network: str) -> str | None:
+    """Where Docker may hand out IPv6 addresses of its own on a dual-stack network (its gateway is ::1, out
+    of every node's way like the IPv4 one): the IPv6 counterpart of the free block."""
+    block = topology.dynamic_range6(network)
+    return str(block) if block is not None else None
+
+
 def _resume(rt: Runtime, existing: list[runtime.Container]) -> None:
     for container in existing:
         if container.state == "paused":
@@ -189,9 +201,12 @@ def describe(lab: str, topology: Topology, tag: str, path: Path, placed: dict[st
         "created": time.time(),
         "hosts": str(hosts_file) if hosts_file else None,  # the hosts file of a lab across engines
         "networks": {n.name: str(n.subnet) for n in topology.networks.values()},
+        "ipv6": topology.ipv6,  # dual-stack: every network has an IPv6 subnet, every node an address on it
+        "networks6": {n.name: str(topology.subnet6(n.name)) for n in topology.networks.values()} if topology.ipv6 else {},
         "nodes": {
             n.name: {"role": n.role, "software": n.software, "function": topology.describe_role(n),
                      "addresses": {net: str(a) for net, a in n.addresses.items()}, "options": n.options,
+                     "addresses6": {net: str(a) for net, a in topology.addresses6(n).items()},
                      "container": runtime.container_name(lab, n.name), "host": (placed or {}).get(n.name),
                      **({"agent": appnodes.agent_spec(topology, n)} if n.role in appnodes.ROLES else {})}
             for n in topology.nodes.values()
@@ -213,12 +228,19 @@ def _describe_pipeline(lab: str, topology: Topology) -> dict:
             "enactors": [a.name for a in agents if a.software == "enactor"]}
 
 
-def resolver_address(description: dict, resolver: str, client_node: str) -> str:
-    """The address `client_node` uses to reach `resolver`: on a network both are on."""
+def resolver_address(description: dict, resolver: str, client_node: str, transport: int = 4) -> str:
+    """The address `client_node` uses to reach `resolver` (its IPv6 one for transport 6): on a network both
+    are on."""
     res = description["nodes"][resolver]["addresses"]
     cli = description["nodes"][client_node]["addresses"]
     for net, addr in res.items():
         if net in cli:
+            if transport == 6:
+                found = description["nodes"][resolver].get("addresses6", {}).get(net)
+                if found is None:
+                    raise InputError(f"resolver {resolver!r} has no IPv6 address: lab {description['lab']!r} "
+                                     f"is not dual-stack (topology `ipv6: true`)")
+                return found
             return addr
     raise InputError(f"client {client_node!r} shares no network with resolver {resolver!r}")
 
@@ -362,8 +384,9 @@ def down(lab: str | None, all_labs: bool = False, rt: Runtime | None = None) -> 
 
 
 def dig(lab: str, qname: str, qtype: str = "A", via: str = "all", client_node: str | None = None,
-        rt: Runtime | None = None) -> list[dict]:
-    """Ask every (or one) resolver from a client container; one result per resolver."""
+        rt: Runtime | None = None, transport: int = 4) -> list[dict]:
+    """Ask every (or one) resolver from a client container (at its IPv6 address for transport 6); one result
+    per resolver."""
     rt = rt or runtime_for(lab)
     description = state.load_description(lab)
     if description is None or not rt.containers(lab):
@@ -381,13 +404,14 @@ def dig(lab: str, qname: str, qtype: str = "A", via: str = "all", client_node: s
         client_node = clients[0]
     elif client_node not in clients:
         raise InputError(f"--client {client_node!r} is not a client of lab {lab!r}; clients: {', '.join(clients)}")
-    queries = [{"server": resolver_address(description, r, client_node), "name": qname, "type": qtype}
+    queries = [{"server": resolver_address(description, r, client_node, transport), "name": qname, "type": qtype}
                for r in resolvers]
     results = exec_json(rt, nodes[client_node]["container"], "lab.agents.ask",
                                 {"queries": queries, "timeout": 3})
     for resolver, result in zip(resolvers, results):
         result["resolver"] = resolver
         result["client"] = client_node
+        result["transport"] = transport
     return results
 
 

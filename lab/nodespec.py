@@ -30,9 +30,10 @@ def _container_spec(lab: str, topology: Topology, node_name: str, tag: str, labe
     host = (placed or {}).get(node_name)
     soft = software_of(node.role, node.software)
     spec = runtime.ContainerSpec(
-        lab=lab, node=node.name, image=tag, command=list(soft.command),
+        lab=lab, node=node.name, image=tag, command=soft.command_for(topology.ipv6),
         entrypoint=["sh", "-c", PROLOGUE, "dnslab-node"],
         addresses={net: str(addr) for net, addr in node.addresses.items()},
+        addresses6={net: str(addr) for net, addr in topology.addresses6(node).items()},
         labels={**labels, runtime.NODE: node.name, runtime.ROLE: node.role, runtime.SOFTWARE: node.software},
         files={**node_files(lab, node.name), **agent_code()}, tmpfs={d: "" for d in soft.writable},
         environment=dict(image.ENVIRONMENT), nano_cpus=int(float(node.options.get("cpus") or 0) * 1e9),

@@ -52,12 +52,15 @@ def from_up() -> bool:
     return mode == "up"
 
 
-def dnsdist_config() -> str:
+def dnsdist_config(ipv6: bool = False) -> str:
     """The helper's dnsdist.conf, without the console key (the helper appends a fresh one itself, so it never
-    leaves the container). Small rings and one listener thread: it idles most of its life."""
+    leaves the container). Small rings and one listener thread: it idles most of its life. Dual-stack
+    (`ipv6`): it listens on IPv6 too (the redirect sends it both)."""
     return "\n".join([
         f'setLocal("0.0.0.0:{LISTEN_PORT}")',
-        'setACL({"0.0.0.0/0"})',  # the lab's own internal networks are the only ones that can reach it
+        *([f'addLocal("[::]:{LISTEN_PORT}")'] if ipv6 else []),
+        # the lab's own internal networks are the only ones that can reach it
+        'setACL({"0.0.0.0/0", "::/0"})' if ipv6 else 'setACL({"0.0.0.0/0"})',
         f'controlSocket("{CONSOLE}")',
         'setSecurityPollSuffix("")',  # never ask the outside world for security status (closed world)
         'setRingBuffersSize(1000)',
@@ -96,7 +99,7 @@ def start(rt: Runtime, description: dict, node: str) -> None:
     rt.remove(helper)  # a stale one (its target restarted since) or a dead leftover
     if runs_dnsdist(description, node):
         rt.start_helper(helper, target_name, description["image"], ["sh", "-c", DNSDIST_SCRIPT], labels,
-                        {"DNSDIST_CONFIG": dnsdist_config()})
+                        {"DNSDIST_CONFIG": dnsdist_config(bool(description.get("ipv6")))})
     else:
         rt.start_helper(helper, target_name, description["image"], ["sleep", "infinity"], labels)
 

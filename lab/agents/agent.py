@@ -40,6 +40,9 @@ class Agent:
         self.key = key
         self.regions = self.config["regions"]
         self.endpoints = plans.endpoints_of(self.regions)
+        # The address types the plans hold: AAAA too when a region's pool has IPv6 addresses (dual-stack).
+        self.address_types = sorted({strategy.address_type(a) for spec in self.regions.values()
+                                     for a in spec["addresses"]} | {"A"})
 
     def settings(self) -> dict:
         return {**settings_table.defaults(), **self.config.get("settings", {}), **self.store.settings()}
@@ -56,11 +59,12 @@ class Agent:
         """{"marker": generation or None, "addresses": [...]} as the primary serves it now."""
         server = self.config["primary"]
         txt = ask.ask(server, endpoint, "TXT", timeout, rd=False)
-        a = ask.ask(server, endpoint, "A", timeout, rd=False)
-        for result in (txt, a):
+        sets = [ask.ask(server, endpoint, rdtype, timeout, rd=False) for rdtype in self.address_types]
+        for result in (txt, *sets):
             if result["rcode"] not in ("NOERROR", "NXDOMAIN"):
                 raise DnsError(f"{endpoint}: {result['rcode'] or result['error']}")
-        return {"marker": strategy.parse_marker(txt["answers"]), "addresses": sorted(a["answers"])}
+        addresses = [a for result in sets for a in result["answers"]]
+        return {"marker": strategy.parse_marker(txt["answers"]), "addresses": sorted(addresses, key=plans.address_key)}
 
     def read_endpoints(self) -> dict[str, dict]:
         return {endpoint: self.read_endpoint(endpoint) for endpoint in self.endpoints}

@@ -165,7 +165,8 @@ class Enactor:
                 count = len(self.agent.read_endpoint(endpoint)["addresses"])
             except agent_mod.DnsError:
                 continue
-            if self.agent.send([["delete", endpoint, "A"]])["rcode"] == "NOERROR" and count:
+            ops = [["delete", endpoint, rdtype] for rdtype in strategy.ADDRESS_TYPES]
+            if self.agent.send(ops)["rcode"] == "NOERROR" and count:
                 removed += count
                 endpoints.append(endpoint)
         if deleted or removed:

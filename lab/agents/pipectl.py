@@ -59,8 +59,10 @@ def reset(agent: agent_mod.Agent, settings: dict, timeout: float) -> dict:
     ttl = int(agent.settings()["ttl"])
     errors = {}
     for endpoint, addresses in plans.endpoint_addresses(baseline).items():
-        result = agent.send([["replace", endpoint, ttl, "A", addresses],
-                             ["replace", endpoint, ttl, "TXT", [strategy.marker_text(generation)]]])
+        sets = strategy.by_type(addresses)
+        result = agent.send([["replace", endpoint, ttl, rdtype, sets[rdtype]] if rdtype in sets
+                             else ["delete", endpoint, rdtype] for rdtype in strategy.ADDRESS_TYPES]
+                            + [["replace", endpoint, ttl, "TXT", [strategy.marker_text(generation)]]])
         if result["rcode"] != "NOERROR":
             errors[endpoint] = result["rcode"] or result["error"]
     configure(agent, {"running": True})

@@ -19,6 +19,7 @@ Runs inside containers: Debian's python3 and the standard library only (no impor
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import random
@@ -39,7 +40,8 @@ def make_plan(generation: int, seed: int, regions: dict, created: float | None =
               baseline: bool = False) -> dict:
     """Generation `generation` of every regional plan: per region, weighted targets drawn from its pool.
 
-    `regions` maps a region name to {"endpoints": [names], "addresses": [pool]}. Capacity changes from one
+    `regions` maps a region name to {"endpoints": [names], "addresses": [pool]}; a pool with IPv6
+    addresses makes its endpoints dual-stack (the enactors write an A and an AAAA set). Capacity changes from one
     generation to the next (weights always, membership when a load balancer is drained). A baseline plan
     (what a reset starts from) has the whole pool in service with equal weights.
     """
@@ -50,8 +52,14 @@ def make_plan(generation: int, seed: int, regions: dict, created: float | None =
             targets = [{"address": a, "weight": 100} for a in pool]
         else:
             rng = random.Random(f"{seed}/{region}/{generation}")
-            drainable = max(0, min(MAX_DRAINED, len(pool) - MIN_IN_SERVICE))
-            drained = set(rng.sample(pool, rng.randint(0, drainable))) if drainable else set()
+            drained = set()
+            # Per address family (IPv4, then IPv6), so a dual-stack endpoint keeps MIN_IN_SERVICE of each;
+            # an IPv4-only pool draws exactly as before.
+            for family in (4, 6):
+                members = [a for a in pool if _family(a) == family]
+                drainable = max(0, min(MAX_DRAINED, len(members) - MIN_IN_SERVICE))
+                if drainable:
+                    drained |= set(rng.sample(members, rng.randint(0, drainable)))
             targets = [{"address": a, "weight": rng.randint(10, 100)} for a in pool if a not in drained]
         plans[region] = {"endpoints": list(spec["endpoints"]), "targets": targets}
     return {"generation": generation, "created": time.time() if created is None else created, "plans": plans,
@@ -62,7 +70,7 @@ def endpoint_addresses(plan: dict) -> dict[str, list[str]]:
     """endpoint name -> the addresses the plan gives it (every endpoint of a region gets the region's)."""
     found = {}
     for regional in plan["plans"].values():
-        addresses = sorted((t["address"] for t in regional["targets"] if t["weight"] > 0), key=_address_key)
+        addresses = sorted((t["address"] for t in regional["targets"] if t["weight"] > 0), key=address_key)
         for endpoint in regional["endpoints"]:
             found[endpoint] = addresses
     return found
@@ -73,8 +81,17 @@ def endpoints_of(regions: dict) -> list[str]:
     return [e for _, spec in sorted(regions.items()) for e in spec["endpoints"]]
 
 
-def _address_key(address: str) -> tuple:
-    return tuple(int(p) for p in address.split(".")) if address.count(".") == 3 else (address,)
+def _family(address: str) -> int:
+    return 6 if ":" in address else 4
+
+
+def address_key(address: str) -> tuple:
+    """IPv4 addresses first in numeric order, then IPv6 ones (a dual-stack endpoint's AAAA set)."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return (2, address)
+    return (parsed.version, int(parsed))
 
 
 # ---- the store (files on a shared volume, or served by lab.agents.planstore) ----------------------------------------------------------------

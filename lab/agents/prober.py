@@ -1,12 +1,14 @@
 """Probe resolvers from a client container: one JSON line per query on stdout, written the moment it is known.
 
     python3 -m lab.agents.prober '{"client": "client1", "rate": 5, "timeout": 2,
-        "targets": [{"resolver": "unbound", "server": "10.53.1.21"}],
+        "targets": [{"resolver": "unbound", "server": "10.53.1.21"},
+                    {"resolver": "unbound", "server": "fd00:53:a35:100::15", "transport": 6}],
         "queries": [["dynamodb.us-east-1.cloud.test.", "A"]], "stdin": true}'
 
 Every 1/rate seconds a round starts: one query to every target, cycling through `queries`. Each query
 has its own socket and deadline in one selector loop, so a slow or lost answer never holds up the next
-round. Lines follow docs/records.md (probes.jsonl). With `"dnssec": true` every query carries EDNS and the AD
+round. A target's `transport` (4 or 6, from the server's address) is the IP version the query goes over;
+every line says it. Lines follow docs/records.md (probes.jsonl). With `"dnssec": true` every query carries EDNS and the AD
 bit, and each line also says whether the answer was validated (`ad`) and which Extended DNS Errors came
 with it (`ede`, RFC 8914).
 
@@ -87,15 +89,16 @@ class Prober:
         self.seq += 1
         query_id = random.getrandbits(16)
         query = query_id.to_bytes(2, "big") + self.wires[(name, qtype)][2:]
+        family = socket.AF_INET6 if ":" in target["server"] else socket.AF_INET
         record = {"t": time.time(), "client": self.client, "resolver": target["resolver"], "name": name,
                   "type": qtype, "rcode": None, "answers": [], "ttl": None, "latency_ms": None, "error": None,
-                  "seq": self.seq}
+                  "seq": self.seq, "transport": 6 if family == socket.AF_INET6 else 4}
         if self.dnssec:
             record.update(ad=None, ede=None)  # known once an answer comes
         self.sent += 1
         sock = None
         try:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock = socket.socket(family, socket.SOCK_DGRAM)
             sock.setblocking(False)
             sock.sendto(query, (target["server"], int(target.get("port", 53))))
         except OSError as exc:

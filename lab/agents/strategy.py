@@ -30,6 +30,7 @@ from typing import ClassVar
 MARKER = re.compile(r"gen=(\d+)")
 # Rcodes with which a primary refuses an update whose prerequisite does not hold (RFC 2136 3.2.5).
 PREREQ_FAILED = ("NXRRSET", "YXRRSET", "NXDOMAIN", "YXDOMAIN")
+ADDRESS_TYPES = ("A", "AAAA")  # the address sets of an endpoint (AAAA: a dual-stack endpoint's)
 
 
 def marker_text(generation: int) -> str:
@@ -61,10 +62,24 @@ def stuck_reason(gone: dict[str, int]) -> str:
             f"no change set can be computed; run 'dnslab repair'")
 
 
+def address_type(address: str) -> str:
+    """A for an IPv4 address, AAAA for an IPv6 one (a dual-stack endpoint's plan holds both)."""
+    return "AAAA" if ":" in address else "A"
+
+
+def by_type(addresses: list[str]) -> dict[str, list[str]]:
+    """{"A": [...], "AAAA": [...]}: only the types that hold an address, in the order given."""
+    found: dict[str, list[str]] = {}
+    for address in addresses:
+        found.setdefault(address_type(address), []).append(address)
+    return found
+
+
 def naive_ops(endpoint: str, generation: int, new: list[str], active: list[str], ttl: int) -> list:
-    """The blind change set from the active plan's addresses to the new plan's, plus the marker."""
-    ops = [["delete", endpoint, "A", address] for address in active if address not in new]
-    ops.append(["add", endpoint, ttl, "A", list(new)])
+    """The blind change set from the active plan's addresses to the new plan's (A and AAAA sets), plus
+    the marker."""
+    ops = [["delete", endpoint, address_type(address), address] for address in active if address not in new]
+    ops += [["add", endpoint, ttl, rdtype, values] for rdtype, values in by_type(new).items()]
     ops.append(["replace", endpoint, ttl, "TXT", [marker_text(generation)]])
     return ops
 
@@ -76,8 +91,11 @@ def guarded_update(endpoint: str, generation: int, new: list[str], seen_marker: 
         prereq = [["rrset_absent", endpoint, "TXT"]]
     else:
         prereq = [["rrset_value", endpoint, "TXT", [marker_text(seen_marker)]]]
-    ops = [["replace", endpoint, ttl, "A", list(new)],
-           ["replace", endpoint, ttl, "TXT", [marker_text(generation)]]]
+    sets = by_type(new)
+    # A type the plan gives no address is deleted, so an endpoint never keeps a family the plan dropped.
+    ops = [["replace", endpoint, ttl, rdtype, sets[rdtype]] if rdtype in sets else ["delete", endpoint, rdtype]
+           for rdtype in ADDRESS_TYPES]
+    ops.append(["replace", endpoint, ttl, "TXT", [marker_text(generation)]])
     return prereq, ops
 
 

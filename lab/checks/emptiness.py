@@ -22,11 +22,11 @@ SYMPTOMS = ("EMPTY", "NODATA", "TIMEOUT")
 
 
 def never_empty(scope: Scope) -> CheckResult:
-    """Fail when any selected probe got an empty answer (NODATA or NXDOMAIN): the name went away."""
+    """Fail when any selected probe got an empty answer (NODATA or NXDOMAIN): the name went away (per type)."""
     empty = [probe for probe in scope.probes if records.is_empty(probe)]
     total = len(scope.probes)
     if not empty:
-        return scope.result(True, f"none of {scope.probes_text()} got an empty answer", matched=total, empty=0)
+        return scope.result(True, f"none of {scope.probes_text()} got an empty answer", matched=total, empty=0, by_type={})
     groups = by(empty, "resolver")
     by_resolver = {resolver: _empty_figures(scope, group) for resolver, group in groups.items()}
     names = sorted({str(probe.get("name")) for probe in empty})
@@ -41,9 +41,14 @@ def never_empty(scope: Scope) -> CheckResult:
         for resolver, figures in by_resolver.items()
     ]
     said = every.split(" ", 1)[1] if "," not in every else f"empty ({every})"  # "NODATA" when it is all one
-    detail = (f"{len(empty)} of {scope.probes_text()} {said} for {', '.join(names)} — "
+    # Judged per type: "the AAAA set went empty" is its own finding next to the A set's.
+    by_type = {rdtype: len(group) for rdtype, group in sorted(by(empty, "type").items())}
+    types = "" if len(by_type) < 2 and len({p.get("type") for p in scope.probes}) < 2 else (
+        " (" + ", ".join(f"{rdtype} {count}" for rdtype, count in by_type.items()) + ")")
+    detail = (f"{len(empty)} of {scope.probes_text()} {said} for {', '.join(names)}{types} — "
               + "; ".join(parts))
-    return scope.result(False, detail, matched=total, empty=len(empty), names=names, by_resolver=by_resolver)
+    return scope.result(False, detail, matched=total, empty=len(empty), names=names, by_resolver=by_resolver,
+                        by_type=by_type)
 
 
 def _empty_figures(scope: Scope, empty: list[Record]) -> dict[str, Any]:

@@ -28,6 +28,10 @@ def served_zones(description: dict, node: str) -> dict[str, dict]:
             if node in info["servers"] or info["primary"] == node}
 
 
+def _dual_stack(ctx: FaultContext) -> bool:
+    return bool(ctx.description.get("ipv6"))
+
+
 def _apply(ctx: FaultContext, record: dict) -> None:
     record["rules"] = {}
 
@@ -37,7 +41,7 @@ def _apply(ctx: FaultContext, record: dict) -> None:
         record["rules"][node] = names  # before they are added: a failure half-way undoes them all
         # Rules first, then the redirect: the first query dnsdist sees already meets them.
         sidecar.steps(ctx, node, [*({"console": c, "wait": sidecar.CONSOLE_WAIT} for c in commands),
-                                  {"nft": nftrules.redirect(nshelper.LISTEN_PORT)}])
+                                  {"nft": nftrules.redirect(nshelper.LISTEN_PORT, _dual_stack(ctx))}])
     parallel(apply, record["nodes"])
 
 
@@ -51,7 +55,7 @@ def _undo(ctx: FaultContext, record: dict) -> None:
             return  # its namespace went with it: nothing is redirected any more
         if node not in others:
             # The redirect goes first: DNS is never sent to a dnsdist half-way through losing its rules.
-            sidecar.nft(ctx, node, nftrules.absent("ip", nftrules.REDIRECT_TABLE))
+            sidecar.nft(ctx, node, nftrules.absent(nftrules.redirect_family(_dual_stack(ctx)), nftrules.REDIRECT_TABLE))
         for command in dnsdistcmd.remove_commands((record.get("rules") or {}).get(node, [])):
             try:
                 sidecar.console(ctx, node, command)

@@ -40,7 +40,8 @@ def _partition(ctx: FaultContext, record: dict) -> None:
     record["peers"] = peers
 
     def ruleset(node: str) -> str:
-        own = set(ctx.description["nodes"][node]["addresses"].values())
+        info = ctx.description["nodes"][node]
+        own = {*info["addresses"].values(), *info.get("addresses6", {}).values()}
         return nftrules.partition(record["id"], [p for p in peers if p not in own])
     _install(ctx, record, ruleset)
 
@@ -93,8 +94,10 @@ def _reconnect(ctx: FaultContext, record: dict) -> None:
 
 
 def reconnect(ctx: FaultContext, node: str, network: str, address: str) -> bool:
-    """Attach the node to the network again with its own address and alias; False if it already was."""
-    return ctx.rt.attach(ctx.container(node), runtime.network_name(ctx.lab, network), address, [node])
+    """Attach the node to the network again with its own address (and IPv6 address, dual-stack) and alias;
+    False if it already was."""
+    address6 = ctx.description["nodes"][node].get("addresses6", {}).get(network)
+    return ctx.rt.attach(ctx.container(node), runtime.network_name(ctx.lab, network), address, [node], address6)
 
 
 def reconnect_all(ctx: FaultContext) -> list[str]:

@@ -30,9 +30,14 @@ def filter_table(name: str, incoming: list[str], outgoing: list[str]) -> str:
 
 
 def partition(fault_id: str, peers: list[str]) -> str:
-    """Drop every packet from and to the peers' addresses."""
-    peer_set = "{ " + ", ".join(peers) + " }"
-    return filter_table(table_name(fault_id), [f"ip saddr {peer_set} drop"], [f"ip daddr {peer_set} drop"])
+    """Drop every packet from and to the peers' addresses (IPv4 and, dual-stack, IPv6 ones)."""
+    incoming, outgoing = [], []
+    for family, members in (("ip", [p for p in peers if ":" not in p]), ("ip6", [p for p in peers if ":" in p])):
+        if members:
+            peer_set = "{ " + ", ".join(members) + " }"
+            incoming.append(f"{family} saddr {peer_set} drop")
+            outgoing.append(f"{family} daddr {peer_set} drop")
+    return filter_table(table_name(fault_id), incoming, outgoing)
 
 
 def loss(fault_id: str, percent: float) -> str:
@@ -50,11 +55,13 @@ def block_port(fault_id: str, proto: str, port: int) -> str:
     return filter_table(table_name(fault_id), rules, rules)
 
 
-def redirect(port: int) -> str:
+def redirect(port: int, ipv6: bool = False) -> str:
     """Send DNS arriving from outside to dnsdist on `port`; dnsdist's own queries to 127.0.0.1:53 are local
-    output, which prerouting never sees. Replaces the redirect if one is in place (one transaction)."""
-    return absent("ip", REDIRECT_TABLE) + "\n".join([
-        f"table ip {REDIRECT_TABLE} {{",
+    output, which prerouting never sees. Replaces the redirect if one is in place (one transaction).
+    Dual-stack (`ipv6`): queries over IPv6 too, from an inet table."""
+    family = redirect_family(ipv6)
+    return absent(family, REDIRECT_TABLE) + "\n".join([
+        f"table {family} {REDIRECT_TABLE} {{",
         "  chain incoming {", "    type nat hook prerouting priority dstnat; policy accept;",
         f"    udp dport 53 redirect to :{port}", f"    tcp dport 53 redirect to :{port}", "  }", "}",
     ]) + "\n"
@@ -62,6 +69,10 @@ def redirect(port: int) -> str:
 
 def delete(family: str, table: str) -> str:
     return f"delete table {family} {table}\n"
+
+
+def redirect_family(ipv6: bool) -> str:
+    return "inet" if ipv6 else "ip"
 
 
 def absent(family: str, table: str) -> str:

@@ -77,12 +77,14 @@ def resolve(target: str, description: dict, rng: random.Random) -> tuple[list[st
 
 
 def addresses(description: dict, names: list[str]) -> list[str]:
-    """Every IPv4 address of the nodes (or groups) named: what a partition cuts off."""
+    """Every address of the nodes (or groups) named, IPv6 ones too in a dual-stack lab: what a partition
+    cuts off."""
     found: list[str] = []
     for name in names:
         role = role_of(name)
         for node in members(description, role) if role else [name]:
-            for address in description["nodes"][node]["addresses"].values():
+            info = description["nodes"][node]
+            for address in [*info["addresses"].values(), *info.get("addresses6", {}).values()]:
                 if address not in found:
                     found.append(address)
     return found

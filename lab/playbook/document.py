@@ -30,7 +30,7 @@ from lab.yamlsrc import Map, Seq, YamlSyntaxError, load as load_yaml, merge, pla
 
 TOP_FIELDS = ("name", "description", "seed", "library", "topology", "setup", "probes", "steps", "checks")
 TOPOLOGY_FIELDS = ("file", "overrides")
-PROBE_FIELDS = ("names", "types", "rate", "clients", "resolvers", "timeout", "dnssec")
+PROBE_FIELDS = ("names", "types", "rate", "clients", "resolvers", "timeout", "dnssec", "transport")
 
 MAX_RATE = 50.0  # query rounds per second per client: load stays bounded (a round asks every resolver once)
 
@@ -44,6 +44,7 @@ class ProbePlan:
     resolvers: tuple[str, ...]
     timeout: float
     dnssec: bool = False  # ask with EDNS and AD: probes then record `ad` and `ede` (docs/records.md)
+    transport: tuple[int, ...] = (4,)  # IP versions every query goes over (6: a dual-stack topology's)
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,21 @@ def _probes(problems: Problems, spec: Map, topology: Topology, lab_description: 
     dnssec = get(problems, spec, "dnssec", bool, "probes", False)
     return ProbePlan(tuple(absolute(n) for n in names if isinstance(n, str)),
                      tuple(str(t).upper() for t in types if isinstance(t, str)), float(rate), tuple(clients),
-                     tuple(resolvers), timeout, bool(dnssec))
+                     tuple(resolvers), timeout, bool(dnssec), _transport(problems, spec, topology))
+
+
+def _transport(problems: Problems, spec: Map, topology: Topology) -> tuple[int, ...]:
+    """`transport: [4, 6]`: each query goes over IPv4 and over IPv6 (a dual-stack topology: `ipv6: true`)."""
+    raw = get(problems, spec, "transport", list, "probes", [4])
+    if not raw or not all(v in (4, 6) and not isinstance(v, bool) for v in raw) or len(set(raw)) != len(raw):
+        problems.at(spec, f"probes transport must be a list of IP versions, [4], [6] or [4, 6], not {raw!r}",
+                    "transport", value=True)
+        return (4,)
+    if 6 in raw and not topology.ipv6:
+        problems.at(spec, f"probes transport 6 needs a dual-stack topology: topology {topology.name!r} has no "
+                          f"IPv6 (set `ipv6: true` in it, or extend dnslab:dual-stack.yml)", "transport", value=True)
+        return (4,)
+    return tuple(raw)
 
 
 # ---- checks -----------------------------------------------------------------------------------------------

@@ -250,8 +250,9 @@ class Run:
         for client_node in plan.clients:
             spec = {
                 "client": client_node, "rate": plan.rate, "timeout": plan.timeout,
-                "targets": [{"resolver": r, "server": lifecycle.resolver_address(self.description, r, client_node)}
-                            for r in plan.resolvers],
+                "targets": [{"resolver": r, "server": lifecycle.resolver_address(self.description, r, client_node,
+                                                                                 transport)}
+                            for transport in plan.transport for r in plan.resolvers],
                 "queries": [[name, qtype] for name in plan.names for qtype in plan.types],
                 **({"dnssec": True} if plan.dnssec else {}),
             }

@@ -117,6 +117,7 @@ class ContainerSpec:
     command: list[str]
     addresses: dict[str, str]  # lab network name -> IPv4 address
     labels: dict[str, str]
+    addresses6: dict[str, str] = field(default_factory=dict)  # lab network name -> IPv6 address (dual-stack)
     files: dict[str, File] = field(default_factory=dict)
     tmpfs: dict[str, str] = field(default_factory=dict)
     environment: dict[str, str] = field(default_factory=dict)
@@ -181,9 +182,12 @@ class Runtime(Protocol):
     def taken_subnets(self) -> list[tuple[str, str]]:
         """(subnet, network name) of every network the engine has, lab or not."""
 
-    def create_network(self, name: str, subnet: str, labels: Mapping[str, str], dynamic: str | None = None) -> None:
+    def create_network(self, name: str, subnet: str, labels: Mapping[str, str], dynamic: str | None = None,
+                       subnet6: str | None = None, dynamic6: str | None = None) -> None:
         """An internal network (no route out) with a fixed subnet; the engine hands out addresses of its own
-        (gateways, load-balancer endpoints) only from `dynamic` (a range within the subnet, CIDR)."""
+        (gateways, load-balancer endpoints) only from `dynamic` (a range within the subnet, CIDR). With
+        `subnet6` it is dual-stack: an IPv6 subnet too (`dynamic6` its engine range), and containers on it
+        get the fixed IPv6 addresses of their spec's `addresses6`."""
 
     def networks(self, lab: str | None) -> list[Network]: ...
 
@@ -222,8 +226,10 @@ class Runtime(Protocol):
 
     def detach(self, name: str, network: str) -> None: ...
 
-    def attach(self, name: str, network: str, address: str, aliases: Iterable[str] = ()) -> bool:
-        """Attach it to a network with a fixed address; False when it was attached already."""
+    def attach(self, name: str, network: str, address: str, aliases: Iterable[str] = (),
+               address6: str | None = None) -> bool:
+        """Attach it to a network with a fixed address (and IPv6 address on a dual-stack network); False when
+        it was attached already."""
 
     # -- running things in containers ------------------------------------------------------------------------
     def exec(self, name: str, argv: list[str] | str, timeout: float = 30, user: str = "") -> ExecResult:

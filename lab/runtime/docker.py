@@ -111,14 +111,21 @@ class DockerRuntime:
                     taken.append((cfg["Subnet"], net.get("Name", "")))
         return taken
 
-    def create_network(self, name: str, subnet: str, labels: Mapping[str, str], dynamic: str | None = None) -> None:
-        ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet, iprange=dynamic)])
+    def create_network(self, name: str, subnet: str, labels: Mapping[str, str], dynamic: str | None = None,
+                       subnet6: str | None = None, dynamic6: str | None = None) -> None:
+        pools = [docker.types.IPAMPool(subnet=subnet, iprange=dynamic)]
+        if subnet6:
+            # Docker 20.10 gives fixed IPv6 addresses on a user-defined network with enable_ipv6 and a ULA
+            # subnet, without any daemon-wide IPv6 setting (seen by hand: /work/shared/DESIGN.md).
+            pools.append(docker.types.IPAMPool(subnet=subnet6, iprange=dynamic6))
+        ipam = docker.types.IPAMConfig(pool_configs=pools)
         try:
             # internal: no route out of the lab; nothing inside can reach the world, nothing outside is a target.
             self.api.create_network(name, driver="bridge", internal=True, ipam=ipam, labels=dict(labels),
-                                    check_duplicate=True)
+                                    check_duplicate=True, enable_ipv6=bool(subnet6))
         except docker.errors.APIError as exc:
-            raise LabError(f"cannot create network {name} ({subnet}): {_explain(exc)}") from None
+            both = f"{subnet}, {subnet6}" if subnet6 else subnet
+            raise LabError(f"cannot create network {name} ({both}): {_explain(exc)}") from None
 
     def networks(self, lab: str | None) -> list[Network]:
         found = []
@@ -181,7 +188,8 @@ class DockerRuntime:
             init=False, dns=[], log_config=LOG_CONFIG, nano_cpus=spec.nano_cpus or None,
         )
         networking = api.create_networking_config({
-            network_name(spec.lab, first[0]): api.create_endpoint_config(ipv4_address=first[1], aliases=[spec.node]),
+            network_name(spec.lab, first[0]): api.create_endpoint_config(
+                ipv4_address=first[1], ipv6_address=spec.addresses6.get(first[0]), aliases=[spec.node]),
         })
         try:
             api.create_container(
@@ -192,7 +200,7 @@ class DockerRuntime:
             )
             for net, address in rest:
                 api.connect_container_to_network(spec.name, network_name(spec.lab, net), ipv4_address=address,
-                                                 aliases=[spec.node])
+                                                 ipv6_address=spec.addresses6.get(net), aliases=[spec.node])
         except docker.errors.APIError as exc:
             raise LabError(f"cannot create the container of {spec.node} ({spec.name}): {_explain(exc)}") from None
         if spec.files:
@@ -263,9 +271,11 @@ class DockerRuntime:
         with self.leaving():
             self._call("disconnect", name, self.api.disconnect_container_from_network, network)
 
-    def attach(self, name: str, network: str, address: str, aliases: Iterable[str] = ()) -> bool:
+    def attach(self, name: str, network: str, address: str, aliases: Iterable[str] = (),
+               address6: str | None = None) -> bool:
         try:
-            self.api.connect_container_to_network(name, network, ipv4_address=address, aliases=list(aliases))
+            self.api.connect_container_to_network(name, network, ipv4_address=address, ipv6_address=address6,
+                                                  aliases=list(aliases))
             return True
         except docker.errors.APIError as exc:
             if "already exists" in str(exc) or "already attached" in str(exc):
@@ -281,12 +291,22 @@ class DockerRuntime:
         try:
             exec_id = self.api.exec_create(name, argv, stdout=True, stderr=True, user=user)["Id"]
             output = self.api.exec_start(exec_id)
-            code = self.api.exec_inspect(exec_id)["ExitCode"]
+            code = self._exit_code(exec_id)
         except docker.errors.NotFound:
             raise LabError(f"container {name} is gone; run 'dnslab up' to bring the lab back") from None
         except docker.errors.APIError as exc:
             raise LabError(f"cannot run a command in {name}: {_explain(exc)}") from None
         return ExecResult(code if code is not None else -1, output.decode("utf-8", "replace"))
+
+    def _exit_code(self, exec_id: str, wait: float = 5.0) -> int | None:
+        """The exec's exit code. Its output can end before the engine has recorded the exit (ExitCode None,
+        Running still true: seen under load, a finished command taken for a failed one): wait for it, bounded."""
+        deadline = time.monotonic() + wait
+        while True:
+            info = self.api.exec_inspect(exec_id)
+            if info.get("ExitCode") is not None or not info.get("Running") or time.monotonic() >= deadline:
+                return info.get("ExitCode")
+            time.sleep(0.05)
 
     def exec_stream(self, name: str, argv: list[str], stdin: bool = False) -> DockerExecStream:
         try:

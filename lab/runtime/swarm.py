@@ -127,10 +127,15 @@ class SwarmRuntime:
                 seen.setdefault(subnet, name)
         return list(seen.items())
 
-    def create_network(self, name: str, subnet: str, labels: Mapping[str, str], dynamic: str | None = None) -> None:
+    def create_network(self, name: str, subnet: str, labels: Mapping[str, str], dynamic: str | None = None,
+                       subnet6: str | None = None, dynamic6: str | None = None) -> None:
         """`dynamic`: the part of the subnet the Swarm may hand out itself. Every engine that joins an overlay
         takes an address of it for its load-balancer endpoint: kept apart from the nodes' fixed addresses,
         else an engine may take a node's address first and that node cannot start."""
+        if subnet6:
+            # Not tried on overlays (docs/scaling.md): refused rather than half-working.
+            raise LabError(f"cannot create overlay network {name}: a dual-stack lab (ipv6: true) runs on one "
+                           f"engine only; across engines, use a topology without ipv6")
         api = self.engines[self.manager].api
         ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet, iprange=dynamic)])
         try:
@@ -236,8 +241,9 @@ class SwarmRuntime:
     def detach(self, name: str, network: str) -> None:
         self._on(name).detach(name, network)
 
-    def attach(self, name: str, network: str, address: str, aliases: Iterable[str] = ()) -> bool:
-        return self._on(name).attach(name, network, address, aliases)
+    def attach(self, name: str, network: str, address: str, aliases: Iterable[str] = (),
+               address6: str | None = None) -> bool:
+        return self._on(name).attach(name, network, address, aliases, address6)
 
     # -- running things in containers ------------------------------------------------------------------------
 

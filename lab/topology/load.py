@@ -27,7 +27,7 @@ from lab.topology.model import (PRIMARY_SOFTWARE, ROLE_SOFTWARE, Dnssec, Node, P
 from lab.yamlsrc import Map, Seq, YamlSyntaxError, load as load_yaml, merge
 
 TOP_FIELDS = ("name", "description", "extends", "networks", "nodes", "zones", "pipeline", "options", "dnssec",
-              "placement")
+              "placement", "ipv6")
 DNSSEC_FIELDS = ("enabled", "signature_validity", "static_validity")
 PIPELINE_FIELDS = ("zone", "regions")
 REGION_FIELDS = ("endpoints", "addresses")
@@ -64,6 +64,7 @@ def from_document(doc: object, file: str) -> Topology:
     zones = _zones(problems, get(problems, doc, "zones", dict, "topology", Map()), nodes, set(raw_nodes))
     pipeline = _pipeline(problems, doc, nodes, zones)
     dnssec = _dnssec(problems, doc)
+    ipv6 = get(problems, doc, "ipv6", bool, "topology", False)  # dual-stack: IPv6 subnets derived from IPv4 ones
     own_hosts = {n: found for n, spec in raw_nodes.items() if isinstance(spec, Map) and "host" in spec
                  and (found := placement.node_host(problems, spec, f"node {n!r}")) is not None}
     placed = placement.parse(problems, get(problems, doc, "placement", dict, "topology", None), own_hosts,
@@ -71,7 +72,7 @@ def from_document(doc: object, file: str) -> Topology:
     if problems:
         raise TopologyError(problems)
     return Topology(name=name, summary=summary, file=file, networks=networks, nodes=nodes, zones=zones,
-                    pipeline=pipeline, dnssec=dnssec, placement=placed)
+                    pipeline=pipeline, dnssec=dnssec, placement=placed, ipv6=bool(ipv6))
 
 
 def _dnssec(problems: Problems, doc: Map) -> Dnssec | None:
@@ -229,9 +230,9 @@ def _regions(problems: Problems, raw: Map, zone: str | None) -> dict[str, Region
         pool = get(problems, spec, "addresses", list, what, Seq())
         for i, text in enumerate(pool):
             try:
-                addresses.append(str(ipaddress.IPv4Address(str(text))))
+                addresses.append(str(ipaddress.ip_address(str(text))))
             except ValueError:
-                problems.at(pool, f"{what}: {text!r} is not an IPv4 address", i)
+                problems.at(pool, f"{what}: {text!r} is not an IPv4 or IPv6 address", i)
         if "endpoints" in spec and not names:
             problems.at(spec, f"{what} needs at least one endpoint", "endpoints", value=True)
         if "addresses" in spec and not pool:

@@ -25,6 +25,23 @@ PRIMARY_SOFTWARE = ("bind",)
 
 # Moving a lab to another slot shifts every subnet and node address by this many addresses (a /20).
 SLOT_SIZE = 4096
+# A dual-stack lab's IPv6 subnets (ULA, RFC 4193) are derived from the IPv4 ones: fd00:53: + the IPv4
+# network address as 32 bits, a /64; a node's host part is its IPv4 host part. 10.53.0.0/24 is
+# fd00:53:a35:0::/64 and 10.53.0.21 is fd00:53:a35::15: slots move both, and no two labs' subnets overlap.
+IPV6_PREFIX = 0xFD000053
+
+
+def ipv6_subnet(subnet: ipaddress.IPv4Network) -> ipaddress.IPv6Network:
+    return ipaddress.IPv6Network(((IPV6_PREFIX << 96) | (int(subnet.network_address) << 64), 64))
+
+
+def ipv6_address(subnet: ipaddress.IPv4Network, address: ipaddress.IPv4Address) -> ipaddress.IPv6Address:
+    return ipv6_subnet(subnet).network_address + (int(address) - int(subnet.network_address))
+
+
+def ipv6_block(subnet: ipaddress.IPv4Network, block: ipaddress.IPv4Network) -> ipaddress.IPv6Network:
+    """The IPv6 counterpart of a block of IPv4 addresses within `subnet` (the engine's own range)."""
+    return ipaddress.IPv6Network((int(ipv6_address(subnet, block.network_address)), 128 - (32 - block.prefixlen)))
 
 
 @dataclass(frozen=True)
@@ -114,6 +131,29 @@ class Topology:
     pipeline: Pipeline | None = None
     dnssec: Dnssec | None = None
     placement: Placement = Placement()  # several engines only (lab.topology.placement)
+    ipv6: bool = False  # a dual-stack lab: every network has an IPv6 subnet too (derived: ipv6_subnet)
+
+    def subnet6(self, network: str) -> ipaddress.IPv6Network | None:
+        return ipv6_subnet(self.networks[network].subnet) if self.ipv6 else None
+
+    def addresses6(self, node: Node) -> dict[str, ipaddress.IPv6Address]:
+        """network name -> the node's IPv6 address there ({} in an IPv4-only lab), in file order."""
+        if not self.ipv6:
+            return {}
+        return {net: ipv6_address(self.networks[net].subnet, addr) for net, addr in node.addresses.items()}
+
+    def address6_towards(self, node: Node, peer: Node) -> ipaddress.IPv6Address | None:
+        """Like address_towards, the IPv6 address; None in an IPv4-only lab."""
+        if not self.ipv6:
+            return None
+        for net, addr in node.addresses.items():
+            if net in peer.addresses:
+                return ipv6_address(self.networks[net].subnet, addr)
+        return next(iter(self.addresses6(node).values()))
+
+    def dynamic_range6(self, network: str) -> ipaddress.IPv6Network | None:
+        block = self.dynamic_range(network)
+        return ipv6_block(self.networks[network].subnet, block) if self.ipv6 and block is not None else None
 
     def by_role(self, role: str) -> list[Node]:
         return [n for n in self.nodes.values() if n.role == role]

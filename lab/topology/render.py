@@ -93,7 +93,7 @@ def render_node(topology: Topology, node: Node, tsig: Tsig, signed: _SignedZones
     if soft.template:
         files[soft.config] = _ENV.get_template(soft.template).render(
             node=node, zones=zones, tsig=tsig, root_hints=root_hints(topology), tlds=lab_tlds(topology),
-            anchor=signed.anchor(), dnssec=topology.dnssec)
+            anchor=signed.anchor(), dnssec=topology.dnssec, ipv6=topology.ipv6)
     if node.role == "resolver" and node.software == "pdns-recursor" and signed.on:
         files["recursor.lua"] = _ENV.get_template("recursor.lua.j2").render(anchor=signed.anchor())
     return files
@@ -134,7 +134,22 @@ def _zone_context(topology: Topology, zone: Zone, node: Node) -> dict:
 
 def root_hints(topology: Topology) -> list[dict[str, str]]:
     root = topology.zones["."]
-    return [{"name": root.ns_name(s), "address": str(topology.nodes[s].address)} for s in root.servers]
+    return [{"name": root.ns_name(s), "address": str(topology.nodes[s].address),
+             "address6": _address6(topology, s)} for s in root.servers]
+
+
+def _address6(topology: Topology, node: str) -> str | None:
+    """A server's first IPv6 address (its AAAA in root hints and glue), None in an IPv4-only lab."""
+    found = topology.addresses6(topology.nodes[node])
+    return str(next(iter(found.values()))) if found else None
+
+
+def _addresses(topology: Topology, zone: Zone, node: str) -> list[str]:
+    """The A (and, dual-stack, AAAA) records of a name server: in its zone, or as glue in the parent."""
+    lines = [f"{zone.ns_name(node)} IN A {topology.nodes[node].address}"]
+    if (address6 := _address6(topology, node)) is not None:
+        lines.append(f"{zone.ns_name(node)} IN AAAA {address6}")
+    return lines
 
 
 def lab_tlds(topology: Topology) -> list[str]:
@@ -159,12 +174,12 @@ def zone_text(topology: Topology, zone: Zone, keys: dict[str, list[dict]] | None
         f"{INITIAL_SERIAL} 3600 600 86400 {zone.negative_ttl}",
     ]
     lines += [f"@ IN NS {zone.ns_name(s)}" for s in zone.servers]
-    lines += [f"{zone.ns_name(s)} IN A {topology.nodes[s].address}" for s in zone.servers]
+    lines += [line for s in zone.servers for line in _addresses(topology, zone, s)]
     for child in topology.zones.values():
         if child.origin != "." and parent_zone(child.origin, topology.zones) == origin:
             lines.append(f"; delegation of {child.origin}")
             lines += [f"{child.origin} IN NS {child.ns_name(s)}" for s in child.servers]
-            lines += [f"{child.ns_name(s)} IN A {topology.nodes[s].address}" for s in child.servers]
+            lines += [line for s in child.servers for line in _addresses(topology, child, s)]
             if keys and child.origin in keys:
                 lines += [f"{child.origin} IN DS {dnssec_keys.ds_text(k)}" for k in keys[child.origin]
                           if k["role"] == "ksk"]

@@ -17,13 +17,17 @@ class Software:
     command: tuple[str, ...]
     writable: tuple[str, ...] = ()  # tmpfs directories the server writes (caches, journals, sockets)
     version: str = "true"  # shell command that prints the version on its first line
+    ipv4_only: tuple[str, ...] = ()  # arguments of `command` that keep it off IPv6: dropped in a dual-stack lab
+
+    def command_for(self, ipv6: bool) -> list[str]:
+        return [arg for arg in self.command if not (ipv6 and arg in self.ipv4_only)]
 
 
 # Keyed by (role, software): BIND is both an authoritative server and a resolver.
 SOFTWARE: dict[tuple[str, str], Software] = {
     ("authoritative", "bind"): Software(
         "BIND", "named-auth.conf.j2", "named.conf",
-        ("named", "-g", "-4", "-c", "/lab/node/named.conf"), ("/var/cache/bind",), "named -v"),
+        ("named", "-g", "-4", "-c", "/lab/node/named.conf"), ("/var/cache/bind",), "named -v", ("-4",)),
     ("authoritative", "knot"): Software(
         "Knot DNS", "knot.conf.j2", "knot.conf",
         ("knotd", "-c", "/lab/node/knot.conf"), ("/var/lib/knot", "/run/knot"), "knotd -V"),
@@ -35,7 +39,7 @@ SOFTWARE: dict[tuple[str, str], Software] = {
         ("unbound", "-d", "-c", "/lab/node/unbound.conf"), (), "unbound -V"),
     ("resolver", "bind"): Software(
         "BIND", "named-resolver.conf.j2", "named.conf",
-        ("named", "-g", "-4", "-c", "/lab/node/named.conf"), ("/var/cache/bind",), "named -v"),
+        ("named", "-g", "-4", "-c", "/lab/node/named.conf"), ("/var/cache/bind",), "named -v", ("-4",)),
     ("resolver", "knot-resolver"): Software(
         "Knot Resolver", "kresd.conf.j2", "kresd.conf",
         ("kresd", "-n", "-c", "/lab/node/kresd.conf", "/var/cache/knot-resolver"),

@@ -127,6 +127,12 @@ def signed_lab(request, rt, lab_image):
 
 
 @pytest.fixture(scope="module")
+def dual_stack_lab(request, rt, lab_image):
+    """The default world on dual-stack networks (compose/dual-stack.yml)."""
+    yield from _module_lab(request, rt, "dual-stack.yml")
+
+
+@pytest.fixture(scope="module")
 def ctx(rt, default_lab):
     """A fault context on the module's default lab; every fault it left is cleared after the module."""
     context_ = context(rt, default_lab)

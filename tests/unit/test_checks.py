@@ -50,6 +50,16 @@ def test_never_empty_says_which_resolver_returned_nodata_or_nxdomain_and_when() 
     }
 
 
+def test_never_empty_is_judged_per_type_the_aaaa_set_going_empty_is_its_own_finding() -> None:
+    probes = steady(0, 10) + steady(0, 10, type="AAAA", answers=["2001:db8::10"])
+    probes += steady(10, 12, type="AAAA", rcode="NOERROR", answers=[])  # only the AAAA set went empty
+    result = run({"check": "never_empty"}, probes)
+    assert not result.ok
+    assert result.data["by_type"] == {"AAAA": 4}
+    assert "(AAAA 4)" in result.detail
+    assert run({"check": "never_empty", "types": ["A"]}, probes).ok
+
+
 def test_filters_select_names_without_trailing_dot_any_case_and_a_time_window() -> None:
     other = "s3.us-east-1.cloud.test."
     probes = steady(0, 10) + [probe(3, name=other, answers=[], rcode="NOERROR"), probe(25, answers=[])]

@@ -163,6 +163,10 @@ def test_nft_tables_are_named_after_the_fault_and_spare_loopback():
     assert "ip saddr { 10.53.0.21, 10.53.1.21 } drop" in text and "ip daddr { 10.53.0.21, 10.53.1.21 } drop" in text
     assert 'iifname "lo" accept' in text and 'oifname "lo" accept' in text
     assert "priority raw" in text  # before the dnsdist redirect rewrites port 53
+    # Dual-stack peers: their IPv6 addresses are cut off too, each family in its own rule.
+    text = nftrules.partition("partition-4", ["10.53.0.21", "fd00:53:a35::15"])
+    assert "ip saddr { 10.53.0.21 } drop" in text and "ip6 saddr { fd00:53:a35::15 } drop" in text
+    assert "ip6 daddr { fd00:53:a35::15 } drop" in text
 
 
 def test_nft_loss_thresholds():
@@ -180,6 +184,9 @@ def test_nft_block_port_both_protocols_both_directions():
 
 def test_nft_redirect_and_sweep_touch_only_dnslab_tables():
     assert "redirect to :5300" in nftrules.redirect(5300) and nftrules.REDIRECT_TABLE.startswith(nftrules.PREFIX)
+    # Dual-stack: queries over IPv6 are redirected too, and dnsdist listens there.
+    assert nftrules.redirect(5300, ipv6=True).startswith(f"table inet {nftrules.REDIRECT_TABLE}")
+    assert 'addLocal("[::]:5300")' in nshelper.dnsdist_config(ipv6=True) and "::" not in nshelper.dnsdist_config()
     assert "dnslab*)" in nftrules.SWEEP_SCRIPT
 
 

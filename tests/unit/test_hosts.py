@@ -197,3 +197,19 @@ def test_the_loader_does_not_import_docker():
     import subprocess
     code = "import sys, lab.hosts; sys.exit(1 if 'docker' in sys.modules else 0)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_a_dual_stack_lab_is_refused_across_engines_before_anything_is_made():
+    """One engine only (docs/scaling.md): `up` says so at once, and the Swarm runtime refuses an IPv6 subnet."""
+    from types import SimpleNamespace
+
+    from lab import lifecycle
+    from lab.errors import LabError
+    from lab.runtime.swarm import SwarmRuntime
+
+    repo = Path(__file__).resolve().parents[2]
+    engines = SimpleNamespace(hosts_file=Path("hosts.yml"))  # nothing else may be asked of it
+    with pytest.raises(InputError, match="dual-stack topology .* runs on one engine only"):
+        lifecycle.up(repo / "compose" / "dual-stack.yml", "t", rt=engines)
+    with pytest.raises(LabError, match="dual-stack lab .* runs on one engine only"):
+        SwarmRuntime({}, "manager", "cluster", None).create_network("n", "10.53.0.0/24", {}, None, "fd00:53::/64")

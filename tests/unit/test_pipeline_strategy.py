@@ -9,6 +9,7 @@ import pytest
 
 from lab.agents import enactor, plans, settings, strategy
 
+PLAN_4_SEED_1 = ["192.0.2.10", "192.0.2.11", "192.0.2.12", "192.0.2.14", "192.0.2.15", "192.0.2.16", "192.0.2.17"]
 REGIONS = {"us-east-1": {"endpoints": ["a.cloud.test.", "b.cloud.test."],
                          "addresses": [f"192.0.2.{i}" for i in range(10, 18)]}}
 
@@ -30,6 +31,19 @@ def test_every_endpoint_of_a_region_gets_the_regional_addresses_and_never_too_fe
         assert found["a.cloud.test."] == found["b.cloud.test."]
         assert len(found["a.cloud.test."]) >= plans.MIN_IN_SERVICE
     assert len(plans.endpoint_addresses(plans.make_plan(7, 3, REGIONS, baseline=True))["a.cloud.test."]) == 8
+
+
+def test_a_dual_stack_pool_keeps_enough_of_each_family_and_sorts_ipv4_first():
+    regions = {"r": {"endpoints": ["a.cloud.test."],
+                     "addresses": [f"192.0.2.{i}" for i in range(10, 18)] + [f"2001:db8::{i}" for i in range(1, 6)]}}
+    for generation in range(1, 50):
+        found = plans.endpoint_addresses(plans.make_plan(generation, 3, regions))["a.cloud.test."]
+        sets = strategy.by_type(found)
+        assert len(sets["A"]) >= plans.MIN_IN_SERVICE and len(sets["AAAA"]) >= plans.MIN_IN_SERVICE
+        assert found == sets["A"] + sets["AAAA"]
+    # An IPv4-only pool draws what it drew before dual-stack plans existed (seeded runs stay the same).
+    assert [t["address"] for t in plans.make_plan(4, 1, REGIONS, created=0)["plans"]["us-east-1"]["targets"]] \
+        == PLAN_4_SEED_1
 
 
 def test_normal_generations_stay_within_the_default_velocity_limit():
@@ -76,6 +90,17 @@ def test_guarded_update_is_a_compare_and_set_on_the_marker():
     assert prereq == [["rrset_value", "a.", "TXT", ["gen=6"]]]
     assert ops[-1] == ["replace", "a.", 5, "TXT", ["gen=7"]]
     assert strategy.guarded_update("a.", 1, ["192.0.2.1"], None, 5)[0] == [["rrset_absent", "a.", "TXT"]]
+
+
+def test_a_dual_stack_plan_writes_an_a_and_an_aaaa_set():
+    new, active = ["192.0.2.1", "2001:db8::1"], ["192.0.2.1", "2001:db8::2"]
+    assert strategy.naive_ops("a.", 7, new, active, 5) == [
+        ["delete", "a.", "AAAA", "2001:db8::2"], ["add", "a.", 5, "A", ["192.0.2.1"]],
+        ["add", "a.", 5, "AAAA", ["2001:db8::1"]], ["replace", "a.", 5, "TXT", ["gen=7"]]]
+    _, ops = strategy.guarded_update("a.", 7, new, 6, 5)
+    assert ops[:2] == [["replace", "a.", 5, "A", ["192.0.2.1"]], ["replace", "a.", 5, "AAAA", ["2001:db8::1"]]]
+    # A plan without IPv6 addresses leaves no AAAA set behind.
+    assert strategy.guarded_update("a.", 7, ["192.0.2.1"], 6, 5)[1][1] == ["delete", "a.", "AAAA"]
 
 
 def test_after_a_refused_compare_and_set():

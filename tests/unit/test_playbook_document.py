@@ -202,3 +202,16 @@ def test_a_fresh_process_loads_the_race_playbook_with_its_sections_and_actions()
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['enactor', 'library', 'pipeline'] ['pipeline_reset', 'repair']"
+
+
+def test_probes_over_ipv6_need_a_dual_stack_topology(tmp_path):
+    text = GOOD.replace("%(topology)s", "TOPOLOGY").replace("resolvers: [unbound, sec-nsd-typo-free]",
+                                                             "transport: [4, 6]")
+    [problem] = problems_of(tmp_path, text)
+    assert "p.yml:4:" in problem and "probes transport 6 needs a dual-stack topology" in problem
+    [problem] = problems_of(tmp_path, text.replace("[4, 6]", "[4, 5]"))
+    assert "probes transport must be a list of IP versions" in problem
+    dual = tmp_path / "dual.yml"
+    dual.write_text(f"extends: {REPO / 'compose' / 'dual-stack.yml'}\n")
+    playbook = load_text(tmp_path, text.replace("TOPOLOGY", str(dual)))
+    assert playbook.probes.transport == (4, 6)

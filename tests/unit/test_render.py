@@ -87,3 +87,34 @@ def test_slot_moves_rendered_addresses(default):
     files = render(default.at_slot(1), TSIG)
     assert "10.53.16.2" in files["unbound"]["root.hints"]
     assert "also-notify { 10.53.16.11; 10.53.16.12; };" in files["primary"]["named.conf"]
+
+
+def test_a_dual_stack_world_derives_its_ipv6_addresses_and_publishes_aaaa_glue():
+    topology = load.load(REPO / "compose" / "dual-stack.yml")
+    assert str(topology.subnet6("core")) == "fd00:53:a35::/64" and str(topology.subnet6("edge")) == "fd00:53:a35:100::/64"
+    unbound = topology.nodes["unbound"]
+    assert {n: str(a) for n, a in topology.addresses6(unbound).items()} == {"core": "fd00:53:a35::15",
+                                                                           "edge": "fd00:53:a35:100::15"}
+    # Another slot moves the IPv6 subnets with the IPv4 ones: two labs never share one.
+    assert str(topology.at_slot(2).subnet6("core")) == "fd00:53:a35:2000::/64"
+    test_zone = dns.zone.from_text(zone_text(topology, topology.zones["test."]), origin="test.", relativize=False)
+    glue = test_zone.get_rdataset("sec-knot.ns.cloud.test.", "AAAA")
+    assert [r.to_text() for r in glue] == ["fd00:53:a35::b"]
+    files = render(topology, TSIG)
+    assert "root.ns.          3600000  AAAA fd00:53:a35::2" in files["unbound"]["root.hints"]
+    assert "do-ip6: yes" in files["unbound"]["unbound.conf"] and "listen-on-v6 { any; }" in files["root"]["named.conf"]
+    assert "net.ipv6 = true" in files["knot-resolver"]["kresd.conf"]
+    assert "local-address=0.0.0.0, ::" in files["pdns-recursor"]["recursor.conf"]
+
+
+def test_an_ipv4_only_world_stays_ipv4_only(default):
+    files = render(default, TSIG)
+    assert "AAAA" not in files["unbound"]["root.hints"] and "do-ip6: no" in files["unbound"]["unbound.conf"]
+    assert "listen-on-v6 { none; }" in files["bind-resolver"]["named.conf"]
+    assert default.addresses6(default.nodes["unbound"]) == {} and default.subnet6("core") is None
+
+
+def test_bind_runs_without_minus_4_only_in_a_dual_stack_lab():
+    from lab.topology.software import software_of
+    bind = software_of("resolver", "bind")
+    assert "-4" in bind.command_for(ipv6=False) and "-4" not in bind.command_for(ipv6=True)

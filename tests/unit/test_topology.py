@@ -26,7 +26,7 @@ def problems_of(tmp_path: Path, text: str) -> list[str]:
     return [str(p) for p in info.value.problems]
 
 
-@pytest.mark.parametrize("name", ["default.yml", "minimal.yml"])
+@pytest.mark.parametrize("name", ["default.yml", "minimal.yml", "dual-stack.yml"])
 def test_shipped_topologies_load(name):
     topology = load.load(REPO / "compose" / name)
     assert "." in topology.zones and "cloud.test." in topology.zones

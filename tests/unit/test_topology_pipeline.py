@@ -119,7 +119,7 @@ def test_pipeline_problems_are_located(tmp_path):
     assert "p.yml:4:13: pipeline: enactor.strategy must be one of naive, guarded, not 'careful'" in text
     assert "p.yml:5:9: pipeline: pipeline.keep must be between 1 and 1000, not 0" in text
     assert "p.yml:6:3: unknown pipeline field 'intervall' (did you mean \"interval\"?)" in text
-    assert "p.yml:8:74: pipeline region 'r1': 'not-an-ip' is not an IPv4 address" in text
+    assert "p.yml:8:74: pipeline region 'r1': 'not-an-ip' is not an IPv4 or IPv6 address" in text
     assert "is not a valid DNS name" in text
 
 

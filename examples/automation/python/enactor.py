@@ -86,6 +86,17 @@ def marker(endpoint):
     return None
 
 
+def rrtype(address):
+    return "AAAA" if ":" in address else "A"  # a dual-stack plan holds IPv6 addresses too
+
+
+def by_type(addresses):
+    found = {}
+    for address in addresses:
+        found.setdefault(rrtype(address), []).append(address)
+    return found
+
+
 class Stuck(Exception):
     """Racy: an endpoint's active plan is gone, so there is no change set to compute."""
 
@@ -99,7 +110,10 @@ def update(endpoint, generation, addresses, ttl, seen=None, guard=False):
             message.absent(endpoint, "TXT")
         else:
             message.present(endpoint, dns.rdataset.from_text("IN", "TXT", 0, f'"gen={seen}"'))
-        message.replace(endpoint, ttl, "A", *addresses)
+        message.delete(endpoint, "A")
+        message.delete(endpoint, "AAAA")
+        for rdtype, values in by_type(addresses).items():
+            message.add(endpoint, ttl, rdtype, *values)
     else:
         active = marker(endpoint)
         if active is not None:
@@ -107,8 +121,9 @@ def update(endpoint, generation, addresses, ttl, seen=None, guard=False):
             if plan is None:
                 raise Stuck(f"active plan gen={active} of {endpoint} is gone")
             for address in set(addresses_for(plan, endpoint)) - set(addresses):
-                message.delete(endpoint, "A", address)
-        message.add(endpoint, ttl, "A", *addresses)
+                message.delete(endpoint, rrtype(address), address)
+        for rdtype, values in by_type(addresses).items():
+            message.add(endpoint, ttl, rdtype, *values)
     message.replace(endpoint, ttl, "TXT", f'"gen={generation}"')
     return dns.rcode.to_text(dns.query.tcp(message, PRIMARY, timeout=2).rcode())
 
@@ -157,6 +172,7 @@ def cleanup(applied, s):
             if generation is not None and generation not in existing:
                 message = dns.update.UpdateMessage(ZONE, keyring=KEYRING, keyalgorithm=KEY["algorithm"])
                 message.delete(endpoint, "A")
+                message.delete(endpoint, "AAAA")
                 dns.query.tcp(message, PRIMARY, timeout=2)
                 removed.append(endpoint)
     if deleted or removed:

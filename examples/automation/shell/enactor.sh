@@ -39,6 +39,7 @@ addresses() {  # addresses PLAN_FILE ENDPOINT: the endpoint's addresses in that 
     jq -r --arg e "$2" '[.plans[] | select(.endpoints | index($e)) | .targets[] | select(.weight > 0)
                          | .address] | join(" ")' "$1" 2>/dev/null
 }
+rrtype() { case $1 in *:*) T=AAAA ;; *) T=A ;; esac; }  # sets T: a dual-stack plan holds IPv6 addresses too
 marker() {  # the generation the primary serves for an endpoint, or nothing
     dig +short +norec +time=1 +tries=2 @"$DNSLAB_PRIMARY" "$1" TXT | awk -F'gen=' '/gen=/ { g = $2 + 0; if (g > m) m = g }
                                                                            END { if (m) print m }'
@@ -53,16 +54,17 @@ update_endpoint() {  # update_endpoint ENDPOINT GENERATION "NEW ADDRESSES" -> 0 
         if [ -n "$seen" ] && [ "$seen" -ge "$gen" ]; then return 2; fi
         if [ -n "$seen" ]; then ops="prereq yxrrset $endpoint TXT \"gen=$seen\""; else ops="prereq nxrrset $endpoint TXT"; fi
         ops="$ops
-update delete $endpoint A"
+update delete $endpoint A
+update delete $endpoint AAAA"
     elif [ -n "$seen" ]; then  # racy: a change set from the active plan, which must still exist
         [ -f "$(plan_file "$seen")" ] || return 9
         for address in $(addresses "$(plan_file "$seen")" "$endpoint"); do
-            case " $new " in *" $address "*) ;; *) ops="$ops
-update delete $endpoint A $address" ;; esac
+            case " $new " in *" $address "*) ;; *) rrtype "$address"; ops="$ops
+update delete $endpoint $T $address" ;; esac
         done
     fi
-    for address in $new; do ops="$ops
-update add $endpoint $TTL A $address"; done
+    for address in $new; do rrtype "$address"; ops="$ops
+update add $endpoint $TTL $T $address"; done
     printf 'server %s\nzone %s\n%s\nupdate delete %s TXT\nupdate add %s %s TXT "gen=%s"\nsend\n' \
         "$DNSLAB_PRIMARY" "$DNSLAB_ZONE" "$ops" "$endpoint" "$endpoint" "$TTL" "$gen" | nsupdate_
 }
@@ -99,7 +101,8 @@ cleanup() {  # cleanup APPLIED
         for endpoint in $ENDPOINTS; do
             seen=$(marker "$endpoint")
             [ -n "$seen" ] && [ ! -f "$(plan_file "$seen")" ] || continue
-            printf 'server %s\nzone %s\nupdate delete %s A\nsend\n' "$DNSLAB_PRIMARY" "$DNSLAB_ZONE" "$endpoint" \
+            printf 'server %s\nzone %s\nupdate delete %s A\nupdate delete %s AAAA\nsend\n' "$DNSLAB_PRIMARY" "$DNSLAB_ZONE" \
+                "$endpoint" "$endpoint" \
                 | nsupdate_ && removed="$removed${removed:+, }\"$endpoint\""
         done
     fi
