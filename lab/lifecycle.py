@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from lab import hosts as hosts_file, image, nodespec, nshelper, runtime, state
+from lab import bundle, hosts as hosts_file, image, nodespec, nshelper, runtime, state
 from lab.agentrun import exec_json
 from lab.errors import InputError, LabError, LabNotFound, Timeout, TopologyError
 from lab.parallel import parallel
@@ -281,13 +281,26 @@ def wait_ready(rt: Runtime, description: dict, progress: Progress,
                       + f". See 'docker logs dnslab-{description['lab']}-NODE'")
 
 
+def not_up(lab: str) -> LabNotFound:
+    """The error for a command on a lab that is not up, with the `up` that starts *that* lab: `dnslab up
+    --name X` alone would start the default world under the name X."""
+    if lab == "default":
+        how = "'dnslab up'"
+    elif f"{lab}.yml" in bundle.topologies():  # a bundled topology's name is its lab's name
+        how = f"'dnslab up -t {lab}'"
+    else:
+        how = f"'dnslab up --name {lab} -t TOPOLOGY' (without -t it is the default world)"
+    return LabNotFound(f"no lab named {lab!r} is up; start it with {how}, or run a playbook, which brings "
+                       "its lab up")
+
+
 def status(lab: str, rt: Runtime | None = None) -> list[dict]:
     """Every node of the lab: name, role, software, version, address, state, and whether it answers."""
     rt = rt or runtime_for(lab)
     description = state.load_description(lab)
     found = {c.node: c for c in rt.containers(lab) if c.node}
     if not found and not description:
-        raise LabNotFound(f"no lab named {lab!r} is up; start it with 'dnslab up --name {lab}'")
+        raise not_up(lab)
     nodes = description["nodes"] if description else {n: {} for n in found}
     versions = software_versions(rt, description, found) if description else {}
     running = {c.name for c in found.values() if c.state == "running"}
@@ -353,7 +366,7 @@ def dig(lab: str, qname: str, qtype: str = "A", via: str = "all", client_node: s
     rt = rt or runtime_for(lab)
     description = state.load_description(lab)
     if description is None or not rt.containers(lab):
-        raise LabNotFound(f"no lab named {lab!r} is up; start it with 'dnslab up --name {lab}'")
+        raise not_up(lab)
     nodes = description["nodes"]
     resolvers = [n for n, v in nodes.items() if v["role"] == "resolver"]
     clients = [n for n, v in nodes.items() if v["role"] == "client"]

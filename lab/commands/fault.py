@@ -8,9 +8,10 @@ import time
 
 import click
 
-from lab import runtime, state
+from lab import lifecycle, state
 from lab.commands import hosts_option, name_option
-from lab.errors import InputError, LabNotFound
+from lab.faults import timed
+from lab.errors import InputError
 from lab.duration import parse_duration
 from lab.names import lab_name
 from lab.validation import suggest
@@ -22,8 +23,12 @@ def _context(name: str | None, seed: int | None = None):
     lab = lab_name(name)
     description = state.load_description(lab)
     if description is None:
-        raise LabNotFound(f"no lab named {lab!r} is up; start it with 'dnslab up --name {lab}'")
-    return faults.FaultContext(runtime.connect(), description, random.Random(seed))
+        raise lifecycle.not_up(lab)
+    # The engines the lab runs on: --hosts, else the hosts file it was started with (lab.json), else local.
+    ctx = faults.FaultContext(lifecycle.runtime_for(lab), description, random.Random(seed))
+    for record in timed.clear_due(ctx):  # a background clear that was killed: its fault is over all the same
+        click.echo(f"cleared {record['id']} (its --for was over)")
+    return ctx
 
 
 def _summary(record: dict) -> str:
@@ -57,12 +62,15 @@ def register(cli: click.Group) -> None:
     @click.argument("kind")
     @click.argument("target")
     @click.argument("params", nargs=-1)
-    @click.option("--for", "duration", help="Clear the fault again after this long (10s, 500ms, 2m).")
+    @click.option("--for", "duration", help="Clear the fault again after this long (10s, 500ms, 2m): the command "
+                  "returns at once and a background process clears it when it is due (recorded in the lab's "
+                  "faults like any other: fault list shows it, fault clear ID or --all clears it sooner).")
+    @click.option("--wait", "wait_for_it", is_flag=True, help="With --for: stay until the fault is cleared.")
     @name_option
     @click.option("--seed", type=int, help="Seed for random choices (random: targets, lame servers).")
     @hosts_option
-    def add(kind: str, target: str, params: tuple[str, ...], duration: str | None, name: str | None,
-            seed: int | None) -> None:
+    def add(kind: str, target: str, params: tuple[str, ...], duration: str | None, wait_for_it: bool,
+            name: str | None, seed: int | None) -> None:
         """Inject fault KIND on TARGET (a node, role:ROLE or random:role:ROLE) with KEY=VALUE parameters.
 
         Lists take commas: `partition client1 from=unbound,bind-resolver`. See `dnslab fault kinds`."""
@@ -80,14 +88,20 @@ def register(cli: click.Group) -> None:
         ctx = _context(name, seed)
         record = faults.inject(ctx, kind, target, typed)
         click.echo(f"injected {_summary(record)}")
+        by_hand = f"dnslab fault clear {record['id']}" + (f" --name {ctx.lab}" if name else "")
         if seconds is None:
-            click.echo(f"clear it with: dnslab fault clear {record['id']}" + (f" --name {ctx.lab}" if name else ""))
+            click.echo(f"clear it with: {by_hand}")
             return
-        try:
-            _wait(seconds, record["id"])
-        finally:
-            faults.clear(ctx, record["id"])
-            click.echo(f"cleared {record['id']}")
+        if wait_for_it:
+            try:
+                _wait(seconds, record["id"])
+            finally:
+                faults.clear(ctx, record["id"])
+                click.echo(f"cleared {record['id']}")
+            return
+        due = timed.clear_later(ctx.lab, record, seconds)
+        click.echo(f"clears itself at {time.strftime('%H:%M:%S', time.localtime(due))} (in {seconds:g}s, in the "
+                   f"background); sooner: {by_hand}")
 
     @fault_group.command("list")
     @name_option
@@ -103,17 +117,23 @@ def register(cli: click.Group) -> None:
         if not records:
             click.echo(f"no active faults in lab {ctx.lab}")
         for record in records:
-            click.echo(f"{_summary(record)}  since {time.strftime('%H:%M:%S', time.localtime(record['start']))}")
+            until = f"  until {time.strftime('%H:%M:%S', time.localtime(record['until']))}" if record.get("until") else ""
+            click.echo(f"{_summary(record)}  since {time.strftime('%H:%M:%S', time.localtime(record['start']))}{until}")
 
     @fault_group.command("clear")
     @click.argument("fault_id", required=False)
     @click.option("--all", "all_faults", is_flag=True, help="Clear every fault and sweep leftovers.")
+    @click.option("--when-due", is_flag=True, hidden=True, help="Wait until the fault's --for is over (the "
+                  "background clear of `fault add --for`).")
     @name_option
     @hosts_option
-    def clear(fault_id: str | None, all_faults: bool, name: str | None) -> None:
+    def clear(fault_id: str | None, all_faults: bool, when_due: bool, name: str | None) -> None:
         """Undo one fault (by ID), or every fault plus anything left behind (--all)."""
         if bool(fault_id) == all_faults:
             raise InputError("give a fault ID (see 'dnslab fault list') or --all, not both")
+        if when_due:
+            timed.clear_when_due(_context(name), fault_id)
+            return
         ctx = _context(name)
         if fault_id:
             click.echo(f"cleared {_summary(faults.clear(ctx, fault_id))}")

@@ -98,7 +98,9 @@ def check_running(rt: Runtime, description: dict, node: str, plugin: Automation,
 def failure_line(rt: Runtime, container: runtime.Container, node: str, plugin: Automation, when: str) -> str:
     tail = last_output(rt, container.name)
     said = f"; last output: {' | '.join(tail)}" if tail else "; it printed nothing"
-    hint = (f"; try it by hand: docker logs {container.name}" if not plugin.builtin else "")
+    # The run takes a lab it brought up down again, container and logs with it: --keep keeps them.
+    hint = (f"; its whole output: run again with --keep, then 'docker logs {container.name}'"
+            if not plugin.builtin else "")
     error = f" ({container.error})" if container.error else ""
     return f"{node} ({plugin.describe()}) exited with code {container.exit_code} {when}{error}{said}{hint}"
 

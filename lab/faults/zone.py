@@ -77,6 +77,9 @@ def _sweep_script(lab: str) -> str:
 
 
 def _on_host(ctx: FaultContext, host: str, script: str, fault_id: str, env: dict | None = None) -> str:
+    if host not in ctx.rt.hosts:  # never the local engine's own namespace for a host it is not
+        raise LabError(f"host {host} is not an engine of this runtime ({', '.join(ctx.rt.hosts)}): give the lab's "
+                       f"hosts file with --hosts")
     labels = {runtime.LAB: ctx.lab, runtime.HELPER: HELPER_KIND, runtime.TARGET: host, "dnslab.fault": fault_id}
     result = ctx.rt.run_host_helper(host, ctx.description["image"], script, labels, env)
     if result.exit_code != 0:

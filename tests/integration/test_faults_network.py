@@ -3,11 +3,13 @@ the sweep after a lost fault store, and the CLI."""
 
 from __future__ import annotations
 
+import json
 import os
 
 
+from lab import faults
 from lab.faults import clear, clear_all, inject, store
-from tests.integration.faultkit import CLEAN, direct, inject_and_observe, leftovers, unused_name, via
+from tests.integration.faultkit import CLEAN, direct, inject_and_observe, leftovers, unused_name, until, via
 from tests.support.cli import dnslab
 
 TIMEOUT = lambda r: r["error"] == "timeout"  # noqa: E731
@@ -78,13 +80,25 @@ def test_clear_all_sweeps_leftovers_when_the_fault_store_is_lost(ctx):
     assert clear_all(ctx) == []  # nothing left the second time
 
 
-def test_cli_fault_for_a_duration_clears_itself(ctx):
+def test_cli_fault_for_a_duration_returns_at_once_and_clears_itself_in_the_background(ctx):
+    """`--for` does not hold the shell: two timed faults overlap by hand, both are listed with their end, and
+    both clear themselves (a detached `fault clear --when-due`); `--wait` still stays until the clear."""
     env = {**os.environ}
-    added = dnslab("fault", "add", "servfail", "sec-knot", "--name", ctx.lab, "--for", "500ms", env=env, timeout=120)
-    assert added.returncode == 0, added.stderr
-    assert "cleared servfail-" in added.stdout
+    first = dnslab("fault", "add", "servfail", "sec-knot", "--name", ctx.lab, "--for", "20s", env=env, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert "clears itself at" in first.stdout and "cleared" not in first.stdout.replace("clears itself", "")
+    second = dnslab("fault", "add", "loss", "client1", "percent=30", "--name", ctx.lab, "--for", "3s", env=env,
+                    timeout=120)
+    assert second.returncode == 0, second.stderr
+    listed = json.loads(dnslab("fault", "list", "--name", ctx.lab, "--json", env=env, timeout=60).stdout)
+    assert sorted(r["kind"] for r in listed) == ["loss", "servfail"] and all(r["until"] for r in listed)
+    until(lambda: [r["kind"] for r in faults.active(ctx)], lambda kinds: kinds == ["servfail"], timeout=30)
+    until(lambda: faults.active(ctx), lambda active: active == [], timeout=60)
+    waited = dnslab("fault", "add", "servfail", "sec-knot", "--name", ctx.lab, "--for", "500ms", "--wait", env=env,
+                    timeout=120)
+    assert waited.returncode == 0 and "cleared servfail-" in waited.stdout, waited.stderr
     listed = dnslab("fault", "list", "--name", ctx.lab, "--json", env=env, timeout=60)
     assert listed.returncode == 0 and listed.stdout.strip() == "[]"
     bad = dnslab("fault", "add", "loss", "unbound", "--name", ctx.lab, "percent=lots", env=env, timeout=60)
     assert bad.returncode == 2 and "percent must be a number" in bad.stderr
-    assert leftovers(ctx, ["sec-knot"]) == CLEAN
+    assert leftovers(ctx, ["sec-knot", "client1"]) == CLEAN

@@ -6,11 +6,13 @@ orchestrator was killed during `up`. One simulator serves the module."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import time
 
 import docker
 
+from lab import nshelper, runtime
 from tests.integration.conftest import lab_name
 from tests.support.cli import REPO, dnslab, start
 from tests.support.swarm import swarm_sim  # noqa: F401,F811 - the module's fixture
@@ -41,11 +43,17 @@ def test_a_lab_spread_over_three_engines(swarm_sim):
     lab = lab_name("spread")
     hosts = str(swarm_sim.hosts_file)
     try:
-        up = dnslab("up", "-t", str(SPREAD), "--name", lab, "--hosts", hosts, timeout=300)
+        # DNSLAB_HELPERS=up: `up` starts every node's helper too (a run would, at its start).
+        up = dnslab("up", "-t", str(SPREAD), "--name", lab, "--hosts", hosts, timeout=300,
+                    env={**os.environ, nshelper.MODE_ENV: "up"})
         assert up.returncode == 0, up.stderr[-2000:]
-        on = {host: {c.name.removeprefix(f"dnslab-{lab}-") for c in engine.containers.list()}
-              for host, engine in engines(swarm_sim).items()}
-        assert {node: host for host, nodes in on.items() for node in nodes} == EXPECTED
+        listed = {host: engine.containers.list() for host, engine in engines(swarm_sim).items()}
+        on = {c.labels[runtime.NODE]: host for host, found in listed.items() for c in found if runtime.NODE in c.labels}
+        assert on == EXPECTED
+        # A node's kept-alive fault helper (lab.nshelper) shares its namespace, so it runs on the node's engine.
+        helpers = {c.labels[runtime.TARGET]: host for host, found in listed.items() for c in found
+                   if c.labels.get(runtime.HELPER) == nshelper.KIND}
+        assert helpers and all(on[node] == host for node, host in helpers.items()), helpers
         # Across engines: the client on az-a asks Unbound on az-c, which asks the root on az-a, the TLD on
         # az-a and the secondary on az-c (its zone came from the primary on az-b by NOTIFY/IXFR over the overlay).
         dig = dnslab("dig", "dynamodb.us-east-1.cloud.test", "--name", lab, "--json", timeout=60)  # hosts from lab.json
