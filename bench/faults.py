@@ -36,7 +36,7 @@ from pathlib import Path
 
 from bench.figures import PREFIX, console, figure
 from bench.probing import Prober
-from lab import lifecycle, zoneupdate
+from lab import lifecycle, nshelper, zoneupdate
 from lab.faults import FaultContext, clear, clear_all, inject
 from lab.faults.zonedata import wait_propagated
 
@@ -213,6 +213,7 @@ def bench(rt, runs: int) -> list[dict]:
     samples: dict[str, list[dict]] = {case.kind: [] for case in CASES}
     try:
         description = lifecycle.up(DEFAULT_TOPOLOGY, lab, rt=rt)
+        nshelper.ensure(rt, description).join()  # what a run does at its start, in the background
         ctx = FaultContext(rt, description, random.Random(1))
         for i in range(runs):
             for case in CASES:  # kinds interleaved: a slow moment of the machine does not hit one kind only

@@ -14,9 +14,11 @@ A helper joined a namespace that dies with its node's process: after the node re
 act on a namespace nobody uses. Each helper is labelled with its target's start time; one whose target
 started since is replaced before it is used (one inspect of the target per request).
 
-With DNSLAB_HELPERS=on-demand, `up` starts none and the first fault on a node starts its helper (it then
-stays until `down`). Every helper carries the lab's labels plus dnslab.sidecar=helper / dnslab.target, so
-`dnslab down` (also after a killed orchestrator) removes it with the lab.
+When they start: a run starts every node's helper at its own start, in the background (`warm`), and they
+stay until `down`: the first run on a lab pays for them once, while its setup runs. `up` starts none (it
+stays as quick as `docker compose up`), unless DNSLAB_HELPERS=up. A fault outside a run (`dnslab fault
+add`) starts the helper it needs. Every helper carries the lab's labels plus dnslab.sidecar=helper /
+dnslab.target, so `dnslab down` (also after a killed orchestrator) removes it with the lab.
 """
 
 from __future__ import annotations
@@ -45,10 +47,11 @@ CONFIG_PATH = "/tmp/dnsdist.conf"
 
 
 def from_up() -> bool:
-    """Whether `up` starts the helpers (the default), or the first fault on each node does."""
-    mode = os.environ.get(MODE_ENV, "up")
+    """Whether `up` starts the helpers (DNSLAB_HELPERS=up), or runs and faults do (the default, on-demand)."""
+    mode = os.environ.get(MODE_ENV, "on-demand")
     if mode not in ("up", "on-demand"):
-        raise LabError(f"{MODE_ENV}={mode!r}: use 'up' (helpers from lab up, the default) or 'on-demand'")
+        raise LabError(f"{MODE_ENV}={mode!r}: use 'on-demand' (helpers started by runs and faults, the default) "
+                       f"or 'up' (by lab up)")
     return mode == "up"
 
 
@@ -105,20 +108,33 @@ def start(rt: Runtime, description: dict, node: str) -> None:
 
 
 def start_all(rt: Runtime, description: dict) -> None:
-    """Every node's helper (from `up`; none with DNSLAB_HELPERS=on-demand); one already in place for the node's
-    current start stays. This process's channels to them open in the background: `up` does not wait for
-    them, the first request to a node does (if it comes that soon)."""
-    if not from_up():
-        return
+    """From `up`, with DNSLAB_HELPERS=up: every node's helper; this process's channels open in the background."""
+    if from_up():
+        ensure(rt, description)
+
+
+def ensure(rt: Runtime, description: dict) -> threading.Thread:
+    """Every node's helper in place (one already there for the node's current start stays); then this
+    process's channels to them open in the background (the returned thread): the first request to a node
+    waits for its channel if it comes that soon."""
     nodes = list(description["nodes"])
 
-    def ensure(node: str) -> None:
+    def one(node: str) -> None:
         try:
             _valid(rt, description, node)[0] or start(rt, description, node)
         except LabError:
-            pass  # a node that does not run: the readiness wait names it; its first fault starts the helper
-    parallel(ensure, nodes)
-    threading.Thread(target=_warm, args=(rt, description, nodes), daemon=True).start()
+            pass  # a node that does not run: its first fault says so, or starts the helper once it runs
+    parallel(one, nodes)
+    thread = threading.Thread(target=_warm, args=(rt, description, nodes), daemon=True)
+    thread.start()
+    return thread
+
+
+def warm(rt: Runtime, description: dict) -> threading.Thread:
+    """What a run does at its start: `ensure`, all of it in the background."""
+    thread = threading.Thread(target=lambda: ensure(rt, description).join(), daemon=True)
+    thread.start()
+    return thread
 
 
 def _warm(rt: Runtime, description: dict, nodes: list[str]) -> None:
@@ -129,10 +145,10 @@ def _warm(rt: Runtime, description: dict, nodes: list[str]) -> None:
 
 
 def renew(rt: Runtime, description: dict, nodes: list[str]) -> None:
-    """Helpers (and channels) in the nodes' current namespaces, if the lab keeps helpers: after nodes started
-    again, the next fault on them is as quick as the first."""
-    if from_up():
-        parallel(lambda node: _channel(rt, description, node), nodes)
+    """After nodes started again (each in a new namespace): the helpers they had, anew, with their channels,
+    so the next fault on them is as quick as the first."""
+    had = [n for n in nodes if from_up() or rt.container(name(description, n)) is not None]
+    parallel(lambda node: _channel(rt, description, node), had)
 
 
 def _valid(rt: Runtime, description: dict, node: str) -> tuple[bool, str]:

@@ -27,7 +27,7 @@ def _context(name: str | None, seed: int | None = None):
     # The engines the lab runs on: --hosts, else the hosts file it was started with (lab.json), else local.
     ctx = faults.FaultContext(lifecycle.runtime_for(lab), description, random.Random(seed))
     for record in timed.clear_due(ctx):  # a background clear that was killed: its fault is over all the same
-        click.echo(f"cleared {record['id']} (its --for was over)")
+        click.echo(f"cleared {record['id']} (its --for was over)", err=True)  # a note: stdout stays the output (--json)
     return ctx
 
 

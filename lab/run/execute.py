@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab import faults, lifecycle, records, report as lab_report, truthwatch
+from lab import faults, lifecycle, nshelper, records, report as lab_report, truthwatch
 from lab.automation import Automation
 from lab.checks import judge
 from lab.errors import ExitCode, LabError
@@ -100,6 +100,9 @@ class Run:
                             lab=self.lab, run_dir=str(self.run_dir))
         try:
             self._start_followers()
+            # Every node's helper for the faults and the rollback's sweep: started while the setup runs (the
+            # first run on a lab), kept until `down`; a fault that comes sooner waits for its own.
+            nshelper.warm(self.rt, self.description)
             self.truth.start(self.progress)  # before the setup: its changes are part of the truth
             for step in self.playbook.setup:  # e.g. a pipeline reset: done before anyone is watching
                 self._run_step(step, "setup")

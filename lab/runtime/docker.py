@@ -23,6 +23,7 @@ import requests.exceptions
 from docker.utils.socket import frames_iter
 
 from lab.errors import DockerUnavailable, LabError
+from lab.parallel import parallel
 from lab.runtime.base import (
     HELPER, LAB, Container, ContainerSpec, ExecResult, File, Network, Volume, network_name,
 )
@@ -267,6 +268,13 @@ class DockerRuntime:
                 return False
             raise LabError(f"cannot remove {name}: {_explain(exc)}") from None
 
+    def _remove_helper(self, name: str) -> bool:
+        try:
+            self.api.remove_container(name, force=True, v=True)
+            return True
+        except docker.errors.APIError:  # gone already, or going
+            return False
+
     def detach(self, name: str, network: str) -> None:
         with self.leaving():
             self._call("disconnect", name, self.api.disconnect_container_from_network, network)
@@ -473,8 +481,11 @@ class DockerRuntime:
 
     def remove_lab(self, lab: str) -> dict[str, int]:
         gone = {"containers": 0, "networks": 0, "volumes": 0}
-        # Helpers first: they live in their targets' namespaces.
-        for container in sorted(self.containers(lab), key=lambda c: HELPER not in c.labels):
+        found = self.containers(lab)
+        # Helpers first, side by side: they live in their targets' namespaces and have no network endpoint of
+        # their own to take off, so they need not wait for the lock around leaving networks.
+        gone["containers"] += sum(parallel(self._remove_helper, [c.name for c in found if HELPER in c.labels]))
+        for container in [c for c in found if HELPER not in c.labels]:
             gone["containers"] += self.remove(container.name)
         for net in self.networks(lab):
             gone["networks"] += self.remove_network(net.name)

@@ -14,7 +14,7 @@ import time
 import docker
 import pytest
 
-from lab import lifecycle, runtime, state, zoneupdate
+from lab import lifecycle, nshelper, runtime, state, zoneupdate
 from lab.agentrun import exec_json
 from lab.faults import FaultContext, clear, inject, zone
 from tests.integration.conftest import lab_name
@@ -135,9 +135,9 @@ def test_a_fault_of_each_family_acts_on_a_node_of_another_engine(az3):
     # dns-answer: dnsdist in front of knot-resolver on az-c, started on az-c's engine.
     record = inject(ctx, "servfail", "knot-resolver", {})
     try:
-        helpers = {c.labels.get(runtime.TARGET): c.labels.get(runtime.HOST) for c in rt.containers(lab)
-                   if runtime.HELPER in c.labels}
-        assert helpers.get("knot-resolver") == "az-c", helpers
+        helpers = [c for c in rt.containers(lab) if c.labels.get(runtime.HELPER) == nshelper.KIND
+                   and c.labels.get(runtime.TARGET) == "knot-resolver"]
+        assert [c.labels.get(runtime.HOST) for c in helpers] == ["az-c"]
         until(lambda: ask(rt, description, "client2", "knot-resolver"), lambda r: r["rcode"] == "SERVFAIL")
     finally:
         clear(ctx, record["id"])

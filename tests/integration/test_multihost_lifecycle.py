@@ -6,6 +6,7 @@ orchestrator was killed during `up`. One simulator serves the module."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import time
 
@@ -42,7 +43,9 @@ def test_a_lab_spread_over_three_engines(swarm_sim):
     lab = lab_name("spread")
     hosts = str(swarm_sim.hosts_file)
     try:
-        up = dnslab("up", "-t", str(SPREAD), "--name", lab, "--hosts", hosts, timeout=300)
+        # DNSLAB_HELPERS=up: `up` starts every node's helper too (a run would, at its start).
+        up = dnslab("up", "-t", str(SPREAD), "--name", lab, "--hosts", hosts, timeout=300,
+                    env={**os.environ, nshelper.MODE_ENV: "up"})
         assert up.returncode == 0, up.stderr[-2000:]
         listed = {host: engine.containers.list() for host, engine in engines(swarm_sim).items()}
         on = {c.labels[runtime.NODE]: host for host, found in listed.items() for c in found if runtime.NODE in c.labels}
