@@ -39,9 +39,11 @@ def test_tsig_key_is_generated_private_and_never_printed(default_lab, rt, engine
         assert secret not in " ".join(container.attrs["Config"]["Cmd"] or [])
 
 
-def test_lab_containers_have_no_extra_privileges(default_lab, engine):
-    """Nodes hold no added capability; the helper kept in each node's namespace (lab.nshelper) holds NET_ADMIN
-    and nothing else, in a node of this lab; nothing is privileged or has the Docker socket."""
+def test_lab_containers_have_no_extra_privileges(default_lab, rt, engine):
+    """Nodes hold no added capability; the helper kept in each node's namespace (lab.nshelper, started here as
+    a run starts them) holds NET_ADMIN and nothing else, in a node of this lab; nothing is privileged or has
+    the Docker socket."""
+    nshelper.ensure(rt, default_lab).join()
     where = {"label": f"dnslab.lab={default_lab['lab']}"}
     found = engine.containers.list(all=True, filters=where, ignore_removed=True)
     nodes = {c.id for c in found if runtime.NODE in c.labels}
