@@ -90,8 +90,10 @@ def test_nodes_run_where_az3_places_them_and_agents_share_the_http_store(az3):
         "enactor-a": "az-a", "enactor-b": "az-b", "enactor-c": "az-c",
         "client1": "az-a", "client2": "az-b", "client3": "az-c"}
     # Every enactor applies plans it read from the planstore node on az-b (no volume spans engines).
-    logs = {e: rt.logs(description["nodes"][e]["container"]) for e in ("enactor-a", "enactor-b", "enactor-c")}
-    assert all('"event": "apply_finished"' in text for text in logs.values()), {e: t[-300:] for e, t in logs.items()}
+    # (Waited for: an enactor may still be writing its first dual-stack plan when the module's lab is up.)
+    def logs():
+        return {e: rt.logs(description["nodes"][e]["container"]) for e in ("enactor-a", "enactor-b", "enactor-c")}
+    until(logs, lambda found: all('"event": "apply_finished"' in text for text in found.values()), timeout=60)
     status = dnslab("pipeline", "status", "--name", description["lab"], "--json", timeout=60)
     assert status.returncode == 0, status.stderr
     assert set(json.loads(status.stdout)["agents"]) >= {"enactor-a", "enactor-b", "enactor-c", "planner"}

@@ -19,7 +19,7 @@ from tests.support.cli import dnslab, read_jsonl, start_run
 
 PLAYBOOK = REPO / "playbooks" / "freeze-primary-partition-secondary.yml"
 THREE_MISTAKES = REPO / "tests" / "data" / "three-mistakes.yml"
-PROBE_FIELDS = {"t", "client", "resolver", "name", "type", "rcode", "answers", "ttl", "latency_ms", "error", "seq"}
+PROBE_FIELDS = {"t", "client", "resolver", "name", "type", "rcode", "answers", "ttl", "latency_ms", "error", "seq", "transport"}
 REPORT_FILES = ("probes.jsonl", "events.jsonl", "report.json", "junit.xml", "timeline.png", "report.html")
 
 
