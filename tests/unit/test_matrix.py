@@ -93,3 +93,7 @@ def test_recovery_counts_from_the_fix_that_ended_it_a_repair_after_the_clear():
     assert matrix.cell(probes, repaired)["recover_s"] == 2.0
     rolled_back = repaired + [{"t": T0 + 49.5, "source": "runner", "event": "fault_cleared", "id": "f-2"}]
     assert matrix.cell(probes, rolled_back)["recover_s"] == 2.0  # a clear after it came back is no fix
+    # the repair acts before its action_done is written: it counts from its step's start
+    acting = events(10, 15) + [{"t": T0 + 39, "event": "step_started", "index": 8, "phase": "step"},
+                               {"t": T0 + 43, "event": "action_done", "action": "repair", "index": 8}]
+    assert matrix.cell(probes, acting)["recover_s"] == 3.0
