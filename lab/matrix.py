@@ -65,11 +65,17 @@ def _times(events: Iterable[Record], names: tuple[str, ...]) -> list[float]:
     return [e["t"] for e in events if e.get("event") in names and not e.get("sweep")]
 
 
+def _fix_times(events: list[Record]) -> list[float]:
+    """When each action began (its step's start): a repair acts before its action_done is written."""
+    started = {e.get("index"): e["t"] for e in events if e.get("event") == "step_started" and e.get("phase") != "setup"}
+    return [started.get(e.get("index"), e["t"]) for e in events if e.get("event") in FIX_EVENTS]
+
+
 def cell(probes: list[Record], events: list[Record]) -> dict[str, Any]:
     """The figures of one vendor in one run (its probes only; the run's events)."""
     probes = sorted(probes, key=lambda p: p["t"])
     bad = [p for p in probes if not records.is_ok(p)]
-    injected, cleared = _times(events, CHANGE_EVENTS), _times(events, END_EVENTS) + _times(events, FIX_EVENTS)
+    injected, cleared = _times(events, CHANGE_EVENTS), _times(events, END_EVENTS) + _fix_times(events)
     start = min(injected) if injected else None
     detect = None
     if start is not None:

@@ -155,6 +155,7 @@ def test_ctrl_c_rolls_back_zone_data_faults_and_a_second_one_is_held_off(minimal
         if process.poll() is None:
             process.kill()
     assert process.returncode == 130, stderr[-3000:]
+    assert "interrupted — rolling back every fault" in stderr  # the first Ctrl-C, echoed
     assert "rolling back and writing the report — one moment" in stderr  # the second Ctrl-C, held off
     assert "Traceback" not in stderr
     report = json.loads((run_dir / "report.json").read_text())

@@ -93,3 +93,23 @@ def test_recovery_counts_from_the_fix_that_ended_it_a_repair_after_the_clear():
     assert matrix.cell(probes, repaired)["recover_s"] == 2.0
     rolled_back = repaired + [{"t": T0 + 49.5, "source": "runner", "event": "fault_cleared", "id": "f-2"}]
     assert matrix.cell(probes, rolled_back)["recover_s"] == 2.0  # a clear after it came back is no fix
+    # the repair acts before its action_done is written: it counts from its step's start
+    acting = events(10, 15) + [{"t": T0 + 39, "event": "step_started", "index": 8, "phase": "step"},
+                               {"t": T0 + 43, "event": "action_done", "action": "repair", "index": 8}]
+    assert matrix.cell(probes, acting)["recover_s"] == 3.0
+
+
+def test_the_progress_says_what_each_running_run_is_at(tmp_path):
+    """Between finished runs the bar sat at 0/2 for a minute: each running run's last step is shown."""
+    import json
+
+    jobs = [library_command.Job("race", "race.yml", v, (), {}) for v in ("as-written", "mitigated", "later")]
+    (tmp_path / "runs" / "race-as-written").mkdir(parents=True)
+    (tmp_path / "runs" / "race-as-written" / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in (
+        {"t": 1, "event": "step_started", "index": 1, "phase": "setup"},
+        {"t": 2, "event": "step_started", "index": 4, "phase": "step"})))
+    (tmp_path / "runs" / "race-mitigated").mkdir()
+    (tmp_path / "runs" / "race-mitigated" / "events.jsonl").write_text("")
+    text = library_command.running_text(jobs, [None, None, None], tmp_path, 2)
+    assert text == "race-as-written step 4 · race-mitigated bringing its lab up"
+    assert library_command.running_text(jobs[:1], [object()], tmp_path, 2) == "starting"
