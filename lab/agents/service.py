@@ -33,6 +33,7 @@ import threading
 import time
 
 READ_TIMEOUT = 2.0  # longest a worker waits for a request's head: a silent client cannot hold it longer
+REJECT_READ = 0.5  # seconds a rejected client has to send its request before the 503
 MAX_HEAD = 8192
 
 
@@ -105,8 +106,11 @@ class Service:
         except queue.Full:
             with self.lock:
                 self.counts["rejected"] += 1
-            try:  # read what the client sent: closing with unread data would reset the connection under the 503
-                conn.recv(MAX_HEAD, socket.MSG_DONTWAIT)
+            # Read the request first (bounded): closing with unread data resets the connection under the 503,
+            # and a request that arrives just after the accept is not there yet for a non-blocking read.
+            conn.settimeout(REJECT_READ)
+            try:
+                _read_path(conn)
             except OSError:
                 pass
             _answer(conn, 503, {"service": self.service, "instance": self.instance, "error": "over capacity"})
