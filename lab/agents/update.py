@@ -4,8 +4,9 @@
         "prereq": [["rrset_value", "x", "TXT", ["gen=6"]]],
         "ops": [["replace", "x", 5, "A", ["192.0.2.1"]], ["delete", "y"], ["delete", "z", "A"]]}'
 
-`key` null sends it unsigned (the primary must refuse it). The key file is read here, inside the
-container, so the secret never appears on a command line or in a log.
+`key` null sends it unsigned (the primary must refuse it). `key` is a path to the key file (read here,
+inside the container) or the key itself ({"name", "algorithm", "secret"}: the orchestrator sends it to the
+primary's kept helper over that helper's stdin, lab.zoneupdate) — never on a command line or in a log.
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ ALGORITHMS = {"hmac-sha256": dns.tsig.HMAC_SHA256, "hmac-sha512": dns.tsig.HMAC_
 def build(spec: dict) -> dns.update.UpdateMessage:
     keyring = algorithm = None
     if spec.get("key"):
-        with open(spec["key"]) as f:
-            key = json.load(f)
+        key = spec["key"]
+        if isinstance(key, str):
+            with open(key) as f:
+                key = json.load(f)
         keyring = dns.tsigkeyring.from_text({key["name"]: key["secret"]})
         algorithm = ALGORITHMS[key["algorithm"]]
     update = dns.update.UpdateMessage(spec["zone"], keyring=keyring, keyalgorithm=algorithm)

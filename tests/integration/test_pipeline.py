@@ -78,17 +78,21 @@ def test_an_enactor_applies_a_plan_that_the_secondaries_then_serve(lab, rt):
     if paces:
         print(f"enactor: {sum(paces) / len(paces):.2f} s per endpoint (apply_pace 0.3 s)")
     expected = next(e["addresses"] for e in applied if e["endpoint"] == REGIONAL)
+    generation = [[f"gen={finished['generation']}"]] * 2
     deadline = time.monotonic() + 5
     while True:
+        # The A and AAAA sets read between two TXT answers of this generation: the next plan (5 s later) may
+        # reach the secondaries while we ask.
         txt = ask_secondaries(rt, lab, REGIONAL, "TXT")
         a = ask_secondaries(rt, lab, REGIONAL, "A")
-        if [r["answers"] for r in txt] == [[f"gen={finished['generation']}"]] * 2 or time.monotonic() > deadline:
+        aaaa = ask_secondaries(rt, lab, REGIONAL, "AAAA")
+        after = ask_secondaries(rt, lab, REGIONAL, "TXT")
+        if [r["answers"] for r in txt] == [r["answers"] for r in after] == generation or time.monotonic() > deadline:
             break
         time.sleep(0.2)
-    assert [r["answers"] for r in txt] == [[f"gen={finished['generation']}"]] * 2, txt
+    assert [r["answers"] for r in txt] == [r["answers"] for r in after] == generation, (txt, after)
     # The plan is dual-stack (enactors.yml's pools hold 2001:db8:: addresses): the A set and the AAAA set.
     assert [sorted(r["answers"]) for r in a] == [sorted(x for x in expected if ":" not in x)] * 2, a
-    aaaa = ask_secondaries(rt, lab, REGIONAL, "AAAA")
     assert [sorted(r["answers"]) for r in aaaa] == [sorted(x for x in expected if ":" in x)] * 2, aaaa
 
 
