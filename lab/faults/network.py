@@ -42,7 +42,8 @@ def _partition(ctx: FaultContext, record: dict) -> None:
     def ruleset(node: str) -> str:
         info = ctx.description["nodes"][node]
         own = {*info["addresses"].values(), *info.get("addresses6", {}).values()}
-        return nftrules.partition(record["id"], [p for p in peers if p not in own])
+        how = record["params"].get("how", "drop")
+        return nftrules.partition(record["id"], [p for p in peers if p not in own], how)
     _install(ctx, record, ruleset)
 
 
@@ -55,6 +56,8 @@ def _partition_constraints(target: str, params: Mapping[str, Any], description: 
             problems.append(("from", f"from: {peer!r}: name nodes or role: groups, not random picks"))
     if params.get("from") == []:
         problems.append(("from", "from is empty: name the nodes or groups to cut the target off from"))
+    if params.get("how") not in (None, *nftrules.HOW):
+        problems.append(("how", f"how must be drop or reject, not {params['how']!r}"))
     if description is not None and not problems and target in (params.get("from") or []):
         problems.append(("from", f"from names the target {target!r} itself"))
     return problems
@@ -130,8 +133,10 @@ def _disconnect_constraints(target: str, params: Mapping[str, Any], description:
 
 KINDS = {
     "partition": FaultKind(
-        "partition", "network", "drop all traffic between the target and the nodes or groups in `from`",
-        {"from": Param(list[str], True, None, "nodes or role:ROLE groups the target can no longer reach")},
+        "partition", "network", "drop (or reject) all traffic between the target and the nodes or groups in `from`",
+        {"from": Param(list[str], True, None, "nodes or role:ROLE groups the target can no longer reach"),
+         "how": Param(str, False, "drop", "drop (silence, senders time out) or reject (ICMP unreachable: the "
+                                          "route is gone, senders fail at once)")},
         _partition, _uninstall, _partition_constraints),
     "loss": FaultKind(
         "loss", "network", "drop a share of the target's packets, in both directions",

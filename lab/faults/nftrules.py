@@ -29,14 +29,33 @@ def filter_table(name: str, incoming: list[str], outgoing: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def partition(fault_id: str, peers: list[str]) -> str:
-    """Drop every packet from and to the peers' addresses (IPv4 and, dual-stack, IPv6 ones)."""
+# What a partition does with the peers' packets: `drop` (silence: senders wait out their timeouts) or `reject`
+# (the route is gone: an ICMP unreachable, the sender fails at once). The codes are the ones Linux hands a UDP
+# socket as a hard error: host-prohibited (EHOSTUNREACH, "No route to host") and ICMPv6 reject-route (EACCES).
+# Plain host-unreachable is a transient error (RFC 1122 3.2.2.1; icmp_err_convert in net/ipv4/icmp.c): a UDP
+# socket without IP_RECVERR never sees it, and the resolvers time out as with drop (measured).
+HOW = ("drop", "reject")
+_REJECT = {"ip": "reject with icmp type host-prohibited", "ip6": "reject with icmpv6 type reject-route"}
+
+
+def partition(fault_id: str, peers: list[str], how: str = "drop") -> str:
+    """Drop (or reject) every packet from and to the peers' addresses (IPv4 and, dual-stack, IPv6 ones).
+
+    Rejected, a peer's packet coming in is answered with an ICMP unreachable by this node's kernel, at most
+    one a second per peer after a burst of six (net.ipv4.icmp_ratelimit, as a router limits them); a packet
+    this node sends to a peer fails in the sender at once (its own ICMP error comes back over loopback,
+    unlimited), so the side whose packets should fail is the one to put the rules on. The unreachables this
+    node sends must leave: an ICMP error is never answered with another, so the outgoing reject rule would
+    silently drop them."""
     incoming, outgoing = [], []
+    if how == "reject":
+        outgoing += ["icmp type destination-unreachable accept", "icmpv6 type destination-unreachable accept"]
     for family, members in (("ip", [p for p in peers if ":" not in p]), ("ip6", [p for p in peers if ":" in p])):
         if members:
             peer_set = "{ " + ", ".join(members) + " }"
-            incoming.append(f"{family} saddr {peer_set} drop")
-            outgoing.append(f"{family} daddr {peer_set} drop")
+            action = _REJECT[family] if how == "reject" else "drop"
+            incoming.append(f"{family} saddr {peer_set} {action}")
+            outgoing.append(f"{family} daddr {peer_set} {action}")
     return filter_table(table_name(fault_id), incoming, outgoing)
 
 

@@ -29,6 +29,28 @@ def test_partition_cuts_one_resolver_off_the_authoritative_servers(ctx):
     assert leftovers(ctx, ["unbound"]) == CLEAN
 
 
+def test_partition_reject_fails_at_once_where_drop_leaves_senders_waiting(ctx):
+    rt, description = ctx.rt, ctx.description
+    # The target's kernel answers a peer's packet with an ICMP unreachable: a TCP connect from the peer
+    # fails at once with "No route to host" instead of waiting out its timeout.
+    record = inject(ctx, "partition", "sec-knot", {"from": ["unbound"], "how": "reject"})
+    try:
+        seen = direct(rt, description, "sec-knot", "api.cloud.test.", tcp=True)
+        assert "No route to host" in (seen["error"] or ""), seen
+    finally:
+        clear(ctx, record["id"])
+    # A resolver whose own packets to every server are rejected answers SERVFAIL at once: what turns clients'
+    # immediate retries into a storm (playbooks/facebook-2021-auth-unreachable.yml).
+    record = inject(ctx, "partition", "unbound", {"from": ["role:authoritative"], "how": "reject"})
+    try:
+        seen = via(rt, description, "unbound", unused_name())
+        assert seen["rcode"] == "SERVFAIL" and seen["latency_ms"] < 1500, seen
+    finally:
+        clear(ctx, record["id"])
+    until(lambda: via(rt, description, "unbound", unused_name()), lambda r: r["rcode"] == "NXDOMAIN")
+    assert leftovers(ctx, ["sec-knot", "unbound"]) == CLEAN
+
+
 def test_loss_100_is_a_partition(ctx):
     rt, description = ctx.rt, ctx.description
     record, _ = inject_and_observe(ctx, "loss", "knot-resolver", {"percent": 100},

@@ -85,6 +85,7 @@ def test_unknown_kind_lists_the_known_ones():
     ("block-port", "unbound", {"proto": "sctp"}, "udp, tcp or both"),
     ("partition", "unbound", {"from": ["nobody"]}, "no node 'nobody'"),
     ("partition", "unbound", {"from": ["unbound"]}, "the target 'unbound' itself"),
+    ("partition", "unbound", {"from": ["tld"], "how": "icmp"}, "how must be drop or reject, not 'icmp'"),
     ("disconnect", "client1", {"network": "core"}, "not on network 'core'"),
     ("disconnect", "client1", {"network": "wan"}, "no network 'wan'"),
     ("empty-rrset", "sec-knot", {"name": "api.cloud.test", "type": "A"}, "target primary"),
@@ -104,6 +105,7 @@ def test_bad_faults_are_named_with_what_to_do(kind, target, params, expected):
     ("pause", "role:resolver", {}),
     ("kill", "random:role:authoritative", {}),
     ("partition", "client1", {"from": ["role:resolver", "tld"]}),
+    ("partition", "client1", {"from": ["role:resolver"], "how": "reject"}),
     ("delay", "sec-knot", {"ms": 200, "percent": 50, "names": ["cloud.test."]}),
     ("empty-rrset", "primary", {"name": "api.cloud.test", "type": "A"}),
     ("remove-glue", "tld", {"zone": "cloud.test"}),
@@ -167,6 +169,22 @@ def test_nft_tables_are_named_after_the_fault_and_spare_loopback():
     text = nftrules.partition("partition-4", ["10.53.0.21", "fd00:53:a35::15"])
     assert "ip saddr { 10.53.0.21 } drop" in text and "ip6 saddr { fd00:53:a35::15 } drop" in text
     assert "ip6 daddr { fd00:53:a35::15 } drop" in text
+
+
+def test_nft_partition_reject_answers_unreachable_and_lets_its_own_unreachables_out():
+    assert nftrules.partition("p", ["10.53.0.21"]) == nftrules.partition("p", ["10.53.0.21"], "drop")
+    text = nftrules.partition("partition-5", ["10.53.0.21", "fd00:53:a35::15"], "reject")
+    assert "drop" not in text
+    assert text.count("ip saddr { 10.53.0.21 } reject with icmp type host-prohibited") == 1
+    assert text.count("ip daddr { 10.53.0.21 } reject with icmp type host-prohibited") == 1
+    assert "ip6 saddr { fd00:53:a35::15 } reject with icmpv6 type reject-route" in text
+    assert "ip6 daddr { fd00:53:a35::15 } reject with icmpv6 type reject-route" in text
+    # The unreachables answering the peers leave before the outgoing reject rules could swallow them.
+    outgoing = text[text.index("chain outgoing"):]
+    assert outgoing.index("icmp type destination-unreachable accept") < outgoing.index("reject")
+    assert outgoing.index("icmpv6 type destination-unreachable accept") < outgoing.index("reject")
+    assert "accept" not in text[:text.index("chain outgoing")].replace('iifname "lo" accept', "").replace(
+        "policy accept", "")
 
 
 def test_nft_loss_thresholds():
