@@ -1,0 +1,46 @@
+"""The wrap-up streams over the records: the same report as before, in memory that does not grow with the run.
+
+tests/unit/data/wrapup_golden.json is what the wrap-up wrote for tests.support.synthetic's records before it
+streamed (main at 952754a, judging and drawing lists of every probe); `python -m tests.unit.test_wrapup_stream
+FILE` writes it again from the code as it is now.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import matplotlib.image
+
+from lab import report as lab_report
+from tests.support import synthetic
+
+GOLDEN = Path(__file__).parent / "data" / "wrapup_golden.json"
+
+
+def wrap_up_output(run_dir: Path, count: int) -> dict:
+    synthetic.write_run(run_dir, count)
+    report = lab_report.write_all(run_dir, "synthetic", 1, None, synthetic.CHECK_SPECS, extra={"run_dir": "RUN"})
+    pixels = matplotlib.image.imread(run_dir / "timeline.png")
+    return {"count": count, "report": report, "html": (run_dir / "report.html").read_text(),
+            "junit": (run_dir / "junit.xml").read_text(),
+            "timeline_pixels": hashlib.sha256(pixels.tobytes()).hexdigest()}
+
+
+def test_the_streamed_wrap_up_writes_what_the_wrap_up_over_lists_wrote(tmp_path: Path) -> None:
+    golden = json.loads(GOLDEN.read_text())
+    found = json.loads(json.dumps(wrap_up_output(tmp_path, golden["count"]), sort_keys=True))
+    assert found["report"]["checks"] == golden["report"]["checks"]
+    assert found["report"] == golden["report"]
+    assert found["junit"] == golden["junit"]
+    assert found["html"] == golden["html"]
+    assert found["timeline_pixels"] == golden["timeline_pixels"]
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(sys.argv[1]).write_text(json.dumps(wrap_up_output(Path(tmp), 12000), indent=1, sort_keys=True) + "\n")
