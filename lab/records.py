@@ -102,7 +102,7 @@ class ProbeStream:
             latest = t if latest is None else max(latest, t)
             heapq.heappush(pending, (t, number, record))
             # No later line can come before `latest - lag`: what lies there is in its place for good.
-            while pending[0][0] <= latest - self.lag:
+            while pending and pending[0][0] <= latest - self.lag:
                 yield self._marked(heapq.heappop(pending)[2])
         while pending:
             yield self._marked(heapq.heappop(pending)[2])

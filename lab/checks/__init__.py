@@ -57,14 +57,19 @@ def judge(check_specs: Iterable[Mapping[str, Any]], probes: Iterable[Record], ev
     t0 = records.run_start(probes, events) or min((r["t"] for r in apps), default=0.0)
     judgings: list[Judging | CheckResult] = [_guarded(spec, lambda spec=spec: CHECKS[spec["check"]].start(
         spec, events, t0, apps, samples)) for spec in check_specs]
-    active = [index for index, judging in enumerate(judgings) if isinstance(judging, Judging)]
-    for probe in probes:
+    for number in range(max((j.passes for j in judgings if isinstance(j, Judging)), default=0)):
+        active = [index for index, judging in enumerate(judgings)
+                  if isinstance(judging, Judging) and judging.passes > number]
         for index in active:
-            try:
-                judgings[index].feed(probe)
-            except Exception as error:  # recorded as the check's failure, see judge()
-                judgings[index] = _crashed(check_specs[index], error)
-                active = [i for i in active if i != index]  # the loop goes on over the list it started with
+            if number:
+                judgings[index].next_pass()  # checks that need more than one pass over the probes
+        for probe in probes:
+            for index in active:
+                try:
+                    judgings[index].feed(probe)
+                except Exception as error:  # recorded as the check's failure, see judge()
+                    judgings[index] = _crashed(check_specs[index], error)
+                    active = [i for i in active if i != index]  # the loop goes on over the list it started with
     return [judging if isinstance(judging, CheckResult) else _guarded(spec, judging.result)
             for spec, judging in zip(check_specs, judgings)]
 

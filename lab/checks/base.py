@@ -118,12 +118,16 @@ class Fold:
     counter samples) and is fed every probe of the run, unfiltered (for when DNS was back)."""
 
     selects_probes = True
+    passes = 1  # more: the probes are fed again after `next_pass` (each pass in time order)
 
     def __init__(self, scope: Scope):
         self.scope = scope
 
     def feed(self, probe: Record) -> None:
         """One more probe (time order)."""
+
+    def next_pass(self) -> None:
+        """The probes are about to be fed again from the first (a fold with `passes` > 1)."""
 
     def result(self) -> CheckResult:
         raise NotImplementedError
@@ -147,13 +151,19 @@ class Judging:
         self.check, self.scope, self.given = check, scope, given  # given: the spec as written
         self.fold = check.function(scope)
         self.matches = _matcher(scope.spec, scope.t0) if self.fold.selects_probes else None
+        self.passes, self.first_pass = self.fold.passes, True
 
     def feed(self, probe: Record) -> None:
         if self.matches is None:
             self.fold.feed(probe)
         elif self.matches(probe):
-            self.scope.tally.add(probe)
+            if self.first_pass:
+                self.scope.tally.add(probe)
             self.fold.feed(probe)
+
+    def next_pass(self) -> None:
+        self.first_pass = False
+        self.fold.next_pass()
 
     def result(self) -> CheckResult:
         matched = self.scope.tally.count if self.fold.selects_probes else len(self.scope.probes)
@@ -205,8 +215,11 @@ class Check:
         probes, apps = in_time_order(probes), list(apps)
         t0 = records.run_start(probes, events) or min((r["t"] for r in apps), default=0.0)
         judging = self.start(spec, events, t0, apps, samples)
-        for probe in probes:
-            judging.feed(probe)
+        for number in range(judging.passes):
+            if number:
+                judging.next_pass()
+            for probe in probes:
+                judging.feed(probe)
         return judging.result()
 
 

@@ -44,3 +44,30 @@ if __name__ == "__main__":
 
     with tempfile.TemporaryDirectory() as tmp:
         Path(sys.argv[1]).write_text(json.dumps(wrap_up_output(Path(tmp), 12000), indent=1, sort_keys=True) + "\n")
+
+
+def _judging_peak(run_dir: Path, count: int) -> int:
+    """Python's peak allocation (tracemalloc) while judging and reporting a streamed run of `count` probes."""
+    import tracemalloc
+
+    from lab import records
+    from lab.checks import judge
+    from lab.report import build_report
+
+    synthetic.write_run(run_dir, count)
+    tracemalloc.start()
+    try:
+        found = records.stream_run(run_dir)
+        results = judge(synthetic.CHECK_SPECS, found.probes, found.events)
+        build_report("synthetic", 1, "fail", results, found.probes, found.events)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_judging_a_run_ten_times_as_long_takes_no_more_memory(tmp_path: Path) -> None:
+    # Every check of the synthetic playbook and the report's figures; holding the probes took ~2.5 KB each
+    # (10 MB for 4,000, 100 MB for 40,000): 40,000 must cost about what 4,000 did.
+    small = _judging_peak(tmp_path / "small", 4_000)
+    large = _judging_peak(tmp_path / "large", 40_000)
+    assert large < 1.3 * small + 200_000, f"{small / 1e6:.2f} MB for 4,000 probes, {large / 1e6:.2f} MB for 40,000"
