@@ -50,13 +50,6 @@ class Tally:
         self.count += 1
         self.types.add(probe.get("type"))
 
-    @classmethod
-    def of(cls, probes: Iterable[Record]) -> Tally:
-        tally = cls()
-        for probe in probes:
-            tally.add(probe)
-        return tally
-
 
 class Span:
     """The first and the last time of the records added (a check's `+1.0s…+9.5s`)."""
