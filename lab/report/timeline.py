@@ -13,7 +13,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -176,11 +178,40 @@ def _draw_probes(axes: Axes, lanes: dict[str, dict[str, Lane]], t0: float, mark_
         xs = np.concatenate(xs)
         if len(xs):
             kind = KINDS[code]
-            colour = OUTCOME_STYLE[kind][0]
             width = mark_width if kind == "ok" else max(mark_width, PROBLEM_MIN_PT)
-            axes.vlines(xs, np.concatenate(lows), np.concatenate(highs), colors=colour, linewidth=width, zorder=2)
+            axes.add_artist(_Marks(xs, np.concatenate(lows), np.concatenate(highs), OUTCOME_STYLE[kind][0], width))
     axes.set_yticks(range(len(lanes)), list(lanes))
     axes.set_ylim(len(lanes) - 0.5, -0.5)  # first resolver on top
+
+
+class _Marks(Artist):
+    """One outcome's probe marks, as Axes.vlines draws them but a chunk at a time: a collection keeps a Path per
+    segment (about 300 bytes a probe), so a long run's marks would cost more than its records do now. Agg draws
+    a collection's paths one after the other, so the pixels are the same."""
+
+    CHUNK = 20_000
+
+    def __init__(self, xs: np.ndarray, lows: np.ndarray, highs: np.ndarray, colour: str, width: float):
+        super().__init__()
+        self.xs, self.lows, self.highs, self.colour, self.width = xs, lows, highs, colour, width
+        self.set_zorder(2)
+
+    def draw(self, renderer) -> None:
+        count = len(self.xs)
+        starts = list(range(0, count, self.CHUNK))
+        if len(starts) > 1 and count - starts[-1] == 1:
+            starts.pop()  # never a chunk of one: a collection of one path is drawn another way
+        for start, stop in zip(starts, starts[1:] + [count]):
+            verts = np.ma.empty((stop - start, 2, 2))  # as vlines builds them
+            verts[:, 0, 0] = verts[:, 1, 0] = self.xs[start:stop]
+            verts[:, 0, 1], verts[:, 1, 1] = self.lows[start:stop], self.highs[start:stop]
+            lines = LineCollection(verts, colors=self.colour)
+            lines.set_figure(self.get_figure(root=False))  # what Axes.add_collection gives it
+            lines.axes = self.axes
+            lines.set_transform(self.axes.transData)
+            lines.set_clip_path(self.axes.patch)
+            lines.set_linewidth(self.width)
+            lines.draw(renderer)
 
 
 MARKER_COLOUR = "#555555"
