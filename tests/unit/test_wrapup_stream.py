@@ -76,3 +76,16 @@ def test_judging_a_run_ten_times_as_long_takes_no_more_memory(tmp_path: Path) ->
     small = _judging_peak(tmp_path / "small", 4_000)
     large = _judging_peak(tmp_path / "large", 40_000)
     assert large < 1.3 * small + 200_000, f"{small / 1e6:.2f} MB for 4,000 probes, {large / 1e6:.2f} MB for 40,000"
+
+
+def test_a_probe_stream_gives_the_lines_read_jsonl_gives_in_its_order(tmp_path: Path) -> None:
+    from lab import records
+
+    lines = [json.dumps({"t": t, "seq": seq}) for seq, t in enumerate([3.0, 1.0, 2.0, 2.0, 9.0, 4.0, 5.0, 4.0])]
+    lines.insert(3, '{"t": 7.5, "se')  # a line a killed writer cut
+    path = tmp_path / "probes.jsonl"
+    path.write_text("\n".join(lines) + "\n\n")
+    stream = records.ProbeStream(path)
+    expected, skipped = records.read_jsonl(path)
+    assert list(stream) == expected == list(stream)  # again: read from the file each time
+    assert (len(stream), stream.skipped, stream.first_t, stream.last_t, stream.lag) == (8, skipped, 1.0, 9.0, 5.0)
