@@ -155,9 +155,7 @@ def _mark_width(lanes: dict[str, dict[str, Lane]], x_end: float) -> float:
 
 
 def _draw_probes(axes: Axes, lanes: dict[str, dict[str, Lane]], t0: float, mark_width: float) -> None:
-    marks: dict[int, tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]] = {
-        code: ([], [], []) for code in range(len(KINDS))
-    }
+    pieces: dict[int, list[tuple[np.ndarray, float, float]]] = {code: [] for code in range(len(KINDS))}
     many_clients = any(len(clients) > 1 for clients in lanes.values())
     for band, clients in enumerate(lanes.values()):
         lane_height = LANE_FILL / len(clients)
@@ -166,20 +164,16 @@ def _draw_probes(axes: Axes, lanes: dict[str, dict[str, Lane]], t0: float, mark_
             if many_clients:
                 axes.text(1.004, bottom + lane_height / 2, client, transform=axes.get_yaxis_transform(),
                           va="center", fontsize=7, color="#555555")
-            for code, (xs, lows, highs) in marks.items():
-                picked = lane.t[lane.kind == code]
-                xs.append(picked - t0)
+            for code, found in pieces.items():
                 # A hair of space between lanes keeps clients apart.
-                lows.append(np.full(len(picked), bottom + lane_height * 0.06))
-                highs.append(np.full(len(picked), bottom + lane_height * 0.94))
+                found.append((lane.t[lane.kind == code] - t0, bottom + lane_height * 0.06, bottom + lane_height * 0.94))
         if band:
             axes.axhline(band - 0.5, color="#bbbbbb", linewidth=0.6)
-    for code, (xs, lows, highs) in marks.items():
-        xs = np.concatenate(xs)
-        if len(xs):
+    for code, found in pieces.items():
+        if any(len(xs) for xs, _, _ in found):
             kind = KINDS[code]
             width = mark_width if kind == "ok" else max(mark_width, PROBLEM_MIN_PT)
-            axes.add_artist(_Marks(xs, np.concatenate(lows), np.concatenate(highs), OUTCOME_STYLE[kind][0], width))
+            axes.add_artist(_Marks(found, OUTCOME_STYLE[kind][0], width))
     axes.set_yticks(range(len(lanes)), list(lanes))
     axes.set_ylim(len(lanes) - 0.5, -0.5)  # first resolver on top
 
@@ -187,24 +181,18 @@ def _draw_probes(axes: Axes, lanes: dict[str, dict[str, Lane]], t0: float, mark_
 class _Marks(Artist):
     """One outcome's probe marks, as Axes.vlines draws them but a chunk at a time: a collection keeps a Path per
     segment (about 300 bytes a probe), so a long run's marks would cost more than its records do now. Agg draws
-    a collection's paths one after the other, so the pixels are the same."""
+    a collection's paths one after the other, so the pixels are the same. `pieces`: (x of each mark, bottom,
+    top) per lane, in drawing order."""
 
     CHUNK = 20_000
 
-    def __init__(self, xs: np.ndarray, lows: np.ndarray, highs: np.ndarray, colour: str, width: float):
+    def __init__(self, pieces: list[tuple[np.ndarray, float, float]], colour: str, width: float):
         super().__init__()
-        self.xs, self.lows, self.highs, self.colour, self.width = xs, lows, highs, colour, width
+        self.pieces, self.colour, self.width = pieces, colour, width
         self.set_zorder(2)
 
     def draw(self, renderer) -> None:
-        count = len(self.xs)
-        starts = list(range(0, count, self.CHUNK))
-        if len(starts) > 1 and count - starts[-1] == 1:
-            starts.pop()  # never a chunk of one: a collection of one path is drawn another way
-        for start, stop in zip(starts, starts[1:] + [count]):
-            verts = np.ma.empty((stop - start, 2, 2))  # as vlines builds them
-            verts[:, 0, 0] = verts[:, 1, 0] = self.xs[start:stop]
-            verts[:, 0, 1], verts[:, 1, 1] = self.lows[start:stop], self.highs[start:stop]
+        for verts in self._chunks():
             lines = LineCollection(verts, colors=self.colour)
             lines.set_figure(self.get_figure(root=False))  # what Axes.add_collection gives it
             lines.axes = self.axes
@@ -212,6 +200,24 @@ class _Marks(Artist):
             lines.set_clip_path(self.axes.patch)
             lines.set_linewidth(self.width)
             lines.draw(renderer)
+
+    def _chunks(self):
+        """The segments, CHUNK at a time as vlines builds them — never a chunk of one (a collection of one path
+        is drawn another way) unless there is only one."""
+        count = sum(len(xs) for xs, _, _ in self.pieces)
+        size = self.CHUNK + 1 if count % self.CHUNK == 1 and count > 1 else self.CHUNK  # the last one: 0 or ≥ 2
+        verts, filled = np.ma.empty((min(size, count), 2, 2)), 0
+        for xs, low, high in self.pieces:
+            done = 0
+            while done < len(xs):
+                take = min(len(verts) - filled, len(xs) - done)
+                part = verts[filled:filled + take]
+                part[:, 0, 0] = part[:, 1, 0] = xs[done:done + take]
+                part[:, 0, 1], part[:, 1, 1] = low, high
+                filled, done, count = filled + take, done + take, count - take
+                if filled == len(verts):
+                    yield verts
+                    verts, filled = np.ma.empty((min(size, count), 2, 2)), 0
 
 
 MARKER_COLOUR = "#555555"

@@ -30,11 +30,11 @@ def wrap_up_output(run_dir: Path, count: int) -> dict:
             "timeline_pixels": hashlib.sha256(pixels.tobytes()).hexdigest()}
 
 
-@pytest.mark.parametrize("chunk", [20_000, 997])
+@pytest.mark.parametrize("chunk", [20_000, 997, 2])
 def test_the_streamed_wrap_up_writes_what_the_wrap_up_over_lists_wrote(tmp_path: Path, monkeypatch, chunk) -> None:
     from lab.report import timeline
 
-    monkeypatch.setattr(timeline._Marks, "CHUNK", chunk)  # 997: the marks drawn in chunks, same pixels
+    monkeypatch.setattr(timeline._Marks, "CHUNK", chunk)  # the marks drawn in chunks (of 2: some of 3), same pixels
     golden = json.loads(GOLDEN.read_text())
     found = json.loads(json.dumps(wrap_up_output(tmp_path, golden["count"]), sort_keys=True))
     assert found["report"]["checks"] == golden["report"]["checks"]
