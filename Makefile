@@ -77,14 +77,14 @@ clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
 
 # Benchmarks (not in CI): figures next to baselines measured in the same run; writes bench/results.json and
-# prints the table. RUNS=N runs per figure (default 5); ONLY=up,image,probes,faults,race,scale picks some;
+# prints the table. RUNS=N runs per figure (default 5); ONLY=up,image,probes,faults,race,scale,wrapup picks some;
 # ONLY=cold (only when asked for: about 5 minutes a run) times a clean clone's make lab-up, cold and warm caches.
 bench: venv
 	$(VENV)/bin/python bench/run.py --runs $(or $(RUNS),5) $(if $(ONLY),--only $(ONLY))
 
 # Soak (not in CI): a 20-minute playbook with a fault every 2 minutes; the orchestrator's memory, threads, open
-# files and the run directory sampled every 10 s into runs/soak-<time>/soak.csv + summary.json.
-# SOAK_MINUTES=N scales the playbook's waits to N minutes.
+# files and the run directory sampled every 10 s (every second in the wrap-up) into runs/soak-<time>/soak.csv +
+# summary.json, which says the wrap-up's peak memory. SOAK_MINUTES=N scales the playbook's waits to N minutes.
 soak: venv
 	$(VENV)/bin/python scripts/soak.py --minutes $(or $(SOAK_MINUTES),20)
 

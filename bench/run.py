@@ -29,7 +29,7 @@ from rich.table import Table
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench import cold, faults, multihost, probes, race, scale
+from bench import cold, faults, multihost, probes, race, scale, wrapup
 from bench.figures import PREFIX, console, figure, skipped, timed
 from lab import composeproject, image, lifecycle, runtime
 
@@ -131,6 +131,7 @@ BENCHES = {
     "faults": faults.bench,
     "race": race.bench,
     "scale": bench_scale,
+    "wrapup": wrapup.bench,  # no lab: judging and drawing made-up records of the soak's size and ten times it
     "cold": cold.bench,  # minutes a run: only when asked for (ONLY=cold)
     "multihost": multihost.bench,  # three engines on this machine (scripts/swarm-sim): minutes; only with ONLY=
 }

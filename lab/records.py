@@ -8,8 +8,9 @@ Everything else here is pure: checks, reports and plots build on these helpers.
 
 from __future__ import annotations
 
+import heapq
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,9 +33,9 @@ OUTCOMES = ("ok", "wrong", "empty", "nxdomain", "servfail", "timeout", "other")
 
 @dataclass(frozen=True)
 class RunRecords:
-    """Everything a run recorded, each list sorted by time."""
+    """Everything a run recorded, each list sorted by time (`probes`: a list, or stream_run's ProbeStream)."""
 
-    probes: list[Record]
+    probes: list[Record] | ProbeStream
     events: list[Record]
     truncated_lines: int  # lines skipped because they were not a complete record
     truth: lab_truth.Truth | None = None  # None: the run recorded no truth.jsonl
@@ -51,11 +52,7 @@ def read_run(run_dir: str | Path) -> RunRecords:
     """
     run_dir = Path(run_dir)
     probes_path, events_path = run_dir / PROBES_FILE, run_dir / EVENTS_FILE
-    if not probes_path.is_file() and not events_path.is_file():
-        raise InputError(
-            f"{run_dir} holds no run records (neither {PROBES_FILE} nor {EVENTS_FILE}); "
-            "pass the directory a run wrote"
-        )
+    _must_hold_records(run_dir)
     probes, bad_probe_lines = read_jsonl(probes_path)
     events, bad_event_lines = read_jsonl(events_path)
     truth, bad_truth_lines = read_truth(run_dir)
@@ -66,6 +63,88 @@ def read_run(run_dir: str | Path) -> RunRecords:
     samples, bad_sample_lines = read_jsonl(run_dir / SAMPLES_FILE)
     return RunRecords(probes, events, bad_probe_lines + bad_event_lines + bad_truth_lines + bad_app_lines
                       + bad_sample_lines, truth, apps, samples)
+
+
+class ProbeStream:
+    """probes.jsonl as a stream: every complete line, in time order (stable, as read_jsonl sorts), each marked
+    with its truth verdict like read_run's — read from the file again on every iteration, never held.
+
+    A first pass counts the lines and learns how far behind the latest time a line ever came (a timeout is
+    written after the answers to later probes); iterating then holds only the lines of that lag in a heap, so
+    memory follows the probe rate and the lag, not the length of the run. `count`, `skipped`, `first_t` and
+    `last_t` are the first pass's figures.
+    """
+
+    def __init__(self, path: str | Path, truth: lab_truth.Truth | None = None):
+        self.path, self.truth = Path(path), truth
+        self.count = self.skipped = 0
+        self.first_t: float | None = None
+        self.last_t: float | None = None
+        self.lag = 0.0  # the longest a line's time was behind the latest time read before it
+        for record in self._lines():
+            if record is None:
+                self.skipped += 1
+                continue
+            t = record["t"]
+            self.count += 1
+            self.first_t = t if self.first_t is None else min(self.first_t, t)
+            self.lag = max(self.lag, self.last_t - t) if self.last_t is not None else 0.0
+            self.last_t = t if self.last_t is None else max(self.last_t, t)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[Record]:
+        pending: list[tuple[float, int, Record]] = []
+        latest = None
+        for number, record in enumerate(record for record in self._lines() if record is not None):
+            t = record["t"]
+            latest = t if latest is None else max(latest, t)
+            heapq.heappush(pending, (t, number, record))
+            # No later line can come before `latest - lag`: what lies there is in its place for good.
+            while pending and pending[0][0] <= latest - self.lag:
+                yield self._marked(heapq.heappop(pending)[2])
+        while pending:
+            yield self._marked(heapq.heappop(pending)[2])
+
+    def _marked(self, record: Record) -> Record:
+        if self.truth is not None:
+            lab_truth.mark(record, self.truth)
+        return record
+
+    def _lines(self) -> Iterator[Record | None]:
+        """Every non-blank line, parsed (None: not a complete record), in file order."""
+        if not self.path.is_file():
+            return
+        with open(self.path, "rb") as lines:
+            for raw in lines:
+                # errors="replace": a line cut inside a multi-byte character must not end the reading.
+                for line in raw.decode("utf-8", errors="replace").splitlines():
+                    if line.strip():
+                        yield _parse_record(line)
+
+
+def stream_run(run_dir: str | Path) -> RunRecords:
+    """read_run, with `probes` a ProbeStream instead of a list: what the wrap-up judges and draws in one or a
+    few passes, so its memory does not grow with the run's probes. The other records are lists (events,
+    apps, samples: what a run's length adds to them is small)."""
+    run_dir = Path(run_dir)
+    _must_hold_records(run_dir)
+    truth, bad_truth_lines = read_truth(run_dir)
+    probes = ProbeStream(run_dir / PROBES_FILE, truth)
+    events, bad_event_lines = read_jsonl(run_dir / EVENTS_FILE)
+    apps, bad_app_lines = read_jsonl(run_dir / APPS_FILE)
+    samples, bad_sample_lines = read_jsonl(run_dir / SAMPLES_FILE)
+    return RunRecords(probes, events, probes.skipped + bad_event_lines + bad_truth_lines + bad_app_lines
+                      + bad_sample_lines, truth, apps, samples)
+
+
+def _must_hold_records(run_dir: Path) -> None:
+    if not (run_dir / PROBES_FILE).is_file() and not (run_dir / EVENTS_FILE).is_file():
+        raise InputError(
+            f"{run_dir} holds no run records (neither {PROBES_FILE} nor {EVENTS_FILE}); "
+            "pass the directory a run wrote"
+        )
 
 
 def read_truth(run_dir: str | Path) -> tuple[lab_truth.Truth | None, int]:
@@ -158,7 +237,9 @@ def run_start(probes: Iterable[Record], events: Iterable[Record]) -> float | Non
     """
     events = list(events)
     started = [event["t"] for event in events if event.get("event") == "run_started"]
-    for times in (started, [probe["t"] for probe in probes], [event["t"] for event in events]):
+    first_probe = ([] if probes.first_t is None else [probes.first_t]) if isinstance(probes, ProbeStream) \
+        else [probe["t"] for probe in probes]
+    for times in (started, first_probe, [event["t"] for event in events]):
         if times:
             return float(min(times))
     return None

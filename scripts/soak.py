@@ -7,6 +7,11 @@ grow only as the records do.
 `make soak` runs it (SOAK_MINUTES=N for a shorter soak: every plain wait and fault duration of the playbook is
 scaled by N/20 with --set). Output in runs/soak-<time>/: run/ (the RUN_DIR), soak.csv, summary.json. The lab
 is named soak-<pid>; the run brings it up and takes it down again. Not part of `make test`.
+
+The wrap-up (from the probers' closing lines to the end: rollback, judging, the report files) is sampled every
+second, and its peak memory is the run's peak RSS — as the kernel counted it when the process ended (wait4's
+ru_maxrss) or the last VmHWM sampled, the larger — against the peak before the wrap-up began (VmHWM):
+`wrap_up_peak_rss_mb`, `wrap_up_rss_growth_mb`.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ PLAYBOOK_MINUTES = 20.0  # what the playbook's waits add up to
 FIELDS = ("elapsed_s", "phase", "rss_mb", "hwm_mb", "threads", "open_fds", "run_dir_mb", "probe_lines",
           "event_lines")
 WRAP_UP = b'"prober_summary"'  # the first prober's closing line: probing is over, rollback and report follow
+WRAP_UP_EVERY = 1.0  # seconds between samples once the wrap-up began: it lasts seconds, not minutes
 
 
 def scaled_sets(playbook: Path, factor: float) -> list[str]:
@@ -102,7 +108,9 @@ def slope(xs: list[float], ys: list[float]) -> float | None:
     return None if spread == 0 else sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / spread
 
 
-def summarize(rows: list[dict], run_dir: Path, exit_code: int, minutes: float, wall: float) -> dict:
+def summarize(rows: list[dict], run_dir: Path, exit_code: int, minutes: float, wall: float,
+              max_rss_kb: int | None = None) -> dict:
+    """The figures of a soak; `max_rss_kb`: the run's peak RSS over its whole life (wait4's ru_maxrss)."""
     probing = [r for r in rows if r["probe_lines"] > 0 and r["phase"] == "probing"]
     wrap_up = [r for r in rows if r["phase"] == "wrap-up"]
     size = directory_bytes(run_dir)
@@ -121,10 +129,26 @@ def summarize(rows: list[dict], run_dir: Path, exit_code: int, minutes: float, w
         "rss_mb_max": max(r["rss_mb"] for r in rows) if rows else None,
         "rss_mb_wrap_up_max": max(r["rss_mb"] for r in wrap_up) if wrap_up else None,
         "hwm_mb": rows[-1]["hwm_mb"] if rows else None,
+        **wrap_up_peak(rows, max_rss_kb),
         "rss_mb_per_1000_probe_lines_while_probing": round(growth, 3) if growth is not None else None,
         "threads_start_end": [probing[0]["threads"], probing[-1]["threads"]] if probing else None,
         "open_fds_start_end": [probing[0]["open_fds"], probing[-1]["open_fds"]] if probing else None,
     }
+
+
+def wrap_up_peak(rows: list[dict], max_rss_kb: int | None) -> dict:
+    """The wrap-up's peak RSS (the run's, when it came after probing) and how far above the peak before it."""
+    before = [r["hwm_mb"] for r in rows if r["phase"] == "probing"]
+    seen = [r["hwm_mb"] for r in rows] + ([] if max_rss_kb is None else [round(max_rss_kb / 1024, 1)])
+    peak = max(seen) if seen else None
+    return {"wrap_up_peak_rss_mb": peak,
+            "wrap_up_rss_growth_mb": round(peak - before[-1], 1) if peak is not None and before else None}
+
+
+def reap(pid: int, block: bool) -> tuple[int, int] | None:
+    """(exit code, peak RSS in kB) of the child once it ended; None while it runs (block=False)."""
+    done, status, usage = os.wait4(pid, 0 if block else os.WNOHANG)
+    return None if done == 0 else (os.waitstatus_to_exitcode(status), usage.ru_maxrss)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,28 +175,34 @@ def main(argv: list[str] | None = None) -> int:
     log = open(out / "dnslab-run.log", "w")
     process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     rows: list[dict] = []
+    ended = None  # reaped with wait4 ourselves (not Popen.wait): its rusage holds the run's peak RSS
     with open(out / "soak.csv", "w", newline="") as table:
         writer = csv.DictWriter(table, FIELDS)
         writer.writeheader()
         try:
-            while process.poll() is None:
+            while (ended := reap(process.pid, block=False)) is None:
                 row = sample(process.pid, started, run_dir, probes, events)
                 if row:
                     rows.append(row)
                     writer.writerow(row)
                     table.flush()
                     print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
-                try:
-                    process.wait(timeout=args.every)
-                except subprocess.TimeoutExpired:
-                    pass
+                deadline = time.monotonic() + (WRAP_UP_EVERY if events.seen else args.every)
+                while time.monotonic() < deadline and (ended := reap(process.pid, block=False)) is None:
+                    time.sleep(0.2)
+                if ended is not None:
+                    break
         except KeyboardInterrupt:  # pass Ctrl-C on: the run rolls back and reports, then we summarize
-            process.wait()
+            ended = reap(process.pid, block=True)
     log.close()
-    summary = summarize(rows, run_dir, process.returncode, args.minutes, time.monotonic() - started)
+    code, max_rss_kb = ended
+    summary = summarize(rows, run_dir, code, args.minutes, time.monotonic() - started, max_rss_kb)
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))
-    return 0 if process.returncode in (0, 1) else process.returncode
+    print(f"soak: wrap-up peak RSS {summary['wrap_up_peak_rss_mb']} MB ({summary['wrap_up_rss_growth_mb']:+} MB over "
+          f"the peak while probing) for {summary['probe_lines']} probe lines" if summary["wrap_up_rss_growth_mb"]
+          is not None else "soak: no wrap-up peak (the run ended before probing)", flush=True)
+    return 0 if code in (0, 1) else code
 
 
 if __name__ == "__main__":

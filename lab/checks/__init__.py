@@ -1,7 +1,8 @@
 """Invariants and SLOs over a run's records: did the name stay resolvable, fresh and fast enough?
 
-A check is a pure function `(scope) -> CheckResult`. CHECKS maps each check kind to a Check: the function
-plus its parameter table (name -> Param(type, required, default, help)), so a playbook validator needs
+A check kind is a Fold (lab.checks.base): made with the scope, fed the probes its filters select one at a
+time, asked for its CheckResult — so judging a run is one pass over its probes that holds none of them.
+CHECKS maps each check kind to a Check: the fold plus its parameter table (name -> Param(type, required, default, help)), so a playbook validator needs
 nothing else; `spec_problems(spec)` does that validation and names the offending key. Each module of this
 package defines the kinds of one family in a table of its own; CHECKS joins them (a new check kind: a
 function in the module of its family, and one line in that module's table).
@@ -24,8 +25,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from lab import records
 from lab.checks import answers, apps, availability, emptiness, latency, recovery, regression
-from lab.checks.base import Check, CheckResult, Scope, SpecProblem, check_name, share_text
+from lab.checks.base import Check, CheckResult, Judging, Scope, SpecProblem, check_name, in_time_order, share_text
 from lab.records import Record
 
 __all__ = ["CHECKS", "Check", "CheckResult", "Scope", "SpecProblem", "check_name", "judge", "share_text",
@@ -34,10 +36,10 @@ __all__ = ["CHECKS", "Check", "CheckResult", "Scope", "SpecProblem", "check_name
 CHECKS: dict[str, Check] = {**emptiness.CHECKS, **availability.CHECKS, **regression.CHECKS, **recovery.CHECKS,
                             **latency.CHECKS, **apps.CHECKS, **answers.CHECKS}
 
-def judge(check_specs: Iterable[Mapping[str, Any]], probes: list[Record], events: list[Record],
+def judge(check_specs: Iterable[Mapping[str, Any]], probes: Iterable[Record], events: list[Record],
           apps: Iterable[Record] = (), samples: Iterable[Record] = ()) -> list[CheckResult]:
-    """Run every check over the records, in order (`apps`: app attempts, `samples`: servers' counter samples,
-    for the kinds of lab.checks.apps).
+    """Run every check over the records, in order (`probes`: a list, or records.ProbeStream, judged in one
+    pass; `apps`: app attempts, `samples`: servers' counter samples, for the kinds of lab.checks.apps).
 
     Raises ValueError listing every invalid spec (unknown kind, bad parameters) before judging anything.
     A check that crashes on unexpected data becomes a failed result, so one bad record cannot cost the
@@ -51,17 +53,38 @@ def judge(check_specs: Iterable[Mapping[str, Any]], probes: list[Record], events
     ]
     if problems:
         raise ValueError("invalid checks:\n  " + "\n  ".join(problems))
-    apps, samples = list(apps), list(samples)
-    return [_run_guarded(spec, probes, events, apps, samples) for spec in check_specs]
+    probes, apps, samples = in_time_order(probes), list(apps), list(samples)
+    t0 = records.run_start(probes, events) or min((r["t"] for r in apps), default=0.0)
+    judgings: list[Judging | CheckResult] = [_guarded(spec, lambda spec=spec: CHECKS[spec["check"]].start(
+        spec, events, t0, apps, samples)) for spec in check_specs]
+    for number in range(max((j.passes for j in judgings if isinstance(j, Judging)), default=0)):
+        active = [index for index, judging in enumerate(judgings)
+                  if isinstance(judging, Judging) and judging.passes > number]
+        for index in active:
+            if number:
+                judgings[index].next_pass()  # checks that need more than one pass over the probes
+        for probe in probes:
+            for index in active:
+                try:
+                    judgings[index].feed(probe)
+                except Exception as error:  # recorded as the check's failure, see judge()
+                    judgings[index] = _crashed(check_specs[index], error)
+                    active = [i for i in active if i != index]  # the loop goes on over the list it started with
+    return [judging if isinstance(judging, CheckResult) else _guarded(spec, judging.result)
+            for spec, judging in zip(check_specs, judgings)]
 
 
-def _run_guarded(spec: Mapping[str, Any], probes: list[Record], events: list[Record], apps: list[Record],
-                 samples: list[Record]) -> CheckResult:
+def _guarded(spec: Mapping[str, Any], step: Any) -> Any:
+    """What `step()` returns, or the check's failed result when it crashed (see judge())."""
     try:
-        return CHECKS[spec["check"]](spec, probes, events, apps, samples)
+        return step()
     except Exception as error:  # recorded as the check's failure, see judge()
-        return CheckResult(check_name(spec), False, f"check crashed: {type(error).__name__}: {error}",
-                           {"error": repr(error)})
+        return _crashed(spec, error)
+
+
+def _crashed(spec: Mapping[str, Any], error: Exception) -> CheckResult:
+    return CheckResult(check_name(spec), False, f"check crashed: {type(error).__name__}: {error}",
+                       {"error": repr(error)})
 
 
 def spec_problems(spec: Any) -> list[SpecProblem]:

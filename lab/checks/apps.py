@@ -8,15 +8,16 @@ their own filters instead of the probe filters.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from lab import appfigures as figures
-from lab import records
-from lab.checks.base import Check, CheckResult, Scope, SpecProblem, at_least, by, share_text
-from lab.checks.recovery import _recovered_at as probes_recovered_at
+from lab import records, streaks
+from lab.checks.base import Check, CheckResult, Fold, Scope, SpecProblem, at_least, share_text
 from lab.params import Param
 from lab.records import Record
+
+DnsBack = Callable[[float], "float | None"]  # an outage's end -> when DNS was healthy again (None: never)
 
 GROUPINGS = ("app", "model")
 
@@ -73,7 +74,7 @@ def _grouping(spec: Mapping[str, Any]) -> list[SpecProblem]:
 
 # ---- app_recovers_within ------------------------------------------------------------------------------------
 
-def app_recovers_within(scope: Scope) -> CheckResult:
+def app_recovers_within(scope: Scope, dns_back: DnsBack) -> CheckResult:
     """After each fault, every app (or model) must succeed again within `seconds` of DNS being healthy.
 
     DNS is healthy again (`since: dns`) when every resolver's probes have recovered after the fault's clear,
@@ -84,31 +85,31 @@ def app_recovers_within(scope: Scope) -> CheckResult:
     windows, missing = _outages(scope)
     if not windows:
         return scope.result(False, missing, faults=[])
-    faults = [_app_recovery(scope, window) for window in windows]
+    faults = [_app_recovery(scope, window, dns_back) for window in windows]
     late = [f for f in faults if f["worst_s"] is None or f["worst_s"] > limit]
     noun = "outages" if scope.spec.get("after_action") else "faults"
     head = f"{len(faults) - len(late)}/{len(faults)} {noun}: apps back within {limit:g}s of DNS"
     return scope.result(not late, head + "; " + "; ".join(f.pop("text") for f in faults), faults=faults)
 
 
-def _app_recovery(scope: Scope, window: Record) -> dict[str, Any]:
+def _app_recovery(scope: Scope, window: Record, dns_back: DnsBack) -> dict[str, Any]:
     label = f"{window['kind']} on {window['target']}"
     result: dict[str, Any] = {"id": window["id"], "kind": window["kind"], "dns_back_s": None, "worst_s": None,
                               "by": {}}
     if window["end"] is None:
         return result | {"text": f"{label} was never cleared"}
-    dns_back = _dns_back(scope, window["end"])
-    if dns_back is None:
+    back = dns_back(window["end"])
+    if back is None:
         return result | {"text": f"{label} cleared {scope.at(window['end'])}: DNS never recovered"}
-    result["dns_back_s"] = scope.since_start(dns_back)
-    recovered = figures.recovery(scope.probes, dns_back, scope.t0, scope.spec["stable"], key=scope.spec["per"])
+    result["dns_back_s"] = scope.since_start(back)
+    recovered = figures.recovery(scope.probes, back, scope.t0, scope.spec["stable"], key=scope.spec["per"])
     result["by"] = {name: {k: v for k, v in r.items() if k != "text"} for name, r in recovered.items()}
     gaps = [r["after_dns_s"] for r in recovered.values()]
     never = [name for name, r in recovered.items() if r["after_dns_s"] is None]
     result["worst_s"] = None if never else max(gaps)
     each = ", ".join(f"{name} " + ("not back" if r["after_dns_s"] is None else f"+{r['after_dns_s']:.1f}s")
                      for name, r in recovered.items())
-    return result | {"text": f"{label}: DNS back at {scope.at(dns_back)}, apps after it: {each}"}
+    return result | {"text": f"{label}: DNS back at {scope.at(back)}, apps after it: {each}"}
 
 
 def _outages(scope: Scope) -> tuple[list[Record], str]:
@@ -125,12 +126,38 @@ def _outages(scope: Scope) -> tuple[list[Record], str]:
     return windows, f"no fault was injected {which}: nothing to recover from"
 
 
-def _dns_back(scope: Scope, cleared: float) -> float | None:
-    probes = scope.streams.get("probes") or []
-    if scope.spec["since"] == "clear" or not probes:
-        return cleared
-    times = [probes_recovered_at(group, cleared, scope.spec["stable"]) for group in by(probes, "resolver").values()]
-    return None if None in times else max(times)
+class _Judged(Fold):
+    """A kind of this module: `judge` weighs the records its filters selected (scope.probes) once the run's
+    probes went by."""
+
+    selects_probes = False
+    judge: Callable[[Scope], CheckResult]
+
+    def result(self) -> CheckResult:
+        return type(self).judge(self.scope)
+
+
+class _JudgedWithDns(_Judged):
+    """A kind that counts from when DNS was healthy again after each outage: every resolver's probes ok
+    again (recovers_within's rule, `stable` in a row), told by `dns_back(outage end)` — None when one never
+    came back; the end itself with `since: clear` or when nothing was probed."""
+
+    judge: Callable[[Scope, DnsBack], CheckResult]
+
+    def __init__(self, scope: Scope):
+        super().__init__(scope)
+        windows, _ = _outages(scope)
+        self.recovery = streaks.GroupRecovery([w["end"] for w in windows if w["end"] is not None], records.is_ok,
+                                              scope.spec["stable"], lambda probe: probe.get("resolver"))
+
+    def feed(self, probe: Record) -> None:
+        self.recovery.feed(probe)
+
+    def dns_back(self, cleared: float) -> float | None:
+        return cleared if self.scope.spec["since"] == "clear" else self.recovery.all_back(cleared)
+
+    def result(self) -> CheckResult:
+        return type(self).judge(self.scope, self.dns_back)
 
 
 def _recovery_constraints(spec: Mapping[str, Any]) -> list[SpecProblem]:
@@ -142,7 +169,7 @@ def _recovery_constraints(spec: Mapping[str, Any]) -> list[SpecProblem]:
 
 # ---- workload_recovers_within ------------------------------------------------------------------------------
 
-def workload_recovers_within(scope: Scope) -> CheckResult:
+def workload_recovers_within(scope: Scope, dns_back: DnsBack) -> CheckResult:
     """After each fault (or `after_action`), every workload must hold `share` of its leases again within
     `seconds` of DNS being healthy (`stable` reports in a row)."""
     limit, share = scope.spec["seconds"], scope.spec["share"]
@@ -152,27 +179,28 @@ def workload_recovers_within(scope: Scope) -> CheckResult:
     results, texts, ok = [], [], True
     for window in windows:
         label = f"{window['kind']} on {window['target']}"
-        dns_back = None if window["end"] is None else _dns_back(scope, window["end"])
+        back = None if window["end"] is None else dns_back(window["end"])
         entry: dict[str, Any] = {"id": window["id"], "kind": window["kind"], "dns_back_s": None, "by": {}}
-        if dns_back is None:
+        if back is None:
             ok = False
             results.append(entry)
             texts.append(f"{label}: DNS never recovered")
             continue
-        entry["dns_back_s"] = scope.since_start(dns_back)
+        entry["dns_back_s"] = scope.since_start(back)
         parts = []
         for name, reports in figures.by(scope.probes, "workload").items():
-            back = figures.workload_recovered_at(reports, dns_back, share, scope.spec["stable"])
-            after = None if back is None else round(back - dns_back, 3)
-            tail = figures.goodput(reports, (max(dns_back, reports[-1]["t"] - 5), reports[-1]["t"]))
+            leases_back = figures.workload_recovered_at(reports, back, share, scope.spec["stable"])
+            after = None if leases_back is None else round(leases_back - back, 3)
+            tail = figures.goodput(reports, (max(back, reports[-1]["t"] - 5), reports[-1]["t"]))
             held = after is not None and after <= limit
             ok = ok and held
-            entry["by"][name] = {"after_dns_s": after, "back_s": None if back is None else scope.since_start(back),
+            entry["by"][name] = {"after_dns_s": after,
+                                 "back_s": None if leases_back is None else scope.since_start(leases_back),
                                  "goodput_end": tail, "leases_end": reports[-1]["leases"]}
             parts.append(f"{name} " + ("not recovered" if after is None else f"back +{after:.1f}s")
                          + f" (goodput {tail}/s at the end){'' if held else ' ✗'}")
         results.append(entry)
-        texts.append(f"{label}: DNS back at {scope.at(dns_back)}, " + ", ".join(parts))
+        texts.append(f"{label}: DNS back at {scope.at(back)}, " + ", ".join(parts))
     return scope.result(ok, f"leases back ({share:.0%}) within {limit:g}s of DNS: " + "; ".join(texts),
                         faults=results)
 
@@ -241,9 +269,12 @@ def _amplification_constraints(spec: Mapping[str, Any]) -> list[SpecProblem]:
 
 
 def _check(kind: str, function, own: Mapping[str, Param], filters: Mapping[str, Param], constraints,
-           select, noun: str) -> Check:
+           select, noun: str, with_dns: bool = False) -> Check:
+    """A kind of this module from its function (`with_dns`: it takes dns_back too, see _JudgedWithDns)."""
     help_text = (function.__doc__ or "").strip().splitlines()[0]
-    return Check(kind, function, {**own, **filters}, help_text, constraints, select, noun)
+    fold = type(function.__name__, (_JudgedWithDns if with_dns else _Judged,),
+                {"__doc__": function.__doc__, "judge": staticmethod(function)})
+    return Check(kind, fold, {**own, **filters}, help_text, constraints, select, noun)
 
 
 CHECKS = {c.kind: c for c in (
@@ -258,7 +289,7 @@ CHECKS = {c.kind: c for c in (
         "since": Param(str, False, "dns", "dns: from when the resolvers answer ok again; clear: from the clear"),
         "per": Param(str, False, "app", "judge every app or every model: app, model"),
         "after_action": Param(str, False, None, "the outage ends at this action (e.g. repair), not at a clear"),
-    }, APP_FILTERS, _recovery_constraints, _select_attempts, "app attempt"),
+    }, APP_FILTERS, _recovery_constraints, _select_attempts, "app attempt", with_dns=True),
     _check("workload_recovers_within", workload_recovers_within, {
         "seconds": Param(float, True, None, "longest allowed time from DNS healthy again to the leases back"),
         "share": Param(float, False, 1.0, "share of the leases that must be active again, 0..1"),
@@ -267,7 +298,7 @@ CHECKS = {c.kind: c for c in (
         "since": Param(str, False, "dns", "dns: from when the resolvers answer ok again; clear: from the clear"),
         "after_action": Param(str, False, None, "the outage ends at this action (e.g. repair), not at a clear"),
     }, {"workloads": Param(list[str], False, None, "workload nodes to judge (default: all)")},
-        _workload_constraints, _select_reports, "workload report"),
+        _workload_constraints, _select_reports, "workload report", with_dns=True),
     _check("amplification", amplification, {
         "counter": Param(str, False, "queries_in", "counter to compare: queries_in, queries_upstream, "
                                                     "cache_hits, servfail_sent"),

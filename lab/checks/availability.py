@@ -2,37 +2,51 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
 from lab import records
-from lab.checks.base import CheckResult, Scope, SpecProblem, at_least, by, check, failing, share_text
+from lab.checks.base import CheckResult, Failures, Fold, Scope, SpecProblem, at_least, check, share_text
 from lab.params import Param
 from lab.records import Record
 
 
-def availability(scope: Scope) -> CheckResult:
+class Availability(Fold):
     """The share of ok probes must be at least `min`, overall and (per_resolver) for every resolver."""
-    minimum = scope.spec["min"]
-    overall = _share(scope.probes)
-    by_resolver = {resolver: _share(group) for resolver, group in by(scope.probes, "resolver").items()}
-    judged = [overall] + (list(by_resolver.values()) if scope.spec["per_resolver"] else [])
-    ok = all(share["ratio"] >= minimum for share in judged)
-    groups = by(scope.probes, "resolver")
-    per_resolver = ", ".join(
-        f"{resolver} {share['text']}{' ✗' if share['ratio'] < minimum and scope.spec['per_resolver'] else ''}"
-        + (f" ({failing(groups[resolver])})" if share["ratio"] < minimum else "")
-        for resolver, share in by_resolver.items()
-    )
-    detail = f"{overall['text']} ok of {scope.probes_text()} (min {minimum:.1%}); {per_resolver}"
-    return scope.result(ok, detail, min=minimum, overall=_figures(overall),
-                        by_resolver={r: _figures(s) for r, s in by_resolver.items()})
+
+    def __init__(self, scope: Scope):
+        super().__init__(scope)
+        self.by_resolver: dict[Any, list[int]] = {}  # resolver -> [ok, total]
+        self.failures: dict[Any, Failures] = {}
+
+    def feed(self, probe: Record) -> None:
+        resolver = probe.get("resolver")
+        counts = self.by_resolver.setdefault(resolver, [0, 0])
+        ok = records.is_ok(probe)
+        counts[0] += ok
+        counts[1] += 1
+        if not ok:
+            self.failures.setdefault(resolver, Failures()).add(probe)
+
+    def result(self) -> CheckResult:
+        scope, minimum = self.scope, self.scope.spec["min"]
+        groups = sorted(self.by_resolver.items(), key=lambda item: str(item[0]))
+        overall = _share(sum(ok for ok, _ in self.by_resolver.values()), scope.tally.count)
+        by_resolver = {resolver: _share(ok, total) for resolver, (ok, total) in groups}
+        judged = [overall] + (list(by_resolver.values()) if scope.spec["per_resolver"] else [])
+        ok = all(share["ratio"] >= minimum for share in judged)
+        per_resolver = ", ".join(
+            f"{resolver} {share['text']}{' ✗' if share['ratio'] < minimum and scope.spec['per_resolver'] else ''}"
+            + (f" ({self.failures.get(resolver, Failures()).text()})" if share["ratio"] < minimum else "")
+            for resolver, share in by_resolver.items()
+        )
+        detail = f"{overall['text']} ok of {scope.probes_text()} (min {minimum:.1%}); {per_resolver}"
+        return scope.result(ok, detail, min=minimum, overall=_figures(overall),
+                            by_resolver={r: _figures(s) for r, s in by_resolver.items()})
 
 
-def _share(probes: list[Record]) -> dict[str, Any]:
-    ok = sum(records.is_ok(probe) for probe in probes)
-    return {"ok": ok, "total": len(probes), "ratio": ok / len(probes), "text": share_text(ok, len(probes))}
+def _share(ok: int, total: int) -> dict[str, Any]:
+    return {"ok": ok, "total": total, "ratio": ok / total, "text": share_text(ok, total)}
 
 
 def _figures(share: Mapping[str, Any]) -> dict[str, Any]:
@@ -46,26 +60,59 @@ def _availability_constraints(spec: Mapping[str, Any]) -> list[SpecProblem]:
 # ---- fleet_availability ----------------------------------------------------------------------------------
 
 
-def fleet_availability(scope: Scope) -> CheckResult:
+class FleetAvailability(Fold):
     """The share of seconds in which each client got an ok answer from at least `min_resolvers` of its
     resolvers must be at least `min`: what a stub with every resolver in resolv.conf lives through."""
-    minimum, wanted, size = scope.spec["min"], scope.spec["min_resolvers"], scope.spec["bucket"]
-    by_client = {}
-    for client, group in by(scope.probes, "client").items():
-        buckets: dict[int, set] = defaultdict(set)
-        for probe in group:
-            buckets.setdefault(int((probe["t"] - scope.t0) // size), set())
-            if records.is_ok(probe):
-                buckets[int((probe["t"] - scope.t0) // size)].add(probe.get("resolver"))
-        good = sum(len(answered) >= wanted for answered in buckets.values())
-        by_client[client] = {"ok": good, "total": len(buckets), "ratio": good / len(buckets),
-                             "text": share_text(good, len(buckets))}
-    ok = all(share["ratio"] >= minimum for share in by_client.values())
-    where = ", ".join(f"{client} {share['text']}{' ✗' if share['ratio'] < minimum else ''}"
-                      for client, share in by_client.items())
-    detail = (f"seconds with an ok answer from at least {wanted} resolver{'s' if wanted != 1 else ''} "
-              f"(min {minimum:.1%}): {where}")
-    return scope.result(ok, detail, min=minimum, by_client={c: _figures(s) for c, s in by_client.items()})
+
+    def __init__(self, scope: Scope):
+        super().__init__(scope)
+        self.wanted, self.size = scope.spec["min_resolvers"], scope.spec["bucket"]
+        self.by_client: dict[Any, _Seconds] = {}
+
+    def feed(self, probe: Record) -> None:
+        seconds = self.by_client.setdefault(probe.get("client"), _Seconds(self.wanted))
+        seconds.add(int((probe["t"] - self.scope.t0) // self.size), probe.get("resolver"), records.is_ok(probe))
+
+    def result(self) -> CheckResult:
+        scope, minimum, wanted = self.scope, self.scope.spec["min"], self.wanted
+        by_client = {}
+        for client, seconds in sorted(self.by_client.items(), key=lambda item: str(item[0])):
+            good, total = seconds.counts()
+            by_client[client] = {"ok": good, "total": total, "ratio": good / total, "text": share_text(good, total)}
+        ok = all(share["ratio"] >= minimum for share in by_client.values())
+        where = ", ".join(f"{client} {share['text']}{' ✗' if share['ratio'] < minimum else ''}"
+                          for client, share in by_client.items())
+        detail = (f"seconds with an ok answer from at least {wanted} resolver{'s' if wanted != 1 else ''} "
+                  f"(min {minimum:.1%}): {where}")
+        return scope.result(ok, detail, min=minimum, by_client={c: _figures(s) for c, s in by_client.items()})
+
+
+class _Seconds:
+    """One client's buckets: how many, and in how many at least `wanted` resolvers answered ok. Probes come in
+    time order, so a bucket is done once a later one has begun: only the open one is held."""
+
+    def __init__(self, wanted: int):
+        self.wanted = wanted
+        self.bucket: int | None = None
+        self.answered: set[Any] = set()
+        self.good = self.total = 0
+
+    def add(self, bucket: int, resolver: Any, ok: bool) -> None:
+        if bucket != self.bucket:
+            self._close()
+            self.bucket, self.answered = bucket, set()
+            self.total += 1
+        if ok:
+            self.answered.add(resolver)
+
+    def _close(self) -> None:
+        if self.bucket is not None and len(self.answered) >= self.wanted:
+            self.good += 1
+
+    def counts(self) -> tuple[int, int]:
+        """(good buckets, buckets), the open one counted."""
+        good = self.good + (self.bucket is not None and len(self.answered) >= self.wanted)
+        return good, self.total
 
 
 def _fleet_constraints(spec: Mapping[str, Any]) -> list[SpecProblem]:
@@ -73,11 +120,11 @@ def _fleet_constraints(spec: Mapping[str, Any]) -> list[SpecProblem]:
 
 
 CHECKS = {c.kind: c for c in (
-    check("availability", availability, {
+    check("availability", Availability, {
         "min": Param(float, True, None, "smallest share of ok probes, 0..1"),
         "per_resolver": Param(bool, False, True, "hold every resolver to min, not only the total"),
     }, _availability_constraints),
-    check("fleet_availability", fleet_availability, {
+    check("fleet_availability", FleetAvailability, {
         "min": Param(float, True, None, "smallest share of seconds with an answer, per client, 0..1"),
         "min_resolvers": Param(int, False, 1, "resolvers that must answer ok within the same second"),
         "bucket": Param(float, False, 1.0, "the length of a 'second' in seconds"),

@@ -39,11 +39,38 @@ class SpecProblem(NamedTuple):
         return self.message
 
 
+class Tally:
+    """How many probes a check judged, and of which query types (what `664 A probes` says)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.types: set[Any] = set()
+
+    def add(self, probe: Record) -> None:
+        self.count += 1
+        self.types.add(probe.get("type"))
+
+
+class Span:
+    """The first and the last time of the records added (a check's `+1.0s…+9.5s`)."""
+
+    def __init__(self) -> None:
+        self.first, self.last = math.inf, -math.inf
+
+    def add(self, t: float) -> None:
+        self.first, self.last = min(self.first, t), max(self.last, t)
+
+    @property
+    def times(self) -> list[float]:
+        return [self.first, self.last]
+
+
 @dataclass(frozen=True)
 class Scope:
-    """What a check function judges: the spec with defaults filled in, the records its filters selected
-    (`probes`: probe lines, or app attempts or counter samples for the kinds that judge those), and every
-    record stream of the run unfiltered (`streams`: "probes", "apps", "samples")."""
+    """What a check judges: the spec with defaults filled in, every event, time zero, and — for the kinds
+    that judge other records than probes — those its filters selected (`probes`: app attempts or counter
+    samples) with every record stream of the run (`streams`: "apps", "samples"). Probe kinds see their
+    probes one at a time (Fold.feed); `tally` counts them."""
 
     name: str
     spec: Mapping[str, Any]
@@ -51,6 +78,7 @@ class Scope:
     events: list[Record]
     t0: float
     streams: Mapping[str, list[Record]] = field(default_factory=dict)
+    tally: Tally = field(default_factory=Tally)
 
     def result(self, ok: bool, detail: str, **data: Any) -> CheckResult:
         return CheckResult(self.name, ok, detail, data)
@@ -64,21 +92,40 @@ class Scope:
     def probes_text(self) -> str:
         """`664 A probes`: how many probes the check judged, with their type when they share one (a check
         filtered to A beside a run's total of A and TXT probes)."""
-        types = {str(probe.get("type")) for probe in self.probes if probe.get("type")}
+        count = self.tally.count
+        types = {str(qtype) for qtype in self.tally.types if qtype}
         kind = f"{types.pop()} " if len(types) == 1 else ""
-        return f"{len(self.probes)} {kind}probe{'' if len(self.probes) == 1 else 's'}"
+        return f"{count} {kind}probe{'' if count == 1 else 's'}"
 
-    def span(self, times: list[float]) -> str:
+    def span(self, times: Iterable[float]) -> str:
         """`at +1.0s` for one time, `+1.0s…+9.5s` for several."""
+        times = list(times)
         first, last = min(times), max(times)
         return f"at {self.at(first)}" if first == last else f"{self.at(first)}…{self.at(last)}"
 
 
-CheckFunction = Callable[[Scope], CheckResult]
-Constraint = Callable[[Mapping[str, Any]], list[SpecProblem]]
+class Fold:
+    """A check kind's judging, one probe at a time: made with the Scope, fed every probe its filters select
+    in time order (`feed`), then asked for its verdict (`result`) — so a check holds its own figures, never
+    the probes. A kind whose `selects_probes` is False judges the records in `scope.probes` (app attempts,
+    counter samples) and is fed every probe of the run, unfiltered (for when DNS was back)."""
+
+    selects_probes = True
+    passes = 1  # more: the probes are fed again after `next_pass` (each pass in time order)
+
+    def __init__(self, scope: Scope):
+        self.scope = scope
+
+    def feed(self, probe: Record) -> None:
+        """One more probe (time order)."""
+
+    def next_pass(self) -> None:
+        """The probes are about to be fed again from the first (a fold with `passes` > 1)."""
+
+    def result(self) -> CheckResult:
+        raise NotImplementedError
 
 
-CheckFunction = Callable[[Scope], CheckResult]
 Constraint = Callable[[Mapping[str, Any]], list[SpecProblem]]
 
 FILTER_PARAMS: dict[str, Param] = {
@@ -90,17 +137,46 @@ FILTER_PARAMS: dict[str, Param] = {
 }
 
 
+class Judging:
+    """One check being judged over a run's probes: `feed` each probe (in time order), then `result`."""
+
+    def __init__(self, check: Check, scope: Scope, given: Mapping[str, Any]):
+        self.check, self.scope, self.given = check, scope, given  # given: the spec as written
+        self.fold = check.function(scope)
+        self.matches = _matcher(scope.spec, scope.t0) if self.fold.selects_probes else None
+        self.passes, self.first_pass = self.fold.passes, True
+
+    def feed(self, probe: Record) -> None:
+        if self.matches is None:
+            self.fold.feed(probe)
+        elif self.matches(probe):
+            if self.first_pass:
+                self.scope.tally.add(probe)
+            self.fold.feed(probe)
+
+    def next_pass(self) -> None:
+        self.first_pass = False
+        self.fold.next_pass()
+
+    def result(self) -> CheckResult:
+        matched = self.scope.tally.count if self.fold.selects_probes else len(self.scope.probes)
+        if not matched:
+            return self.scope.result(False, f"no {self.check.noun} matched "
+                                            f"({_filter_summary(self.given) or 'no filters'})", matched=0)
+        return self.fold.result()
+
+
 @dataclass(frozen=True)
 class Check:
-    """A check kind: its function, every parameter it accepts (filters included) and extra constraints."""
+    """A check kind: its Fold, every parameter it accepts (filters included) and extra constraints."""
 
     kind: str
-    function: CheckFunction
+    function: type[Fold]
     params: Mapping[str, Param]
     help: str
     constraints: Constraint
-    # What the kind judges: the records `select(spec, streams, t0)` picks (default: probes, by the filters),
-    # named `noun` when none matched.
+    # What a kind that judges other records than probes judges: the records `select(spec, streams, t0)`
+    # picks, named `noun` when none matched (probe kinds: probes, by the filters).
     select: Callable[[Mapping[str, Any], Mapping[str, list[Record]], float], list[Record]] | None = None
     noun: str = "probe"
 
@@ -112,28 +188,45 @@ class Check:
             return problems  # range checks below assume well-typed values
         return _filter_constraints(spec) + self.constraints(spec)
 
-    def __call__(self, spec: Mapping[str, Any], probes: list[Record], events: list[Record],
-                 apps: Iterable[Record] = (), samples: Iterable[Record] = ()) -> CheckResult:
-        """Judge the records (app attempts and counter samples too, for the kinds that judge them); raises
-        ValueError when the spec is invalid."""
+    def start(self, spec: Mapping[str, Any], events: list[Record], t0: float, apps: list[Record] = (),
+              samples: list[Record] = ()) -> Judging:
+        """The judging of `spec` over a run with these events (and app attempts, counter samples), time zero
+        `t0`; raises ValueError when the spec is invalid."""
         spec = {**spec, "check": self.kind}
         problems = self.problems(spec)
         if problems:
             raise ValueError(f"invalid check {check_name(spec)!r}: " + "; ".join(map(str, problems)))
         full = {name: param.default for name, param in self.params.items()} | spec
-        streams = {"probes": list(probes), "apps": list(apps), "samples": list(samples)}
-        t0 = records.run_start(probes, events) or min((r["t"] for r in streams["apps"]), default=0.0)
-        selected = (self.select or _select_probes)(full, streams, t0)
-        scope = Scope(check_name(spec), full, selected, list(events), t0, streams)
-        if not selected:
-            return scope.result(False, f"no {self.noun} matched ({_filter_summary(spec) or 'no filters'})",
-                                matched=0)
-        return self.function(scope)
+        streams = {"apps": list(apps), "samples": list(samples)}
+        selected = self.select(full, streams, t0) if self.select else []
+        return Judging(self, Scope(check_name(spec), full, selected, list(events), t0, streams), spec)
+
+    def __call__(self, spec: Mapping[str, Any], probes: Iterable[Record], events: list[Record],
+                 apps: Iterable[Record] = (), samples: Iterable[Record] = ()) -> CheckResult:
+        """Judge the records (app attempts and counter samples too, for the kinds that judge them); raises
+        ValueError when the spec is invalid."""
+        probes, apps = in_time_order(probes), list(apps)
+        t0 = records.run_start(probes, events) or min((r["t"] for r in apps), default=0.0)
+        judging = self.start(spec, events, t0, apps, samples)
+        for number in range(judging.passes):
+            if number:
+                judging.next_pass()
+            for probe in probes:
+                judging.feed(probe)
+        return judging.result()
 
 
-def check(kind: str, function: CheckFunction, own: Mapping[str, Param] | None = None,
+def in_time_order(probes: Iterable[Record]) -> list[Record] | records.ProbeStream:
+    """Probes as a check is fed them: a ProbeStream as it is (in time order already), others sorted by time
+    (stable), as records.read_jsonl sorts a file's."""
+    if isinstance(probes, records.ProbeStream):
+        return probes
+    return sorted(probes, key=lambda probe: probe["t"])
+
+
+def check(kind: str, function: type[Fold], own: Mapping[str, Param] | None = None,
           constraints: Constraint | None = None) -> Check:
-    """A check kind from its function (whose docstring's first line is its help) and its own parameters."""
+    """A check kind from its Fold (whose docstring's first line is its help) and its own parameters."""
     help_text = (function.__doc__ or "").strip().splitlines()[0]
     return Check(kind, function, {**(own or {}), **FILTER_PARAMS}, help_text, constraints or (lambda spec: []))
 
@@ -185,11 +278,8 @@ def at_least(key: str, low: float, spec: Mapping[str, Any], high: float = math.i
 # ---- selecting and grouping probes -----------------------------------------------------------------------
 
 
-def _select_probes(spec: Mapping[str, Any], streams: Mapping[str, list[Record]], t0: float) -> list[Record]:
-    return _select(spec, streams["probes"], t0)
-
-
-def _select(spec: Mapping[str, Any], probes: list[Record], t0: float) -> list[Record]:
+def _matcher(spec: Mapping[str, Any], t0: float) -> Callable[[Record], bool]:
+    """Whether a probe is one the spec's filters select."""
     names = {name_key(name) for name in spec["names"]} if spec.get("names") else None
     types = {qtype.upper() for qtype in spec["types"]} if spec.get("types") else None
     resolvers = set(spec["resolvers"]) if spec.get("resolvers") else None
@@ -205,7 +295,7 @@ def _select(spec: Mapping[str, Any], probes: list[Record], t0: float) -> list[Re
             and (window is None or window[0] <= probe["t"] - t0 <= window[1])
         )
 
-    return [probe for probe in probes if matches(probe)]
+    return matches
 
 
 def by(probes: Iterable[Record], *keys: str) -> dict[Any, list[Record]]:
@@ -220,8 +310,24 @@ def by(probes: Iterable[Record], *keys: str) -> dict[Any, list[Record]]:
 def failing(probes: Iterable[Record], most: int = 2) -> str:
     """What the not-ok answers were, most common first: `SERVFAIL 161, TIMEOUT 3` (NODATA for an empty
     NOERROR, WRONG for a lie)."""
-    said = Counter(_failure(probe) for probe in probes if not records.is_ok(probe))
-    return ", ".join(f"{what} {count}" for what, count in said.most_common(most)) or "no failure"
+    said = Failures()
+    for probe in probes:
+        said.add(probe)
+    return said.text(most)
+
+
+class Failures:
+    """failing(), one probe at a time: what the not-ok ones said, counted."""
+
+    def __init__(self) -> None:
+        self.said: Counter[str] = Counter()
+
+    def add(self, probe: Record) -> None:
+        if not records.is_ok(probe):
+            self.said[_failure(probe)] += 1
+
+    def text(self, most: int = 2) -> str:
+        return ", ".join(f"{what} {count}" for what, count in self.said.most_common(most)) or "no failure"
 
 
 def _failure(probe: Record) -> str:

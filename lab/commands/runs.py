@@ -121,7 +121,7 @@ def report(run_dir: str, html_only: bool) -> None:
     from lab.report import html, render_terminal, write_all  # noqa: PLC0415
 
     path = Path(run_dir)
-    found = records.read_run(path)
+    found = records.stream_run(path)  # only its events are read here; the probes are streamed
     if html_only:
         judged = html.read_report(path)
         consoles.stdout().print(f"wrote {html.write_run(path, judged, found)}", highlight=False)

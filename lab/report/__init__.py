@@ -36,7 +36,8 @@ def write_all(
     interrupted: bool = False,
     judged: tuple[records.RunRecords, list[checks.CheckResult]] | None = None,
 ) -> dict[str, Any]:
-    """Read RUN_DIR's records, judge them, write the report files into RUN_DIR; return the report.
+    """Read RUN_DIR's records, judge them, write the report files into RUN_DIR; return the report. The probes
+    are streamed (records.stream_run): judged in one pass, reported and drawn from a second, never all held.
 
     `judged`: the records and check results when the caller has judged them already (a run does, to know
     its verdict before it writes `run_finished`), so a run is judged once.
@@ -49,14 +50,19 @@ def write_all(
     from lab.report import html
     from lab.report.timeline import check_marks, plot_timeline
 
+    from lab.report.marks import Marks
+
     run_dir = Path(run_dir)
     check_specs = list(check_specs)
     found, results = judged or _judge(run_dir, check_specs)
+    # One more pass over the probes (the checks had theirs): the report's figures, when DNS was back after
+    # each outage, and the few columns the pictures draw — no probe is held.
+    marks, dns = Marks(), app_report.DnsOutages(found.events)
     report = build_report(
         playbook_name, seed, verdict or verdict_for(results, interrupted), results,
-        found.probes, found.events, extra, truncated_lines=found.truncated_lines,
+        found.probes, found.events, extra, truncated_lines=found.truncated_lines, feeding=(marks, dns),
     )
-    apps_part = app_report.summarize(found, report["started_at"])
+    apps_part = app_report.summarize(found, report["started_at"], dns)
     if apps_part is not None:
         report["apps"] = apps_part
     for entry, spec in zip(report["checks"], check_specs):  # the kind too, so a test can ask for `never_empty`
@@ -71,13 +77,13 @@ def write_all(
     # A report half-written by a killed `dnslab report` would be worse than the previous one.
     write_atomically(run_dir / REPORT_FILES["report"], json.dumps(report, indent=2, allow_nan=False) + "\n")
     write_junit(report, run_dir / REPORT_FILES["junit"])
-    plot_timeline(found.probes, found.events, run_dir / REPORT_FILES["timeline"],
+    plot_timeline(marks, found.events, run_dir / REPORT_FILES["timeline"],
                   f"{playbook_name} (seed {seed}): {report['headline']}", check_marks(report), apps=found.apps)
-    html.write_run(run_dir, report, found, incident)
+    html.write_run(run_dir, report, found, incident, marks)
     return report
 
 
 def _judge(run_dir: Path, check_specs: list) -> tuple[records.RunRecords, list[checks.CheckResult]]:
-    found = records.read_run(run_dir)
+    found = records.stream_run(run_dir)
     return found, checks.judge(check_specs, found.probes, found.events, found.apps, found.samples)
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from lab import appfigures as figures
-from lab import records
-from lab.checks.base import by
-from lab.checks.recovery import _recovered_at as probes_recovered_at
+from lab import records, streaks
+from lab.checks.base import in_time_order
 from lab.records import Record
 
 STABLE = 3
@@ -22,44 +21,61 @@ BASELINE_S = 10.0  # seconds before an outage that give the usual query rate
 REPAIR = "repair"
 
 
-def outages(probes: list[Record], events: list[Record]) -> list[dict[str, Any]]:
-    """[{"label", "start", "end"}]: the repairs when there were any, else the cleared faults."""
-    windows = records.fault_windows(events)
-    repairs = [e["t"] for e in events if e.get("event") == "action_done" and e.get("action") == REPAIR]
-    if repairs:
-        found = []
+class DnsOutages:
+    """The outages of a run and when DNS was back after each, from its probes one at a time (in time order):
+    `feed` every probe, then `outages()` ([{"label", "start", "end"}]: the repairs when there were any, else
+    the cleared faults) and `dns_back(end)`."""
+
+    def __init__(self, events: list[Record]):
+        windows = records.fault_windows(events)
+        repairs = [e["t"] for e in events if e.get("event") == "action_done" and e.get("action") == REPAIR]
+        self.repairs = []  # [start, end, first failed probe in between]
         for end in repairs:
             starts = [w["start"] for w in windows if w["start"] < end]
-            start = max(starts) if starts else end
-            failed = [p["t"] for p in probes if start <= p["t"] <= end and not records.is_ok(p)]
-            found.append({"label": "repair", "start": min(failed) if failed else start, "end": end})
-        return found
-    return [{"label": f"{w['kind']} on {w['target']}", "start": w["start"], "end": w["end"]}
-            for w in windows if w["end"] is not None]
+            self.repairs.append([max(starts) if starts else end, end, None])
+        self.cleared = [{"label": f"{w['kind']} on {w['target']}", "start": w["start"], "end": w["end"]}
+                        for w in windows if w["end"] is not None]
+        ends = list(repairs) if repairs else [w["end"] for w in self.cleared]
+        self.recovery = streaks.GroupRecovery(ends, records.is_ok, STABLE, lambda probe: probe.get("resolver"))
+        self.last_t: float | None = None
+
+    def feed(self, probe: Record) -> None:
+        self.recovery.feed(probe)
+        self.last_t = probe["t"] if self.last_t is None else max(self.last_t, probe["t"])
+        for repair in self.repairs:
+            if repair[2] is None and repair[0] <= probe["t"] <= repair[1] and not records.is_ok(probe):
+                repair[2] = probe["t"]
+
+    def outages(self) -> list[dict[str, Any]]:
+        if self.repairs:
+            return [{"label": "repair", "start": start if failed is None else failed, "end": end}
+                    for start, end, failed in self.repairs]
+        return self.cleared
+
+    def dns_back(self, end: float) -> float | None:
+        return self.recovery.all_back(end)
 
 
-def dns_back(probes: list[Record], end: float) -> float | None:
-    if not probes:
-        return end
-    times = [probes_recovered_at(group, end, STABLE) for group in by(probes, "resolver").values()]
-    return None if None in times else max(times)
-
-
-def summarize(found: records.RunRecords, t0: float | None) -> dict[str, Any] | None:
-    """report.json's "apps": None when the run recorded no app, workload or counter sample."""
+def summarize(found: records.RunRecords, t0: float | None, dns: DnsOutages | None = None) -> dict[str, Any] | None:
+    """report.json's "apps": None when the run recorded no app, workload or counter sample. `dns`: fed the
+    run's probes already (build_report's pass); without it the probes are gone through here."""
     if not found.apps and not found.samples:
         return None
+    if dns is None:
+        dns = DnsOutages(found.events)
+        for probe in in_time_order(found.probes):
+            dns.feed(probe)
     t0 = t0 or 0.0
     attempts = figures.attempts(found.apps)
     reports = figures.lease_reports(found.apps)
-    end_of_run = max([r["t"] for r in (*found.apps, *found.probes)], default=t0)
+    end_of_run = max([r["t"] for r in found.apps] + ([] if dns.last_t is None else [dns.last_t]), default=t0)
     part: dict[str, Any] = {
         "availability": {"by_app": figures.availability(attempts), "by_model": figures.availability(attempts, "model")},
         "models": {a["app"]: a.get("model") for a in attempts},
         "outages": [],
     }
-    for outage in outages(found.probes, found.events):
-        back = dns_back(found.probes, outage["end"])
+    for outage in dns.outages():
+        back = dns.dns_back(outage["end"])
         entry: dict[str, Any] = {"label": outage["label"], "start_s": round(outage["start"] - t0, 3),
                                  "end_s": round(outage["end"] - t0, 3),
                                  "dns_back_s": None if back is None else round(back - t0, 3),

@@ -15,7 +15,7 @@ import base64
 import copy
 import json
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from lab.errors import InputError
 from lab.playbook import overrides
 from lab.records import Record
 from lab.report import timeline_svg
+from lab.report.marks import Marks
 from lab.validation import Problems
 from lab.yamlsrc import Map, YamlSyntaxError, load as load_yaml
 
@@ -46,14 +47,17 @@ class RunView:
     """What the sections read: the report dict, the records, and the library header of the playbook run."""
 
     report: Mapping[str, Any]
-    probes: list[Record]
+    probes: Iterable[Record] | Marks  # the records, or what the timeline draws of them (lab.report.marks)
     events: list[Record]
     incident: Mapping[str, Any] | None = None  # the playbook's `library:` header, and whether it was mitigated
     files: Mapping[str, str] = field(default_factory=dict)  # label -> file name in RUN_DIR, for links
 
     @property
     def t0(self) -> float:
-        return self.report.get("started_at") or records.run_start(self.probes, self.events) or 0.0
+        probes = self.probes
+        if isinstance(probes, Marks):  # run_start needs only the first probe's time
+            probes = [{"t": t} for t in [probes.first_t()] if t is not None]
+        return self.report.get("started_at") or records.run_start(probes, self.events) or 0.0
 
     def since(self, t: float | None) -> float | None:
         return None if t is None else round(t - self.t0, 3)
@@ -90,8 +94,9 @@ def _timeline(view: RunView) -> dict:
     marks = [(float(c["data"]["first"]["t"]), f"{c.get('check') or c['name']}: first failure")
              for c in view.report["checks"] if not c["ok"] and isinstance((c.get("data") or {}).get("first"), dict)
              and isinstance(c["data"]["first"].get("t"), (int, float))]
-    svg = timeline_svg.timeline_svg(view.probes, view.events, view.t0, view.report.get("duration_s"), marks)
-    return {"svg": Markup(svg), "legend": timeline_svg.legend(view.probes, view.events)}
+    probes = view.probes if isinstance(view.probes, Marks) else Marks.of(view.probes)  # gone through once
+    svg = timeline_svg.timeline_svg(probes, view.events, view.t0, view.report.get("duration_s"), marks)
+    return {"svg": Markup(svg), "legend": timeline_svg.legend(probes, view.events)}
 
 
 def _resolvers(view: RunView) -> dict | None:
@@ -235,16 +240,18 @@ def incident_of_run(run_dir: Path) -> dict | None:
 
 
 def write_run(run_dir: str | Path, report: Mapping[str, Any] | None = None,
-              found: records.RunRecords | None = None, incident: Mapping[str, Any] | None = None) -> Path:
-    """Write RUN_DIR/report.html from the report (default: RUN_DIR/report.json) and the records."""
+              found: records.RunRecords | None = None, incident: Mapping[str, Any] | None = None,
+              marks: Marks | None = None) -> Path:
+    """Write RUN_DIR/report.html from the report (default: RUN_DIR/report.json) and the records (`marks`: what
+    the timeline draws of the probes, when the caller kept it; else the probes are streamed from RUN_DIR)."""
     run_dir = Path(run_dir)
     report = read_report(run_dir) if report is None else report
-    found = found or records.read_run(run_dir)
+    found = found or records.stream_run(run_dir)
     incident = incident if incident is not None else incident_of_run(run_dir)
     files = {label: name for label, name in (report.get("files") or {}).items() if name != REPORT_HTML}
     files |= {"probes": records.PROBES_FILE, "events": records.EVENTS_FILE, "playbook": "playbook.yml"}
     files = {label: name for label, name in files.items() if (run_dir / name).exists()}
-    page = render_run(RunView(report, found.probes, found.events, incident, files))
+    page = render_run(RunView(report, found.probes if marks is None else marks, found.events, incident, files))
     path = run_dir / REPORT_HTML
     _write_atomically(path, page)
     return path

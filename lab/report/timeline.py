@@ -8,25 +8,25 @@ global backend, no window.
 
 from __future__ import annotations
 
-import itertools
 import textwrap
-from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+import numpy as np
+
 from lab import records
 from lab.report import timeline_apps
+from lab.report.marks import KINDS, SLOW_MS, Lane, Marks
 from lab.records import Record
-
-# An ok answer slower than this is drawn apart: a latency failure must be visible in the picture too.
-SLOW_MS = 250.0
 
 # outcome -> (colour, legend label); ordered as drawn, so problems paint over ok.
 OUTCOME_STYLE = {
@@ -54,12 +54,15 @@ WIDTH_IN, LEFT_IN, RIGHT_IN, TOP_IN, BOTTOM_IN = 14.0, 1.4, 1.9, 1.0, 1.15
 BAND_IN, LANE_IN = 0.55, 0.25
 
 
-def plot_timeline(probes: list[Record], events: list[Record], path: str | Path, title: str,
+def plot_timeline(probes: Iterable[Record] | Marks, events: list[Record], path: str | Path, title: str,
                   marks: list[tuple[float, str]] = (), apps: list[Record] = ()) -> None:
-    """Draw the timeline of a run into PATH (PNG); with no probes the chart says so. `marks`: (Unix time,
-    label) of moments no colour shows, e.g. a failed check's first failure (check_marks). `apps`: app attempts
-    and workload reports, drawn in lanes of their own below (lab.report.timeline_apps)."""
-    t0 = records.run_start(probes, events) or 0.0
+    """Draw the timeline of a run into PATH (PNG); with no probes the chart says so. `probes`: the records, or
+    their Marks (lab.report.marks: what a report's pass over them kept). `marks`: (Unix time, label) of moments
+    no colour shows, e.g. a failed check's first failure (check_marks). `apps`: app attempts and workload
+    reports, drawn in lanes of their own below (lab.report.timeline_apps)."""
+    probes = probes if isinstance(probes, Marks) else Marks.of(probes)
+    first = probes.first_t()
+    t0 = records.run_start([] if first is None else [{"t": first}], events) or 0.0
     lanes = _lanes(probes)
     band_heights = [max(BAND_IN, LANE_IN * len(clients)) for clients in lanes.values()] or [BAND_IN * 2]
     apps_in = timeline_apps.height_in(list(apps))
@@ -69,7 +72,8 @@ def plot_timeline(probes: list[Record], events: list[Record], path: str | Path, 
     figure.subplots_adjust(left=LEFT_IN / WIDTH_IN, right=1 - RIGHT_IN / WIDTH_IN,
                            top=1 - TOP_IN / height, bottom=(BOTTOM_IN + apps_in) / height)
     axes = figure.add_subplot()
-    end = max([record["t"] - t0 for record in (*probes, *events)], default=0.0)
+    last = probes.last_t()
+    end = max([record["t"] - t0 for record in events] + ([] if last is None else [last - t0]), default=0.0)
     axes.set_xlim(0, max(end, 1.0) * 1.01)
     axes.set_xlabel("seconds since the run started")
     axes.grid(axis="x", color="#dddddd", linewidth=0.6)
@@ -109,19 +113,13 @@ def check_marks(report: Mapping[str, Any]) -> list[tuple[float, str]]:
     return marks
 
 
-def _lanes(probes: list[Record]) -> dict[str, dict[str, list[Record]]]:
-    """resolver -> lane -> probes, each lane's probes in time order. A lane is a client, or — when the
-    run asks several names or types — a question ("dynamodb.us-east-1 A"), with every client in it: one
-    empty name among healthy ones must show as a solid run, not as every fourth mark."""
-    questions = {(probe.get("name"), probe.get("type")) for probe in probes}
-    lanes: dict[str, dict[str, list[Record]]] = defaultdict(lambda: defaultdict(list))
-    for probe in probes:
-        lane = _question(probe, questions) if len(questions) > 1 else str(probe.get("client"))
-        lanes[str(probe.get("resolver"))][lane].append(probe)
-    return {
-        resolver: {lane: sorted(items, key=lambda probe: probe["t"]) for lane, items in sorted(clients.items())}
-        for resolver, clients in sorted(lanes.items())
-    }
+def _lanes(probes: Marks) -> dict[str, dict[str, Lane]]:
+    """resolver -> lane -> its probes in time order. A lane is a client, or — when the run asks several names
+    or types — a question ("dynamodb.us-east-1 A"), with every client in it: one empty name among healthy
+    ones must show as a solid run, not as every fourth mark."""
+    questions = set(probes.questions)
+    label = lambda name, qtype: _question({"name": name, "type": qtype}, questions)  # noqa: E731
+    return probes.lanes(label if len(questions) > 1 else None)
 
 
 def _question(probe: Record, questions: set) -> str:
@@ -146,47 +144,80 @@ def _common_suffix(names: set[str]) -> str:
     return ("." + ".".join(reversed(common)) + ".") if common else ""
 
 
-def _mark_width(lanes: dict[str, dict[str, list[Record]]], x_end: float) -> float:
+def _mark_width(lanes: dict[str, dict[str, Lane]], x_end: float) -> float:
     """Line width (points) that makes a lane's back-to-back probes touch: a solid band, not stripes."""
-    gaps = sorted(
-        later["t"] - earlier["t"]
-        for clients in lanes.values()
-        for probes in clients.values()
-        for earlier, later in itertools.pairwise(probes)
-    )
-    if not gaps:
+    gaps = [np.diff(lane.t) for clients in lanes.values() for lane in clients.values()]
+    gaps = np.sort(np.concatenate(gaps)) if gaps else np.array([])
+    if not len(gaps):
         return MARK_MAX_PT
     axes_width_pt = (WIDTH_IN - LEFT_IN - RIGHT_IN) * 72
     return float(min(MARK_MAX_PT, max(MARK_MIN_PT, gaps[len(gaps) // 2] / x_end * axes_width_pt)))
 
 
-def _draw_probes(axes: Axes, lanes: dict[str, dict[str, list[Record]]], t0: float, mark_width: float) -> None:
-    marks: dict[str, tuple[list[float], list[float], list[float]]] = {
-        kind: ([], [], []) for kind in OUTCOME_STYLE
-    }
+def _draw_probes(axes: Axes, lanes: dict[str, dict[str, Lane]], t0: float, mark_width: float) -> None:
+    pieces: dict[int, list[tuple[np.ndarray, float, float]]] = {code: [] for code in range(len(KINDS))}
     many_clients = any(len(clients) > 1 for clients in lanes.values())
     for band, clients in enumerate(lanes.values()):
         lane_height = LANE_FILL / len(clients)
-        for index, (client, probes) in enumerate(clients.items()):
+        for index, (client, lane) in enumerate(clients.items()):
             bottom = band - LANE_FILL / 2 + index * lane_height
             if many_clients:
                 axes.text(1.004, bottom + lane_height / 2, client, transform=axes.get_yaxis_transform(),
                           va="center", fontsize=7, color="#555555")
-            for probe in probes:
-                xs, lows, highs = marks[_kind(probe)]
-                xs.append(probe["t"] - t0)
+            for code, found in pieces.items():
                 # A hair of space between lanes keeps clients apart.
-                lows.append(bottom + lane_height * 0.06)
-                highs.append(bottom + lane_height * 0.94)
+                found.append((lane.t[lane.kind == code] - t0, bottom + lane_height * 0.06, bottom + lane_height * 0.94))
         if band:
             axes.axhline(band - 0.5, color="#bbbbbb", linewidth=0.6)
-    for kind, (xs, lows, highs) in marks.items():
-        if xs:
-            colour = OUTCOME_STYLE[kind][0]
+    for code, found in pieces.items():
+        if any(len(xs) for xs, _, _ in found):
+            kind = KINDS[code]
             width = mark_width if kind == "ok" else max(mark_width, PROBLEM_MIN_PT)
-            axes.vlines(xs, lows, highs, colors=colour, linewidth=width, zorder=2)
+            axes.add_artist(_Marks(found, OUTCOME_STYLE[kind][0], width))
     axes.set_yticks(range(len(lanes)), list(lanes))
     axes.set_ylim(len(lanes) - 0.5, -0.5)  # first resolver on top
+
+
+class _Marks(Artist):
+    """One outcome's probe marks, as Axes.vlines draws them but a chunk at a time: a collection keeps a Path per
+    segment (about 300 bytes a probe), so a long run's marks would cost more than its records do now. Agg draws
+    a collection's paths one after the other, so the pixels are the same. `pieces`: (x of each mark, bottom,
+    top) per lane, in drawing order."""
+
+    CHUNK = 20_000
+
+    def __init__(self, pieces: list[tuple[np.ndarray, float, float]], colour: str, width: float):
+        super().__init__()
+        self.pieces, self.colour, self.width = pieces, colour, width
+        self.set_zorder(2)
+
+    def draw(self, renderer) -> None:
+        for verts in self._chunks():
+            lines = LineCollection(verts, colors=self.colour)
+            lines.set_figure(self.get_figure(root=False))  # what Axes.add_collection gives it
+            lines.axes = self.axes
+            lines.set_transform(self.axes.transData)
+            lines.set_clip_path(self.axes.patch)
+            lines.set_linewidth(self.width)
+            lines.draw(renderer)
+
+    def _chunks(self):
+        """The segments, CHUNK at a time as vlines builds them — never a chunk of one (a collection of one path
+        is drawn another way) unless there is only one."""
+        count = sum(len(xs) for xs, _, _ in self.pieces)
+        size = self.CHUNK + 1 if count % self.CHUNK == 1 and count > 1 else self.CHUNK  # the last one: 0 or ≥ 2
+        verts, filled = np.ma.empty((min(size, count), 2, 2)), 0
+        for xs, low, high in self.pieces:
+            done = 0
+            while done < len(xs):
+                take = min(len(verts) - filled, len(xs) - done)
+                part = verts[filled:filled + take]
+                part[:, 0, 0] = part[:, 1, 0] = xs[done:done + take]
+                part[:, 0, 1], part[:, 1, 1] = low, high
+                filled, done, count = filled + take, done + take, count - take
+                if filled == len(verts):
+                    yield verts
+                    verts, filled = np.ma.empty((min(size, count), 2, 2)), 0
 
 
 MARKER_COLOUR = "#555555"
@@ -239,14 +270,6 @@ def _draw_check_marks(axes: Axes, marks: list[tuple[float, str]], t0: float) -> 
                       bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
 
 
-def _kind(probe: Record) -> str:
-    """The probe's outcome, with slow ok answers told apart."""
-    outcome = records.outcome(probe)
-    if outcome == "ok" and (probe.get("latency_ms") or 0) > SLOW_MS:
-        return "slow"
-    return outcome
-
-
 def _draw_faults(axes: Axes, windows: list[Record], t0: float, x_end: float) -> None:
     for index, window in enumerate(windows):
         start = window["start"] - t0
@@ -263,8 +286,8 @@ def _draw_faults(axes: Axes, windows: list[Record], t0: float, x_end: float) -> 
                       ha="right" if right_aligned else "left", fontsize=8, color=FAULT_COLOUR, annotation_clip=False)
 
 
-def _draw_legend(figure: Figure, probes: list[Record], events: list[Record] = ()) -> None:
-    counts = Counter(_kind(probe) for probe in probes)
+def _draw_legend(figure: Figure, probes: Marks, events: list[Record] = ()) -> None:
+    counts = probes.kind_counts()
     handles = [  # only what the picture holds: an outcome no probe had is no legend entry
         Patch(color=colour, label=f"{label} ({counts[kind]})") for kind, (colour, label) in OUTCOME_STYLE.items()
         if counts[kind]

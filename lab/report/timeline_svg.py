@@ -18,9 +18,12 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
+
 from lab import records
 from lab.records import Record
-from lab.report.timeline import FAULT_COLOUR, OUTCOME_STYLE, SLOW_MS
+from lab.report.marks import KINDS, Lane, Marks
+from lab.report.timeline import FAULT_COLOUR, OUTCOME_STYLE
 
 WIDTH = 1100  # user units; the SVG scales to the page
 RIGHT, AXIS_H, BAND_HEAD_H, LANE_H, LABEL_ROW_H = 16, 26, 16, 12, 13
@@ -44,30 +47,19 @@ class Bar:
     count: int
 
 
-def kind_of(probe: Record) -> str:
-    """The probe's outcome (records.outcome), with slow ok answers told apart, as timeline.png does."""
-    outcome = records.outcome(probe)
-    if outcome == "ok" and (probe.get("latency_ms") or 0) > SLOW_MS:
-        return "slow"
-    return outcome
-
-
-def lanes(probes: list[Record]) -> dict[str, dict[str, list[Record]]]:
-    """resolver -> lane -> probes in time order; a lane is a client, or a question when the run asks several."""
-    questions = sorted({(str(p.get("name")), str(p.get("type"))) for p in probes})
+def lanes(probes: Iterable[Record] | Marks) -> dict[str, dict[str, Lane]]:
+    """resolver -> lane -> its probes in time order; a lane is a client, or a question when the run asks several."""
+    probes = probes if isinstance(probes, Marks) else Marks.of(probes)
+    questions = sorted({(str(name), str(qtype)) for name, qtype in probes.questions})
     names = {name for name, _ in questions}
     suffix = _common_suffix(names) if len(names) > 1 else ""
-    found: dict[str, dict[str, list[Record]]] = defaultdict(lambda: defaultdict(list))
-    for probe in probes:
-        if len(questions) > 1:
-            name = str(probe.get("name"))
-            short = name[: len(name) - len(suffix)] if suffix and name != suffix else name
-            lane = f"{short.rstrip('.') or name} {probe.get('type')}"
-        else:
-            lane = str(probe.get("client"))
-        found[str(probe.get("resolver"))][lane].append(probe)
-    return {resolver: {lane: sorted(items, key=lambda p: p["t"]) for lane, items in sorted(by_lane.items())}
-            for resolver, by_lane in sorted(found.items())}
+
+    def label(asked, qtype) -> str:
+        name = str(asked)
+        short = name[: len(name) - len(suffix)] if suffix and name != suffix else name
+        return f"{short.rstrip('.') or name} {qtype}"
+
+    return probes.lanes(label if len(questions) > 1 else None)
 
 
 def _common_suffix(names: set[str]) -> str:
@@ -80,24 +72,30 @@ def _common_suffix(names: set[str]) -> str:
     return ("." + ".".join(reversed(common)) + ".") if common else ""
 
 
-def bars(lane: list[Record], t0: float) -> list[Bar]:
+def bars(lane: Lane, t0: float) -> list[Bar]:
     """The lane's probes as bars: each probe lasts until its client's next probe (at most two usual gaps, so
     a pause in probing stays blank); overlapping probes of one outcome merge. Ok first, problems after."""
-    by_client: dict[str, list[Record]] = defaultdict(list)
-    for probe in lane:
-        by_client[str(probe.get("client"))].append(probe)
-    spans: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for group in by_client.values():
-        gaps = [b["t"] - a["t"] for a, b in zip(group, group[1:]) if b["t"] > a["t"]]
+    spans: dict[int, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
+    for client in dict.fromkeys(lane.client.tolist()):  # in the order each client first shows up
+        mine = lane.client == client
+        times, kinds = lane.t[mine], lane.kind[mine]
+        gaps = np.diff(times)
+        gaps = gaps[gaps > 0].tolist()
         usual = statistics.median(gaps) if gaps else 0.25
-        for index, probe in enumerate(group):
-            start = probe["t"] - t0
-            following = group[index + 1]["t"] - t0 if index + 1 < len(group) else start + usual
-            spans[kind_of(probe)].append((start, min(following, start + 2 * usual)))
+        starts = times - t0
+        following = np.append(starts[1:], starts[-1] + usual)
+        ends = np.minimum(following, starts + 2 * usual)
+        for code in np.unique(kinds):
+            spans[int(code)].append((starts[kinds == code], ends[kinds == code]))
     result = []
-    for kind in OUTCOME_STYLE:  # drawing order: ok, slow, then the problems on top
+    for code, kind in enumerate(KINDS):  # drawing order: ok, slow, then the problems on top
+        if code not in spans:
+            continue
+        starts = np.concatenate([part[0] for part in spans[code]])
+        ends = np.concatenate([part[1] for part in spans[code]])
+        order = np.lexsort((ends, starts))
         merged: list[list[float]] = []
-        for start, end in sorted(spans.get(kind, [])):
+        for start, end in zip(starts[order].tolist(), ends[order].tolist()):
             if merged and start <= merged[-1][1] + 1e-6:
                 merged[-1][1] = max(merged[-1][1], end)
                 merged[-1][2] += 1
@@ -126,13 +124,16 @@ def _agent_lanes(events: list[Record]) -> dict[str, list[Record]]:
 CHECK_MARK_COLOUR = "#c62828"
 
 
-def timeline_svg(probes: list[Record], events: list[Record], t0: float | None = None,
+def timeline_svg(probes: Iterable[Record] | Marks, events: list[Record], t0: float | None = None,
                  end: float | None = None, marks: Iterable[tuple[float, str]] = ()) -> str:
-    """The SVG element (text) of a run's timeline; `t0` the run's start (Unix time), `end` its length (s),
-    `marks` (seconds since the start, label) more moments to draw, e.g. where a check first failed."""
-    t0 = records.run_start(probes, events) if t0 is None else t0
+    """The SVG element (text) of a run's timeline; `probes` the records or their Marks, `t0` the run's start
+    (Unix time), `end` its length (s), `marks` (seconds since the start, label) more moments to draw, e.g.
+    where a check first failed."""
+    probes = probes if isinstance(probes, Marks) else Marks.of(probes)
+    first, last = probes.first_t(), probes.last_t()
+    t0 = records.run_start([] if first is None else [{"t": first}], events) if t0 is None else t0
     t0 = t0 or 0.0
-    end = max([r["t"] - t0 for r in (*probes, *events)] + [end or 0.0, 1.0])
+    end = max([r["t"] - t0 for r in events] + ([] if last is None else [last - t0]) + [end or 0.0, 1.0])
     by_resolver = lanes(probes)
     agents = _agent_lanes(events)
     windows = records.fault_windows(events)
@@ -166,7 +167,7 @@ def timeline_svg(probes: list[Record], events: list[Record], t0: float | None = 
     ET.SubElement(svg, "title").text = "What every resolver answered, second by second"
     ET.SubElement(svg, "rect", x=f"{left:.1f}", y=f"{top:.1f}", width=f"{plot_w:.1f}",
                   height=f"{bottom - top:.1f}", fill="#fafafa")
-    first_probe = min((p["t"] - t0 for p in probes), default=None)
+    first_probe = None if first is None else first - t0
     if first_probe is not None and first_probe > 1.0:  # setup: steps ran, nobody probed yet
         setup = ET.SubElement(svg, "rect", x=f"{left:.1f}", y=f"{top:.1f}", width=f"{x(first_probe) - left:.1f}",
                               height=f"{bottom - top:.1f}", fill="#eeeeee")
@@ -247,9 +248,9 @@ def _event_text(event: Record) -> str:
     return f"{event['event']} {details}".strip()
 
 
-def legend(probes: list[Record], events: list[Record]) -> list[tuple[str, str, int]]:
+def legend(probes: Iterable[Record] | Marks, events: list[Record]) -> list[tuple[str, str, int]]:
     """(colour, label, count) of every outcome and agent event the picture shows, zero counts left out."""
-    counts = Counter(kind_of(p) for p in probes)
+    counts = (probes if isinstance(probes, Marks) else Marks.of(probes)).kind_counts()
     shown = [(colour, label, counts[kind]) for kind, (colour, label) in OUTCOME_STYLE.items() if counts[kind]]
     agent_counts = Counter(e["event"] for source in _agent_lanes(events).values() for e in source)
     shown += [(colour, name.replace("_", " "), agent_counts[name]) for name, colour in AGENT_EVENTS.items()

@@ -289,7 +289,7 @@ class Run:
             held()
 
     def _report(self, interrupted: bool, failure: LabError | None, rollback_error: str | None) -> RunResult:
-        found = records.read_run(self.run_dir)
+        found = records.stream_run(self.run_dir)  # the probes are streamed: judged in one pass, never all held
         results = judge(self.playbook.checks, found.probes, found.events, found.apps, found.samples)  # judged once
         aborted = None
         if failure is not None:

@@ -1,0 +1,91 @@
+"""The wrap-up streams over the records: the same report as before, in memory that does not grow with the run.
+
+tests/unit/data/wrapup_golden.json is what the wrap-up wrote for tests.support.synthetic's records before it
+streamed (main at 952754a, judging and drawing lists of every probe); `python -m tests.unit.test_wrapup_stream
+FILE` writes it again from the code as it is now.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import matplotlib.image
+import pytest
+
+from lab import report as lab_report
+from tests.support import synthetic
+
+GOLDEN = Path(__file__).parent / "data" / "wrapup_golden.json"
+
+
+def wrap_up_output(run_dir: Path, count: int) -> dict:
+    synthetic.write_run(run_dir, count)
+    report = lab_report.write_all(run_dir, "synthetic", 1, None, synthetic.CHECK_SPECS, extra={"run_dir": "RUN"})
+    pixels = matplotlib.image.imread(run_dir / "timeline.png")
+    return {"count": count, "report": report, "html": (run_dir / "report.html").read_text(),
+            "junit": (run_dir / "junit.xml").read_text(),
+            "timeline_pixels": hashlib.sha256(pixels.tobytes()).hexdigest()}
+
+
+@pytest.mark.parametrize("chunk", [20_000, 997, 2])
+def test_the_streamed_wrap_up_writes_what_the_wrap_up_over_lists_wrote(tmp_path: Path, monkeypatch, chunk) -> None:
+    from lab.report import timeline
+
+    monkeypatch.setattr(timeline._Marks, "CHUNK", chunk)  # the marks drawn in chunks (of 2: some of 3), same pixels
+    golden = json.loads(GOLDEN.read_text())
+    found = json.loads(json.dumps(wrap_up_output(tmp_path, golden["count"]), sort_keys=True))
+    assert found["report"]["checks"] == golden["report"]["checks"]
+    assert found["report"] == golden["report"]
+    assert found["junit"] == golden["junit"]
+    assert found["html"] == golden["html"]
+    assert found["timeline_pixels"] == golden["timeline_pixels"]
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(sys.argv[1]).write_text(json.dumps(wrap_up_output(Path(tmp), 12000), indent=1, sort_keys=True) + "\n")
+
+
+def _judging_peak(run_dir: Path, count: int) -> int:
+    """Python's peak allocation (tracemalloc) while judging and reporting a streamed run of `count` probes."""
+    import tracemalloc
+
+    from lab import records
+    from lab.checks import judge
+    from lab.report import build_report
+
+    synthetic.write_run(run_dir, count)
+    tracemalloc.start()
+    try:
+        found = records.stream_run(run_dir)
+        results = judge(synthetic.CHECK_SPECS, found.probes, found.events)
+        build_report("synthetic", 1, "fail", results, found.probes, found.events)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_judging_a_run_ten_times_as_long_takes_no_more_memory(tmp_path: Path) -> None:
+    # Every check of the synthetic playbook and the report's figures; holding the probes took ~2.5 KB each
+    # (10 MB for 4,000, 100 MB for 40,000): 40,000 must cost about what 4,000 did.
+    small = _judging_peak(tmp_path / "small", 4_000)
+    large = _judging_peak(tmp_path / "large", 40_000)
+    assert large < 1.3 * small + 200_000, f"{small / 1e6:.2f} MB for 4,000 probes, {large / 1e6:.2f} MB for 40,000"
+
+
+def test_a_probe_stream_gives_the_lines_read_jsonl_gives_in_its_order(tmp_path: Path) -> None:
+    from lab import records
+
+    lines = [json.dumps({"t": t, "seq": seq}) for seq, t in enumerate([3.0, 1.0, 2.0, 2.0, 9.0, 4.0, 5.0, 4.0])]
+    lines.insert(3, '{"t": 7.5, "se')  # a line a killed writer cut
+    path = tmp_path / "probes.jsonl"
+    path.write_text("\n".join(lines) + "\n\n")
+    stream = records.ProbeStream(path)
+    expected, skipped = records.read_jsonl(path)
+    assert list(stream) == expected == list(stream)  # again: read from the file each time
+    assert (len(stream), stream.skipped, stream.first_t, stream.last_t, stream.lag) == (8, skipped, 1.0, 9.0, 5.0)
