@@ -100,10 +100,12 @@ class Run:
                             lab=self.lab, run_dir=str(self.run_dir))
         try:
             self._start_followers()
-            # Every node's helper for the faults and the rollback's sweep: started while the setup runs (the
-            # first run on a lab), kept until `down`; a fault that comes sooner waits for its own.
-            nshelper.warm(self.rt, self.description)
             self.truth.start(self.progress)  # before the setup: its changes are part of the truth
+            # Every node's helper for the faults and the rollback's sweep: started while the setup runs (the
+            # first run on a lab), kept until `down`; a fault that comes sooner waits for its own. After the
+            # samplers' start, which the run waits for: the two would share the CPU.
+            nshelper.warm(self.rt, self.description)
+            lab_report.warm_up()  # the report's imports and fonts, while the steps wait
             for step in self.playbook.setup:  # e.g. a pipeline reset: done before anyone is watching
                 self._run_step(step, "setup")
             self._start_probers()
