@@ -168,26 +168,18 @@ class Run:
 
     # -- waiting and watching ------------------------------------------------------------------------------
 
-    def wait(self, done: Callable[[], bool], timeout: float | None, how_far: Callable[[], str],
-             until: float | None = None, on_events: bool = False) -> None:
-        """Tick until done(), looking every TICK. `until`: done() is that time (monotonic), slept up to
-        exactly; `on_events`: done() looks at events, asked again as soon as one comes (a fault step after
-        it then acts at once, not up to a TICK late)."""
+    def wait(self, done: Callable[[], bool], timeout: float | None, how_far: Callable[[], str]) -> None:
         deadline = time.monotonic() + timeout if timeout is not None else None
         self.how_far = how_far  # the live line says what the wait still waits for
         self._warm_up()
         while True:
-            seen = len(self.recorder.events)
             self.tick()
             if done():
                 self.how_far = None
                 return
             if deadline is not None and time.monotonic() >= deadline:
                 raise LabError(f"timed out after {timeout:g}s" + (f" ({how_far()})" if how_far() else ""))
-            if on_events:
-                self.recorder.wait_for_event(seen, TICK)
-            else:
-                time.sleep(TICK if until is None else max(0.0, min(TICK, until - time.monotonic())))
+            time.sleep(TICK)
 
     def _warm_up(self) -> None:
         """At the run's first wait (the race's: the setup's 6 s, after its pipeline reset), in the background:

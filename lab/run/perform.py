@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def sleep(run: Run, step: Step) -> None:
     deadline = time.monotonic() + step.spec["seconds"]
-    run.wait(lambda: time.monotonic() >= deadline, None, lambda: "", until=deadline)
+    run.wait(lambda: time.monotonic() >= deadline, None, lambda: "")
 
 
 def event(run: Run, step: Step) -> None:
@@ -34,7 +34,7 @@ def event(run: Run, step: Step) -> None:
             run.event_cursor = index + 1  # a later wait for the same event waits for the next one
         return index is not None
 
-    run.wait(found, step.timeout, lambda: "no matching event yet", on_events=True)
+    run.wait(found, step.timeout, lambda: "no matching event yet")
 
 
 def probes(run: Run, step: Step) -> None:

@@ -25,7 +25,6 @@ class Recorder:
         self._probes_fd = os.open(run_dir / records.PROBES_FILE, flags, 0o644)
         self._events_fd = os.open(run_dir / records.EVENTS_FILE, flags, 0o644)
         self._lock = threading.Lock()
-        self._new_event = threading.Condition(self._lock)
         self.keep_all = keep_all
         self.probes: list[dict] = []  # probe number `first` onwards
         self.first = 0
@@ -73,12 +72,6 @@ class Recorder:
         with self._lock:
             os.write(self._events_fd, (json.dumps(record, default=str) + "\n").encode())
             self.events.append(record)
-            self._new_event.notify_all()
-
-    def wait_for_event(self, count: int, timeout: float) -> None:
-        """Return once there are more than `count` events, or after `timeout` seconds."""
-        with self._new_event:
-            self._new_event.wait_for(lambda: len(self.events) > count, timeout)
 
     def close(self) -> None:
         with self._lock:
