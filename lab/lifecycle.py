@@ -66,8 +66,9 @@ def up(topology_path: str | Path | None = None, name: str | None = None, progres
             progress(f"lab {lab} exists: making sure every node runs")
             description = state.load_description(lab)
             if description is not None:
-                _resume(rt, existing)
-                _ready_with_helpers(rt, description, progress, ready_timeout)
+                woken = _resume(rt, existing)
+                # Every node was running: its servers have been answering, so all are asked at once.
+                _ready_with_helpers(rt, description, progress, ready_timeout, at_once=not woken)
                 return description
         progress(f"lab {lab} is incomplete (an earlier 'up' was interrupted): starting it afresh")
         rt.remove_lab(lab)
@@ -109,7 +110,8 @@ def up(topology_path: str | Path | None = None, name: str | None = None, progres
     return description
 
 
-def _ready_with_helpers(rt: Runtime, description: dict, progress: Progress, timeout: float) -> None:
+def _ready_with_helpers(rt: Runtime, description: dict, progress: Progress, timeout: float,
+                        at_once: bool = False) -> None:
     """Wait until every server answers; meanwhile each node's helper joins its namespace (lab.nshelper)."""
     failed: list[BaseException] = []
 
@@ -121,7 +123,7 @@ def _ready_with_helpers(rt: Runtime, description: dict, progress: Progress, time
     thread = threading.Thread(target=helpers, daemon=True)
     thread.start()
     try:
-        wait_ready(rt, description, progress, timeout)
+        wait_ready(rt, description, progress, timeout, at_once)
     finally:
         thread.join()
     if failed:
@@ -163,12 +165,18 @@ def _dynamic6(topology: Topology, network: str) -> str | None:
     return str(block) if block is not None else None
 
 
-def _resume(rt: Runtime, existing: list[runtime.Container]) -> None:
+def _resume(rt: Runtime, existing: list[runtime.Container]) -> list[str]:
+    """Unpause or start every node container that does not run; the names of those it woke."""
+    woken = []
     for container in existing:
         if container.state == "paused":
             rt.unpause(container.name)
         elif container.state != "running":
             rt.start(container.name)
+        else:
+            continue
+        woken.append(container.name)
+    return woken
 
 
 def _free_slot(rt: Runtime, topology: Topology) -> int:
@@ -271,23 +279,27 @@ def _ready_plan(description: dict) -> dict[str, dict]:
     return {"aa": auth, "noerror": resolve}
 
 
-def answers(rt: Runtime, description: dict, deadline: float = 0,
-            running: set[str] | None = None) -> dict[str, str | None]:
+def answers(rt: Runtime, description: dict, deadline: float = 0, running: set[str] | None = None,
+            at_once: bool = False) -> dict[str, str | None]:
     """node -> None when the server answers as it should, else what it did instead. With a deadline,
     keep asking until every server answers or the deadline (seconds) runs out. `running`: ask only from
-    these containers (a paused or stopped one cannot run the question)."""
-    problems: dict[str, str | None] = {}
-    for until, plan in _ready_plan(description).items():
-        if running is not None:
-            plan = {c: q for c, q in plan.items() if c in running}
-        def run(item):
-            container, queries = item
-            return container, exec_json(
-                rt, container, "lab.agents.ask",
-                {"queries": queries, "until": until, "deadline": deadline, "timeout": 1}, timeout=deadline + 15)
+    these containers (a paused or stopped one cannot run the question). The resolvers are asked once the
+    authoritative servers answer (a resolver would keep a failure it got from one still starting), or
+    `at_once` beside them: for servers that have been running, one round of execs instead of two."""
+    plans = [(until, container, queries) for until, plan in _ready_plan(description).items()
+             for container, queries in plan.items() if running is None or container in running]
 
-        for container, results in parallel(run, plan.items()):
-            for query, result in zip(plan[container], results):
+    def run(item):
+        until, container, queries = item
+        return exec_json(rt, container, "lab.agents.ask",
+                         {"queries": queries, "until": until, "deadline": deadline, "timeout": 1},
+                         timeout=deadline + 15)
+
+    rounds = [plans] if at_once else [[p for p in plans if p[0] == until] for until in ("aa", "noerror")]
+    problems: dict[str, str | None] = {}
+    for items in rounds:
+        for (until, _, queries), results in zip(items, parallel(run, items)):
+            for query, result in zip(queries, results):
                 good = result["rcode"] == "NOERROR" and (until != "aa" or result["aa"])
                 problem = None if good else f"{result['rcode'] or result['error']} for {query['name']} {query['type']}"
                 problems[query["node"]] = problems.get(query["node"]) or problem
@@ -295,9 +307,9 @@ def answers(rt: Runtime, description: dict, deadline: float = 0,
 
 
 def wait_ready(rt: Runtime, description: dict, progress: Progress,
-               timeout: float = READY_TIMEOUT) -> None:
+               timeout: float = READY_TIMEOUT, at_once: bool = False) -> None:
     progress(f"waiting for every server of lab {description['lab']} to answer")
-    failing = {node: why for node, why in answers(rt, description, timeout).items() if why}
+    failing = {node: why for node, why in answers(rt, description, timeout, at_once=at_once).items() if why}
     if failing:
         raise Timeout(f"lab {description['lab']} not ready after {timeout:.0f}s: "
                       + "; ".join(f"{node} ({why})" for node, why in failing.items())
@@ -327,7 +339,7 @@ def status(lab: str, rt: Runtime | None = None) -> list[dict]:
     nodes = description["nodes"] if description else {n: {} for n in found}
     versions = software_versions(rt, description, found) if description else {}
     running = {c.name for c in found.values() if c.state == "running"}
-    health = answers(rt, description, running=running) if description and running else {}
+    health = answers(rt, description, running=running, at_once=True) if description and running else {}
     rows = []
     for name, node in nodes.items():
         container = found.get(name)

@@ -14,8 +14,8 @@ A helper joined a namespace that dies with its node's process: after the node re
 act on a namespace nobody uses. Each helper is labelled with its target's start time; one whose target
 started since is replaced before it is used (one inspect of the target per request).
 
-When they start: a run starts every node's helper at its own start, in the background (`warm`), and they
-stay until `down`: the first run on a lab pays for them once, while its setup runs. `up` starts none (it
+When they start: a run starts every node's helper at its first wait, in the background (`warm`), and they
+stay until `down`: the first run on a lab pays for them once, while it waits. `up` starts none (it
 stays as quick as `docker compose up`), unless DNSLAB_HELPERS=up. A fault outside a run (`dnslab fault
 add`) starts the helper it needs. Every helper carries the lab's labels plus dnslab.sidecar=helper /
 dnslab.target, so `dnslab down` (also after a killed orchestrator) removes it with the lab.
@@ -131,7 +131,7 @@ def ensure(rt: Runtime, description: dict) -> threading.Thread:
 
 
 def warm(rt: Runtime, description: dict) -> threading.Thread:
-    """What a run does at its start: `ensure`, all of it in the background."""
+    """What a run does at its first wait: `ensure`, all of it in the background."""
     thread = threading.Thread(target=lambda: ensure(rt, description).join(), daemon=True)
     thread.start()
     return thread

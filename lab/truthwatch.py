@@ -10,17 +10,23 @@ takes DNS arriving from outside) and no network fault (loopback is exempt), so i
 zone-data faults included, and never a lie told in front of it; in a container of its own it takes none of
 the server's CPU share (a flood lab gives servers 1 %) and is not frozen with it (pause).
 
+The helpers are kept from the run that started them until `down`, idle between runs, like the fault
+helpers (lab.nshelper): starting three containers and putting the agents' code in cost each run 1-3 s. A
+run reuses a helper that runs in its server's current namespace with the agents' code of this dnslab (the
+labels TARGET_STARTED and CODE say so) and replaces any other. The sampler is each run's own: it stops when
+its stdin ends — the run closes it, or the engine does when the orchestrator dies.
+
 A server's container that restarts (a process fault, a serial regression) leaves the helper in the old,
 empty namespace: the sampler exits, the thread writes `{"sampler": "stopped"}`, and starts a new helper once
-the server runs again (the judge treats the gap as unseen). The sampler stops when its stdin ends — the run
-closes it, or the engine does when the orchestrator dies — and the helper exits a moment after its sampler.
-Helpers carry the lab's label (`dnslab down` removes them) and dnslab.truth=<server>, not the fault helpers'
-label: a fault sweep during the rollback leaves them be. They hold no capability (they only ask). The run calls start() before its setup steps and
-stop() after the probers drained.
+the server runs again (the judge treats the gap as unseen). Helpers carry the lab's label (`dnslab down`
+removes them, also after a killed orchestrator) and dnslab.truth=<server>, not the fault helpers' label: a
+fault sweep during the rollback leaves them be. They hold no capability (they only ask). The run calls
+start() before its setup steps and stop() once its probers stopped sending.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -28,20 +34,20 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from lab import image, nodespec, runtime, truth
+from lab import image, nodespec, nshelper, runtime, truth
 from lab.errors import LabError
 from lab.runtime import Runtime
 
 LABEL = "dnslab.truth"  # the server a truth helper samples
+TARGET_STARTED = nshelper.TARGET_STARTED  # the server's start time when the helper joined its namespace
+CODE = "dnslab.truth-code"  # digest of the agents' code put into the helper
 NODE_LABELS = (runtime.NODE, runtime.ROLE, runtime.SOFTWARE, runtime.HELPER)
 INTERVAL = 0.1  # seconds between two looks at a server
 QUERY_TIMEOUT = 0.3
 START_TIMEOUT = 15.0  # how long start() waits for every sampler's first round
 RETRY_EVERY = 0.5  # while a server's container is not running, how often to look again
 STOP_GRACE = 3.0
-# The helper's own command: idle while a sampler runs in it (the pattern in brackets never matches itself),
-# then exit, so a helper whose orchestrator died goes away with its sampler.
-IDLE = ["sh", "-c", "sleep 30; while grep -qs 'lab[.]agents[.]truth' /proc/[0-9]*/cmdline; do sleep 2; done"]
+IDLE = ["sleep", "infinity"]  # the helper's own command: samplers are execs in it
 
 Progress = Callable[[str], None]
 
@@ -77,16 +83,20 @@ class TruthWatch:
                 progress(f"warning: the truth sampler for {thread.server} did not start ({why}); answers its "
                          f"data could explain are not judged until it does")
 
-    def stop(self) -> None:
-        """End every sampler (its stdin closed), wait for their last lines, remove the helpers."""
+    def end(self) -> None:
+        """Tell every sampler to end (its stdin closed); stop() waits for them."""
         self.stopping.set()
         for thread in self.threads:
             thread.end_stream()
+
+    def stop(self) -> None:
+        """End every sampler, wait for their last lines (bounded); the helpers stay."""
+        self.end()
         deadline = time.monotonic() + STOP_GRACE
         for thread in self.threads:
             thread.join(max(0.1, deadline - time.monotonic()))
         for thread in self.threads:
-            thread.remove()
+            thread.close()  # one that did not end in time: its exec is cut, the sampler sees its stdin end
             thread.join(1)
         with self._lock:
             if self._fd >= 0:
@@ -127,11 +137,17 @@ class SamplerThread(threading.Thread):
 
     def _start(self, target: runtime.Container) -> None:
         rt = self.watch.rt
-        rt.remove(self.helper)  # a leftover of a killed run, or the helper a restart left behind
-        labels = {k: v for k, v in target.labels.items() if k.startswith("dnslab.") and k not in NODE_LABELS}
-        rt.start_helper(self.helper, self.target, self.watch.description["image"], IDLE,
-                        {**labels, LABEL: self.server}, env=dict(image.ENVIRONMENT), net_admin=False)
-        rt.put_files(self.helper, nodespec.agent_code())
+        code = nodespec.agent_code()
+        digest = code_digest(code)
+        helper = rt.container(self.helper)
+        if helper is None or helper.state != "running" or helper.labels.get(TARGET_STARTED) != target.started \
+                or helper.labels.get(CODE) != digest:
+            rt.remove(self.helper)  # the one a restart left behind, one with other code, or a dead one
+            labels = {k: v for k, v in target.labels.items() if k.startswith("dnslab.") and k not in NODE_LABELS}
+            rt.start_helper(self.helper, self.target, self.watch.description["image"], IDLE,
+                            {**labels, LABEL: self.server, TARGET_STARTED: target.started, CODE: digest},
+                            env=dict(image.ENVIRONMENT), net_admin=False)
+            rt.put_files(self.helper, code)
         spec = {"server": self.server, "queries": self.queries, "interval": INTERVAL, "timeout": QUERY_TIMEOUT,
                 "stdin": True}
         self.stream = rt.exec_stream(self.helper, ["python3", "-u", "-m", "lab.agents.truth", json.dumps(spec)],
@@ -166,13 +182,17 @@ class SamplerThread(threading.Thread):
             except Exception:  # noqa: BLE001 - gone already
                 pass
 
-    def remove(self) -> None:
+    def close(self) -> None:
         if self.stream is not None:
             try:
                 self.stream.close()
             except Exception:  # noqa: BLE001 - gone already
                 pass
-        try:
-            self.watch.rt.remove(self.helper)
-        except LabError:  # being removed already
-            pass
+
+
+def code_digest(files: dict[str, runtime.File]) -> str:
+    """What a kept helper's code is: it is replaced when this dnslab's agents differ."""
+    digest = hashlib.sha256()
+    for path, file in sorted(files.items()):
+        digest.update(path.encode() + b"\0" + file.content + b"\0")
+    return digest.hexdigest()[:16]

@@ -137,14 +137,18 @@ def sweep(ctx: FaultContext, leave: Collection[str] = ()) -> dict[str, list[str]
         rules = [f"{node}:{line.split()[1]}" for line in out[1].splitlines()[1:] if line.strip()] if len(out) > 1 else []
         return tables, rules
 
-    swept = parallel(sweep_node, nodes)
+    def sidecars() -> list[str]:
+        removed = []
+        for container in sidecar.sidecars(ctx):
+            if not sidecar.kept(container):  # a one-off helper of an earlier version, or anything else
+                ctx.rt.remove(container.name)
+                removed.append(container.name)
+        return removed
+
+    # Namespaces, sidecars, zone files and hosts' tables are apart from each other: swept side by side.
+    swept, removed, zone_files, host_tables = parallel(lambda part: part(), [
+        lambda: parallel(sweep_node, nodes), sidecars, lambda: zonedata.restore_static_files(ctx),
+        lambda: zone.sweep(ctx)])
     found["nft_tables"] = [t for tables, _ in swept for t in tables]
     found["dnsdist_rules"] = [r for _, rules in swept for r in rules]
-    found["sidecars"] = []
-    for container in sidecar.sidecars(ctx):
-        if not sidecar.kept(container):  # a one-off helper of an earlier version, or anything else
-            ctx.rt.remove(container.name)
-            found["sidecars"].append(container.name)
-    found["zone_files"] = zonedata.restore_static_files(ctx)
-    found["host_tables"] = zone.sweep(ctx)
-    return found
+    return {**found, "sidecars": removed, "zone_files": zone_files, "host_tables": host_tables}

@@ -106,8 +106,9 @@ def reconnect(ctx: FaultContext, node: str, network: str, address: str) -> bool:
 def reconnect_all(ctx: FaultContext) -> list[str]:
     """Sweep: every node back on every network the description puts it on; return 'node/network' reattached."""
     done = []
+    listed = {c.name: c for c in ctx.rt.containers(ctx.lab)}  # one call for the lab, no inspect per node
     for node, info in ctx.description["nodes"].items():
-        found = ctx.rt.container(info["container"])
+        found = listed.get(info["container"])
         if found is None:
             continue
         attached = found.networks

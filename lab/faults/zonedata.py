@@ -21,6 +21,7 @@ from lab.errors import LabError
 from lab.faults import arguments as P, zonetext
 from lab.faults.base import FaultContext, FaultKind, Param
 from lab.faults.readiness import wait_answering
+from lab.parallel import parallel
 from lab.topology.load import parent_zone
 from lab.topology.model import Zone
 from lab.topology.render import zone_file
@@ -150,21 +151,21 @@ def reload(ctx: FaultContext, node: str, zone: str) -> None:
 
 def restore_static_files(ctx: FaultContext) -> list[str]:
     """Sweep: put back every rendered zone file a fault left edited; return 'node:zone' restored."""
-    restored = []
-    for node, info in ctx.description["nodes"].items():
-        for zone in [z for z in ctx.description["zones"] if holds(ctx.description, node, z)]:
-            if ctx.description["zones"][zone]["primary"]:
-                continue
-            found = ctx.rt.container(info["container"])
-            if found is None:
-                continue
-            original = rendered(ctx, node, zone)
-            if served(ctx, node, zone) != original:
-                put_zone(ctx, node, zone, original)
-                if found.state == "running":
-                    reload(ctx, node, zone)
-                restored.append(f"{node}:{zone}")
-    return restored
+    listed = {c.name: c for c in ctx.rt.containers(ctx.lab)}  # one call for the lab, no inspect per node
+    static = [(node, zone, listed[info["container"]]) for node, info in ctx.description["nodes"].items()
+              if info["container"] in listed for zone in ctx.description["zones"]
+              if holds(ctx.description, node, zone) and not ctx.description["zones"][zone]["primary"]]
+
+    def restore(item) -> str | None:
+        node, zone, found = item
+        original = rendered(ctx, node, zone)
+        if served(ctx, node, zone) == original:
+            return None
+        put_zone(ctx, node, zone, original)
+        if found.state == "running":
+            reload(ctx, node, zone)
+        return f"{node}:{zone}"
+    return [done for done in parallel(restore, static) if done]
 
 
 # ---- the kinds ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ summary (the report dict), junit, timeline (the plot), html (the page), terminal
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,27 @@ from lab.report.junit import write_junit
 from lab.report.summary import VERDICTS, build_report, verdict_for
 from lab.report.terminal import render_terminal
 
-__all__ = ["REPORT_FILES", "VERDICTS", "build_report", "render_terminal", "verdict_for", "write_all", "write_junit"]
+__all__ = ["REPORT_FILES", "VERDICTS", "build_report", "render_terminal", "verdict_for", "warm_up", "write_all",
+           "write_junit"]
 
 # label -> file name inside RUN_DIR
 REPORT_FILES = {"report": "report.json", "junit": "junit.xml", "timeline": "timeline.png", "html": "report.html"}
+
+
+def warm_up() -> threading.Thread:
+    """Import and warm what write_all draws and renders with, in a background thread: matplotlib's import,
+    its fonts and the page's templates cost a run's report 1-2 s when they came at its end. A run starts
+    this while its first steps wait; write_all then finds them ready (or waits for the imports under way)."""
+    def warm() -> None:
+        try:
+            from lab.report import html, timeline
+            timeline.warm()
+            html.warm()
+        except Exception:  # noqa: BLE001 - only a head start: write_all imports and reports what fails
+            pass
+    thread = threading.Thread(target=warm, name="report-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def write_all(
@@ -46,7 +64,8 @@ def write_all(
     The report lists the files it was written to under "files" (names relative to RUN_DIR).
     Raises InputError when RUN_DIR holds no records and ValueError when a check spec is invalid.
     """
-    # Imported here: matplotlib takes half a second to import, and only this command needs it.
+    # Imported here: matplotlib takes half a second to import, and only this command needs it (a run warms
+    # them up while it waits: warm_up).
     from lab.report import html
     from lab.report.timeline import check_marks, plot_timeline
 

@@ -189,6 +189,12 @@ SECTIONS: list[Section] = [
 # ---- rendering --------------------------------------------------------------------------------------------
 
 
+def warm() -> None:
+    """Compile every template now (jinja2 keeps them): a run does it while it waits (lab.report.warm_up)."""
+    for name in _ENV.list_templates():
+        _ENV.get_template(name)
+
+
 def render_run(view: RunView, sections: list[Section] | None = None) -> str:
     """The page of one run."""
     shown = []

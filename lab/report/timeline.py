@@ -8,6 +8,7 @@ global backend, no window.
 
 from __future__ import annotations
 
+import io
 import textwrap
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -96,6 +97,15 @@ def plot_timeline(probes: Iterable[Record] | Marks, events: list[Record], path: 
     _draw_legend(figure, probes, events)
     timeline_apps.draw(figure, axes, list(apps), events, t0, BOTTOM_IN / height, apps_in / height)
     figure.savefig(path, format="png")
+
+
+def warm() -> None:
+    """Draw a tiny figure with text into memory: matplotlib loads its fonts and PIL its PNG writer, so the
+    run's own plot pays only for drawing (lab.report.warm_up)."""
+    figure = Figure(figsize=(1, 1), dpi=10)
+    FigureCanvasAgg(figure)
+    figure.add_subplot().set_title("warm")
+    figure.savefig(io.BytesIO(), format="png")
 
 
 def check_marks(report: Mapping[str, Any]) -> list[tuple[float, str]]:

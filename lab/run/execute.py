@@ -84,6 +84,7 @@ class Run:
         self.interrupted = False  # Ctrl-C arrived: the live line says so while the rollback runs
         self.how_far: Callable[[], str] | None = None  # of the wait in progress
         self.next_monitor = 0.0
+        self.warmed = False  # the background warm-ups (helpers, report) have started
         self.lost: list[dict] = []
         self.role_failures: dict[str, dict] = {}
         sample = any(spec.get("check") == "amplification" for spec in self.playbook.checks)
@@ -100,9 +101,6 @@ class Run:
                             lab=self.lab, run_dir=str(self.run_dir))
         try:
             self._start_followers()
-            # Every node's helper for the faults and the rollback's sweep: started while the setup runs (the
-            # first run on a lab), kept until `down`; a fault that comes sooner waits for its own.
-            nshelper.warm(self.rt, self.description)
             self.truth.start(self.progress)  # before the setup: its changes are part of the truth
             for step in self.playbook.setup:  # e.g. a pipeline reset: done before anyone is watching
                 self._run_step(step, "setup")
@@ -173,6 +171,7 @@ class Run:
     def wait(self, done: Callable[[], bool], timeout: float | None, how_far: Callable[[], str]) -> None:
         deadline = time.monotonic() + timeout if timeout is not None else None
         self.how_far = how_far  # the live line says what the wait still waits for
+        self._warm_up()
         while True:
             self.tick()
             if done():
@@ -181,6 +180,18 @@ class Run:
             if deadline is not None and time.monotonic() >= deadline:
                 raise LabError(f"timed out after {timeout:g}s" + (f" ({how_far()})" if how_far() else ""))
             time.sleep(TICK)
+
+    def _warm_up(self) -> None:
+        """At the run's first wait (the race's: the setup's 6 s, after its pipeline reset), in the background:
+        every node's helper for the faults and the rollback's sweep in place with this process's channels
+        (started by the first run on a lab, kept until `down`), and the report's imports, fonts and templates.
+        Not sooner: 15 channels' and matplotlib's start-up would share the CPU with what the run waits for
+        (the truth samplers' start, a setup action). A fault that comes before any wait opens its own
+        channel; the rollback and the report import what is missing."""
+        if not self.warmed:
+            self.warmed = True
+            nshelper.warm(self.rt, self.description)
+            lab_report.warm_up()
 
     def tick(self) -> None:
         """Between looks at the records: clear faults whose time is up, watch containers and probers."""

@@ -44,17 +44,19 @@ def roll_back(run: Run, leave: list[str] = ()) -> str | None:
 
 
 def stop_recording(run: Run) -> None:
-    """Tell every prober to stop, wait for what is in flight (bounded), stop following the agents."""
+    """Tell every prober to stop, then the truth samplers (they sample on until they hear it, after the
+    probers' last query), wait for both side by side (bounded), stop following the agents."""
     run.progress("stopping probers")
     for prober in run.probers:
         prober.stop()
+    run.truth.end()
     deadline = time.monotonic() + run.playbook.probes.timeout + DRAIN_GRACE
     for prober in run.probers:
         prober.join(max(0.1, deadline - time.monotonic()))
         if prober.is_alive() or prober.summary is None:
             run.recorder.event("runner", "prober_unfinished", client=prober.node, reason=prober.why_stopped())
         prober.close()
-    run.truth.stop()  # after the last probe: every answer has its truth
+    run.truth.stop()  # their last lines
     run.apps_figures = run.apps.stop()
     for follower in run.followers:
         follower.stop()

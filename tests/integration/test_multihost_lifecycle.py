@@ -43,7 +43,7 @@ def test_a_lab_spread_over_three_engines(swarm_sim):
     lab = lab_name("spread")
     hosts = str(swarm_sim.hosts_file)
     try:
-        # DNSLAB_HELPERS=up: `up` starts every node's helper too (a run would, at its start).
+        # DNSLAB_HELPERS=up: `up` starts every node's helper too (a run would, at its first wait).
         up = dnslab("up", "-t", str(SPREAD), "--name", lab, "--hosts", hosts, timeout=300,
                     env={**os.environ, nshelper.MODE_ENV: "up"})
         assert up.returncode == 0, up.stderr[-2000:]

@@ -1,6 +1,7 @@
 """The truth over time against real servers: a spoofed secondary's answers are wrong and named, the same
-playbook without the lie holds, a TTL change does not make cached copies wrong, and the sampler of a
-restarted server comes back. One default lab for the module; every run leaves it as it found it."""
+playbook without the lie holds, a TTL change does not make cached copies wrong, the sampler of a
+restarted server comes back, and the samplers' helpers are kept from run to run. One default lab for the
+module; every run leaves it as it found it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from lab import checks, records, truth
+from lab import checks, records, truth, truthwatch
 from tests.integration.conftest import REPO
 
 SPOOF_PLAYBOOK = REPO / "playbooks" / "spoof-secondary.yml"
@@ -119,7 +120,39 @@ checks:
 """
 
 
-def test_the_sampler_of_a_restarted_server_comes_back(default_lab, tmp_path):
+def truth_helpers(rt, lab: dict) -> dict[str, object]:
+    """server -> its truth helper (a runtime.Container), as the engine lists them."""
+    return {c.labels[truthwatch.LABEL]: c for c in rt.containers(lab["lab"]) if truthwatch.LABEL in c.labels}
+
+
+JUST_WAIT = """name: just-wait
+topology: {topology}
+probes: {{names: [api.cloud.test.], rate: 2}}
+steps:
+  - wait: 2s
+checks:
+  - check: answers_valid
+"""
+
+
+def test_the_samplers_helpers_stay_from_run_to_run_without_a_capability(default_lab, rt, engine, tmp_path):
+    playbook = tmp_path / "wait.yml"
+    playbook.write_text(JUST_WAIT.format(topology=REPO / "compose" / "default.yml"))
+    seen = []
+    for run in ("first", "second"):
+        done, report = dnslab_run(default_lab, playbook, tmp_path / run)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        helpers = truth_helpers(rt, default_lab)
+        assert set(helpers) == SERVERS and all(h.state == "running" for h in helpers.values()), helpers
+        seen.append({server: h.id for server, h in helpers.items()})
+        for helper in helpers.values():  # idle between runs, and still no capability
+            host = engine.containers.get(helper.id).attrs["HostConfig"]
+            assert not host.get("CapAdd") and host.get("CapDrop") == ["ALL"], (helper.name, host.get("CapAdd"))
+        assert {line["server"] for line in truth_lines(tmp_path / run) if line.get("sampler") == "started"} == SERVERS
+    assert seen[0] == seen[1]  # the second run reused every one
+
+
+def test_the_sampler_of_a_restarted_server_comes_back(default_lab, rt, tmp_path):
     playbook = tmp_path / "restart.yml"
     playbook.write_text(RESTART.format(topology=REPO / "compose" / "default.yml"))
     run_dir = tmp_path / "restart"
@@ -135,3 +168,6 @@ def test_the_sampler_of_a_restarted_server_comes_back(default_lab, tmp_path):
     assert ("stopped", True) in states and states.index(("stopped", True)) < states.index(("started", True)), nsd
     assert states[-1] == ("stopped", True) and nsd[-1]["reason"] == "run ended"
     assert report["probes"]["judged"] > 0.8 * report["probes"]["total"]
+    # The helper kept for the next run is the one in the restarted server's new namespace.
+    server = rt.container(default_lab["nodes"]["sec-nsd"]["container"])
+    assert truth_helpers(rt, default_lab)["sec-nsd"].labels[truthwatch.TARGET_STARTED] == server.started
