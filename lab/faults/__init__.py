@@ -145,10 +145,14 @@ def sweep(ctx: FaultContext, leave: Collection[str] = ()) -> dict[str, list[str]
                 removed.append(container.name)
         return removed
 
-    # Namespaces, sidecars, zone files and hosts' tables are apart from each other: swept side by side.
-    swept, removed, zone_files, host_tables = parallel(lambda part: part(), [
-        lambda: parallel(sweep_node, nodes), sidecars, lambda: zonedata.restore_static_files(ctx),
-        lambda: zone.sweep(ctx)])
+    def sidecars_then_hosts() -> tuple[list[str], list[str]]:
+        # In turn: the hosts' sweep runs one-off helpers of its own, which the sidecar sweep would remove under it.
+        removed = sidecars()
+        return removed, zone.sweep(ctx)
+
+    # Namespaces, zone files and the sidecars with the hosts' tables are apart from each other: side by side.
+    swept, (removed, host_tables), zone_files = parallel(lambda part: part(), [
+        lambda: parallel(sweep_node, nodes), sidecars_then_hosts, lambda: zonedata.restore_static_files(ctx)])
     found["nft_tables"] = [t for tables, _ in swept for t in tables]
     found["dnsdist_rules"] = [r for _, rules in swept for r in rules]
     return {**found, "sidecars": removed, "zone_files": zone_files, "host_tables": host_tables}

@@ -136,10 +136,14 @@ def test_up_status_run_down_of_the_bundled_minimal_lab_from_another_directory(in
         report = json.loads((installed.elsewhere / "run" / "report.json").read_text())
         assert report["verdict"] == "pass" and report["probes"]["total"] > 0
         assert 'id="verdict-badge">PASS</span>' in (installed.elsewhere / "run" / "report.html").read_text()
+        # What the run keeps until down: the five nodes, the fault helper in each one's namespace
+        # (lab.nshelper) and a truth helper for each server of the probed zone, primary and sec-nsd
+        # (lab.truthwatch).
+        kept = labelled(rt, lab)["containers"]
+        assert kept == 12, kept
     finally:
         down = installed.dnslab("down", "--name", lab)
-    # The five nodes and the helper the run kept in each one's namespace (lab.nshelper, until down).
-    assert down.returncode == 0 and f"lab {lab}: removed 10 containers" in down.stderr, down.stderr
+    assert down.returncode == 0 and f"lab {lab}: removed 12 containers" in down.stderr, down.stderr
     assert labelled(rt, lab) == {"containers": 0, "networks": 0, "volumes": 0}
 
 
