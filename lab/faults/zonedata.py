@@ -152,14 +152,21 @@ def put_zone(ctx: FaultContext, node: str, zone: str, text: str) -> None:
 
 
 def read(ctx: FaultContext, node: str, zone: str) -> list[list]:
+    return _read(ctx, node, zone)[0]
+
+
+def _read(ctx: FaultContext, node: str, zone: str) -> tuple[list[list], str | None]:
+    """The zone's RRsets, and for a zone served from a file the file's text (for `change`, read once)."""
     if ctx.description["zones"][zone]["primary"]:
         # An AXFR from the node's own namespace, by its helper: no exec on the way.
         return nshelper.call(ctx.rt, ctx.description, node, "zonedump", "dump",
-                             {"server": _address(ctx, node), "zone": zone})
-    return zonetext.parse(_served_now(ctx, node, zone), zone)
+                             {"server": _address(ctx, node), "zone": zone}), None
+    text = _served_now(ctx, node, zone)
+    return zonetext.parse(text, zone), text
 
 
-def change(ctx: FaultContext, node: str, zone: str, ops: list[list]) -> None:
+def change(ctx: FaultContext, node: str, zone: str, ops: list[list], served: str | None = None) -> None:
+    """Apply the ops to the zone where its data lives; `served`: the zone file's text as just read."""
     if ctx.description["zones"][zone]["primary"]:
         result = zoneupdate.send(ctx.rt, ctx.description, zone, ops)
         if result["rcode"] != "NOERROR":
@@ -167,7 +174,7 @@ def change(ctx: FaultContext, node: str, zone: str, ops: list[list]) -> None:
         wait_propagated(ctx, zone)
         return
     original = rendered(ctx, node, zone)
-    edited = zonetext.edit(_served_now(ctx, node, zone), zone, ops)
+    edited = zonetext.edit(served if served is not None else _served_now(ctx, node, zone), zone, ops)
     # Back to what was rendered: the original file, byte for byte (so the sweep sees nothing to restore).
     same = zonetext.parse(edited, zone) == zonetext.parse(original, zone)
     _load(ctx, node, zone, original if same else edited, ops)
@@ -236,11 +243,12 @@ def _rrset_fault(ctx: FaultContext, record: dict, make_ops) -> None:
     p = record["params"]
     node, name, rdtype = _node(record), zonetext.absolute(p["name"]), p["type"].upper()
     zone = zone_of_name(ctx.description, node, name)
-    previous = zonetext.find(read(ctx, node, zone), name, rdtype)
+    rrsets, served = _read(ctx, node, zone)
+    previous = zonetext.find(rrsets, name, rdtype)
     if previous is None:
         raise LabError(f"{name} has no {rdtype} records in {zone} on {node}: nothing to change")
     record.update(zone=zone, previous=[previous])
-    change(ctx, node, zone, make_ops(previous))
+    change(ctx, node, zone, make_ops(previous), served)
 
 
 def _empty_rrset(ctx: FaultContext, record: dict) -> None:
@@ -252,28 +260,28 @@ def _ttl(ctx: FaultContext, record: dict) -> None:
     _rrset_fault(ctx, record, lambda prev: [["replace", prev[0], ttl, prev[1], prev[3]]])
 
 
-def _delegation(ctx: FaultContext, record: dict) -> tuple[str, str, list[list], list]:
+def _delegation(ctx: FaultContext, record: dict) -> tuple[str, str, list[list], list, str | None]:
     child = zonetext.absolute(record["params"]["zone"])
     parent = parent_zone(child, ctx.description["zones"])
-    rrsets = read(ctx, _node(record), parent)
+    rrsets, served = _read(ctx, _node(record), parent)
     ns = zonetext.find(rrsets, child, "NS")
     if ns is None:
         raise LabError(f"{parent} on {_node(record)} does not delegate {child}")
-    return child, parent, rrsets, ns
+    return child, parent, rrsets, ns, served
 
 
 def _remove_glue(ctx: FaultContext, record: dict) -> None:
-    child, parent, rrsets, ns = _delegation(ctx, record)
+    child, parent, rrsets, ns, served = _delegation(ctx, record)
     glue = [r for target in ns[3] if zonetext.in_zone(target, child)
             for r in (zonetext.find(rrsets, target, "A"), zonetext.find(rrsets, target, "AAAA")) if r]
     if not glue:
         raise LabError(f"the delegation of {child} in {parent} has no glue (its NS names are outside it)")
     record.update(zone=parent, previous=glue)
-    change(ctx, _node(record), parent, [["delete", r[0], r[1]] for r in glue])
+    change(ctx, _node(record), parent, [["delete", r[0], r[1]] for r in glue], served)
 
 
 def _lame_delegation(ctx: FaultContext, record: dict) -> None:
-    child, parent, _, ns = _delegation(ctx, record)
+    child, parent, _, ns, served = _delegation(ctx, record)
     candidates = lame_candidates(ctx.description, child)
     if not candidates:
         raise LabError(f"every authoritative server of lab {ctx.lab} serves {child}: none to delegate lamely to")
@@ -282,7 +290,7 @@ def _lame_delegation(ctx: FaultContext, record: dict) -> None:
     record["chosen"]["lame_server"] = lame
     record["chosen"]["lame_ns"] = lame_ns
     record.update(zone=parent, previous=[ns])
-    change(ctx, _node(record), parent, [["replace", child, ns[2], "NS", [lame_ns]]])
+    change(ctx, _node(record), parent, [["replace", child, ns[2], "NS", [lame_ns]]], served)
 
 
 def _serial_regression(ctx: FaultContext, record: dict) -> None:
