@@ -14,13 +14,24 @@ floor: a ratio of 5 means the effect showed five probe intervals after the step 
 Zone-data kinds that travel NOTIFY/IXFR (empty-rrset, ttl) have a floor of their own besides: the time from
 sending a plain update of the zone until both secondaries serve its SOA serial, measured in the same
 sample; their second row is the step's start until both secondaries serve the fault's change (the inject
-call returns then), so the difference is what the fault itself adds.
+call returns then), so the difference is what the fault itself adds. Each of those updates starts at least
+KNOT_NOTIFY_GAP after the previous one reached the secondaries: Knot 3.2 plans its own NOTIFY event one
+second after every change it takes in, on a clock of whole seconds, and a NOTIFY from the primary that
+arrives in that second does not move the planned time, so its refresh waits for that event (up to 1 s; seen
+in `knotc zone-status` as "notify: +1s"). Back to back, the floor or the fault met that step in one sample
+of three or more; spaced, none of 30 updates did.
 
 Caches never hide an effect: process, network and dns-answer faults act on the resolver the client asks
 (dnsdist in front of it, for dns-answer kinds), so even a cached name shows them; a partition of the
 resolver from the servers is observed with a new name per query; zone-data faults change a fresh name
-with TTL 0, which the resolver (unbound, cache-min-ttl 0) never keeps; broken delegations flush unbound's
-cache once, right after the inject call, as an operator would (counted in the figure).
+with TTL 0. A resolver asked 100 times a second still answers a TTL-0 RRset from its cache to the end of
+the second it came in (unbound, BIND and pdns-recursor count TTLs in whole seconds; kresd keeps it 5 s, its
+cache.min_ttl): a deleted RRset shows at once (the cached message is gone, the resolver asks again), but a
+TTL-only change (the same values) showed at the next second boundary, 0-1000 ms after the secondaries served
+it. So, as an operator would, the bench flushes from unbound's cache right after the inject call (counted
+in the figure) the ttl fault's name, and for broken delegations everything (`flush_zone .`). The flush
+speaks unbound's remote-control protocol as unbound-control does, plain on 127.0.0.1 as the lab renders it,
+from unbound's namespace by its kept helper (lab.agents.unboundctl): no exec per flush.
 """
 
 from __future__ import annotations
@@ -48,6 +59,7 @@ STREAK = 3  # consecutive queries showing the effect: one late or lost answer on
 EFFECT_TIMEOUT = 20.0  # no effect after this long: the sample fails (the prober stops after MAX_SECONDS anyway)
 CLEAN_TIMEOUT = 10.0
 SPOOFED = "192.0.2.66"
+KNOT_NOTIFY_GAP = 1.05  # s between the zone updates of one sample (see above)
 
 
 def no_answer(r: dict) -> bool:
@@ -71,7 +83,7 @@ class Case:
     seen: str  # what the client sees, for the table
     params: dict = field(default_factory=dict)
     names: str = "cached"  # cached: api.cloud.test.; new: a new NXDOMAIN name per query; ttl0: a fresh TTL-0 name
-    flush: bool = False  # flush the resolver's cache right after inject (cached delegations would hide it)
+    flush: str = ""  # unbound-control command run right after inject ("{name}": the fault's name); see above
     streak: int = STREAK
 
 
@@ -96,24 +108,21 @@ CASES = [
     Case("empty-rrset", "primary", "unbound", lambda r: r["rcode"] in ("NOERROR", "NXDOMAIN") and not r["answers"],
          "empty answer via secondaries", {"type": "A"}, names="ttl0"),
     Case("ttl", "primary", "unbound", lambda r: r["ttl"] is not None and 60 <= r["ttl"] <= 77,
-         "TTL 77 via secondaries", {"type": "A", "ttl": 77}, names="ttl0"),
+         "TTL 77 via secondaries", {"type": "A", "ttl": 77}, names="ttl0", flush="flush {name}"),
     Case("remove-glue", "tld", "unbound", failed, "SERVFAIL/timeout, new names", {"zone": "cloud.test."},
-         names="new", flush=True),
+         names="new", flush="flush_zone ."),
     Case("lame-delegation", "tld", "unbound", failed, "SERVFAIL/timeout, new names", {"zone": "cloud.test."},
-         names="new", flush=True),
+         names="new", flush="flush_zone ."),
 ]
 # serial-regression is left out: a client sees nothing until the primary's next change fails to reach the
 # secondaries, so it has no effect of its own to time.
 
 
-def flush_unbound(ctx: FaultContext, infra: bool = False) -> None:
-    """Forget unbound's cached records (and, with `infra`, what it learnt about servers being slow or down)."""
-    commands = [["flush_zone", "."]] + ([["flush_infra", "all"], ["flush_requestlist"]] if infra else [])
-    for command in commands:
-        result = ctx.rt.exec(ctx.container("unbound"),
-                                 ["unbound-control", "-c", "/lab/node/unbound.conf", *command], timeout=10)
-        if result.exit_code != 0:
-            raise RuntimeError(f"unbound-control {' '.join(command)}: {result.output.strip()}")
+def flush_unbound(ctx: FaultContext, infra: bool = False, command: str = "flush_zone .") -> None:
+    """Forget unbound's cached records (`command`; with `infra`, also what it learnt about servers being slow
+    or down)."""
+    commands = [command] + (["flush_infra all", "flush_requestlist"] if infra else [])
+    nshelper.call(ctx.rt, ctx.description, "unbound", "unboundctl", "run", {"commands": commands})
 
 
 def ttl0_name(ctx: FaultContext) -> str:
@@ -170,7 +179,11 @@ def sample(ctx: FaultContext, case: Case) -> dict:
     """One measurement of one fault kind: {"latency_ms", "observed_ms", "inject_ms", "interval_ms", "clean_ms"}
     (and "floor_ms" for kinds that travel to the secondaries)."""
     queries, params = queries_for(ctx, case)
-    floor = propagation_ms(ctx) if case.names == "ttl0" else None
+    floor = None
+    if case.names == "ttl0":
+        time.sleep(KNOT_NOTIFY_GAP)
+        floor = propagation_ms(ctx)
+        quiet = time.monotonic() + KNOT_NOTIFY_GAP
 
     def clean(prober: Prober) -> bool:
         lines = prober.lines()
@@ -185,12 +198,14 @@ def sample(ctx: FaultContext, case: Case) -> dict:
             # Unbound still remembers the previous fault's servers as down: make it forget.
             flush_unbound(ctx, infra=True)
             wait_until(lambda: clean(prober), CLEAN_TIMEOUT, f"{case.resolver}: clean answers before {case.kind}")
+        if floor is not None:
+            time.sleep(max(0.0, quiet - time.monotonic()))
         start = time.time()
         record = inject(ctx, case.kind, case.target, params)
         try:
             inject_s = time.time() - start
             if case.flush:
-                flush_unbound(ctx)
+                flush_unbound(ctx, command=case.flush.format(name=params.get("name", "")))
             wait_until(lambda: first_effect(prober.lines(), start, case.effect, case.streak) is not None,
                        EFFECT_TIMEOUT, f"the effect of {case.kind} ({case.seen})")
             lines = prober.stop()  # every query in flight answered or timed out: the first one may be earlier

@@ -10,6 +10,12 @@ keeps no capability), and a fault only sends it a request:
 - requests go over one exec per helper and process, kept open (lab.agents.nshelper, a loop on stdin): an nft
   ruleset or a dnsdist console command then costs a few milliseconds instead of an exec or a container.
 
+The same loop also runs inside a node's own container (`inside`), with the node's own privileges and files,
+for what an operator's shell on the node would do: a zone-data fault edits a static zone file there and
+signals the server (lab.agents.zonefile). `ensure` opens it on every node that serves a zone from files,
+with what those faults run there loaded (its first request would otherwise pay 0.3-0.6 s: an exec, a python,
+dnspython's import).
+
 A helper joined a namespace that dies with its node's process: after the node restarts, the helper would
 act on a namespace nobody uses. Each helper is labelled with its target's start time; one whose target
 started since is replaced before it is used (one inspect of the target per request).
@@ -137,11 +143,21 @@ def warm(rt: Runtime, description: dict) -> threading.Thread:
     return thread
 
 
+def file_servers(description: dict) -> list[str]:
+    """Nodes serving a zone from files (no primary): a zone-data fault edits the file in the node's own
+    container (lab.faults.zonedata), so `ensure` opens their inside loops too."""
+    return sorted({n for z in description["zones"].values() if not z["primary"] for n in z["servers"]})
+
+
 def _warm(rt: Runtime, description: dict, nodes: list[str]) -> None:
-    try:
-        parallel(lambda node: _channel(rt, description, node), nodes)
-    except Exception:  # noqa: BLE001 - only a head start: the first request opens what is missing, or says why
-        pass
+    def one(item: tuple[str, bool]) -> None:
+        try:
+            channel = _channel(rt, description, *item)
+            if item[1]:  # what a zone-data fault runs there, loaded: importing dnspython took 0.3-0.5 s
+                channel.request([step("zonefile", "read", {"path": "/dev/null"}), step("ask", "run", {"queries": []})])
+        except Exception:  # noqa: BLE001 - only a head start: the first request opens what is missing, or says why
+            pass
+    parallel(one, [(node, False) for node in nodes] + [(node, True) for node in file_servers(description)])
 
 
 def renew(rt: Runtime, description: dict, nodes: list[str]) -> None:
@@ -198,50 +214,65 @@ def forget(helper: str) -> None:
         channel.close()
 
 
-def _channel(rt: Runtime, description: dict, node: str) -> Channel:
-    helper = name(description, node)
+def _channel(rt: Runtime, description: dict, node: str, inside: bool = False) -> Channel:
+    container = description["nodes"][node]["container"]
+    key = container if inside else name(description, node)
     with _guard:
-        opening = _opening.setdefault(helper, threading.Lock())
-    with opening:  # one channel per helper: a second caller waits for the first one's
-        target = rt.container(description["nodes"][node]["container"])
+        opening = _opening.setdefault(key, threading.Lock())
+    with opening:  # one channel per helper (or node): a second caller waits for the first one's
+        target = rt.container(container)
         if target is None or not target.up:
             raise LabError(f"{node} is {target.state if target else 'gone'}: nothing to change in its namespace")
+        if inside and target.state != "running":  # a paused node would hold the request until unpaused
+            raise LabError(f"{node} is {target.state}: its own processes cannot run a request")
         with _guard:
-            channel = _channels.get(helper)
+            channel = _channels.get(key)
         if channel is not None and channel.started == target.started:
             return channel
-        forget(helper)
-        ok, started = _valid(rt, description, node)
-        if not ok:
-            start(rt, description, node)
-        channel = Channel(rt, helper, started)
+        forget(key)
+        started = target.started
+        if not inside:
+            ok, started = _valid(rt, description, node)
+            if not ok:
+                start(rt, description, node)
+        channel = Channel(rt, key, started)
         with _guard:
-            _channels[helper] = channel
+            _channels[key] = channel
         return channel
 
 
-def request(rt: Runtime, description: dict, node: str, steps: list[dict]) -> list[str]:
-    """Run the steps in the node's namespace (lab.agents.nshelper); their outputs, or LabError saying why not."""
-    helper = name(description, node)
-    for attempt in (1, 2):  # a channel whose helper went away (removed, restarted) is opened again once
+def request(rt: Runtime, description: dict, node: str, steps: list[dict], inside: bool = False) -> list[str]:
+    """Run the steps in the node's namespace (lab.agents.nshelper); their outputs, or LabError saying why not.
+
+    `inside`: run them in the node's own container instead (its files, its processes: what an operator's
+    shell on the node would do), by the same loop kept open over one exec of the node, with the node's own
+    privileges; it ends with the node's process and is opened again at the next request."""
+    key = description["nodes"][node]["container"] if inside else name(description, node)
+    where = f"{node}'s container" if inside else f"{node}'s namespace"
+    for attempt in (1, 2):  # a channel whose helper (or node) went away (removed, restarted) is opened again once
         try:
-            answer = _channel(rt, description, node).request(steps)
+            answer = _channel(rt, description, node, inside).request(steps)
             break
         except (StopIteration, OSError, ValueError) as exc:
-            forget(helper)
+            forget(key)
             if attempt == 2:
-                raise LabError(f"the helper in {node}'s namespace does not answer ({type(exc).__name__}); "
-                               f"see 'docker logs {helper}'") from None
+                raise LabError(f"the loop in {where} does not answer ({type(exc).__name__}); "
+                               f"see 'docker logs {key}'") from None
     if not answer["ok"]:
-        raise LabError(f"in {node}'s namespace: {answer['error']}")
+        raise LabError(f"in {where}: {answer['error']}")
     return answer["outputs"]
 
 
-def call(rt: Runtime, description: dict, node: str, module: str, function: str, arg) -> object:
-    """function(arg) of lab.agents.MODULE, run by the node's helper in the node's namespace (as if asked from
-    the node itself, without an exec); its result."""
+def step(module: str, function: str, arg) -> dict:
+    """A request step that runs function(arg) of lab.agents.MODULE (its source goes along)."""
     source = resources.files("lab.agents").joinpath(f"{module}.py").read_text()
-    [said] = request(rt, description, node, [{"call": function, "module": module, "source": source, "arg": arg}])
+    return {"call": function, "module": module, "source": source, "arg": arg}
+
+
+def call(rt: Runtime, description: dict, node: str, module: str, function: str, arg, inside: bool = False) -> object:
+    """function(arg) of lab.agents.MODULE, run by the node's helper in the node's namespace (as if asked from
+    the node itself, without an exec), or with `inside` in the node's own container; its result."""
+    [said] = request(rt, description, node, [step(module, function, arg)], inside)
     return json.loads(said)
 
 

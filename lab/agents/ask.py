@@ -5,7 +5,11 @@
 
 `until` makes it a readiness probe: repeat every query until it gets an answer of that kind ("answer":
 any rcode but SERVFAIL/REFUSED, "noerror": NOERROR, "aa": an authoritative NOERROR, "expect": exactly
-the query's `expect` list of answers, in any order) or the deadline passes, every `every` seconds (0.2).
+the query's `expect` list of answers, in any order; "records": exactly its `expect` list of "TTL value"
+records) or the deadline passes, every `every` seconds (0.2).
+
+A query with `"sections": true` also gets `records`: "TTL value" of every record of the asked name and type
+in any section, so a referral's NS (authority) and glue (additional) count as what the server serves.
 
 A query with `"dnssec": true` is sent with EDNS and the AD bit (RFC 6840 5.7: tell me whether it validated);
 its result then has `ad` and `ede` (the Extended DNS Error codes of the answer, RFC 8914). `"cd": true`
@@ -30,7 +34,7 @@ EDE = 15  # EDNS option code of an Extended DNS Error (RFC 8914)
 
 
 def ask(server: str, name: str, rdtype: str = "A", timeout: float = 2.0, rd: bool = True, tcp: bool = False,
-        dnssec: bool = False, cd: bool = False) -> dict:
+        dnssec: bool = False, cd: bool = False, sections: bool = False) -> dict:
     query = dns.message.make_query(name, rdtype)
     if not rd:
         query.flags &= ~dns.flags.RD
@@ -69,7 +73,16 @@ def ask(server: str, name: str, rdtype: str = "A", timeout: float = 2.0, rd: boo
             result["ttl"] = rrset.ttl
         elif rrset.rdtype == dns.rdatatype.CNAME:
             result.setdefault("cname", []).extend(rd.to_text() for rd in rrset)
+    if sections:
+        result["records"] = section_records(response, rdtype)
     return result
+
+
+def section_records(response, rdtype: str) -> list[str]:
+    """"TTL value" of every record of the asked name and type, in any section of the response."""
+    asked, wanted = response.question[0].name, dns.rdatatype.from_text(rdtype)
+    return [f"{rrset.ttl} {rd.to_text()}" for section in (response.answer, response.authority, response.additional)
+            for rrset in section if rrset.name == asked and rrset.rdtype == wanted for rd in rrset]
 
 
 def ede_codes(response) -> list[int]:
@@ -97,6 +110,8 @@ def _done(result: dict, until: str, query: dict) -> bool:
         return result["rcode"] == "NOERROR" and result["aa"]
     if until == "expect":
         return sorted(result["answers"]) == sorted(query.get("expect", []))
+    if until == "records":
+        return result["rcode"] is not None and sorted(result.get("records", [])) == sorted(query.get("expect", []))
     return True
 
 
@@ -111,7 +126,7 @@ def run(spec: dict) -> list[dict]:
         still = []
         for i, q in pending:
             results[i] = ask(q["server"], q["name"], q.get("type", "A"), timeout, q.get("rd", True), q.get("tcp", False),
-                             q.get("dnssec", False), q.get("cd", False))
+                             q.get("dnssec", False), q.get("cd", False), q.get("sections", False))
             if until and not _done(results[i], until, q):
                 still.append((i, q))
         pending = still

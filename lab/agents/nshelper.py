@@ -1,4 +1,5 @@
-"""The command loop of a helper kept in a node's network namespace (lab.nshelper starts it over an exec).
+"""The command loop of a helper kept in a node's network namespace (lab.nshelper starts it over an exec), or
+of the node's own container (lab.nshelper, `inside`).
 
 Reads one JSON request per line on stdin and answers one JSON line on stdout, until stdin closes (the
 orchestrator went away: the loop ends, the helper itself stays for the next one). A request is a list of

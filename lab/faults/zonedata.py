@@ -4,9 +4,12 @@ Where the data is changed depends on the zone:
 - a zone with a (BIND) primary takes TSIG-signed RFC 2136 updates (lab.zoneupdate) and its secondaries
   follow by NOTIFY/IXFR; the previous RRsets are read by AXFR from the primary (lab.agents.zonedump);
 - a zone without one (e.g. the lab root or test., served from rendered files) is changed by editing the
-  target server's zone file in its container (through the runtime) and reloading that server. The rendered
-  original stays on the orchestrator's side (lab.state), so a sweep can restore it with no record of the
-  fault: any file that differs from what was rendered is put back.
+  target server's zone file in its container and reloading that server (SIGHUP: BIND, Knot and NSD alike),
+  all by the loop kept open in the node's own container (lab.nshelper, inside; lab.agents.zonefile), which
+  then asks the server on 127.0.0.1 until it serves the changed RRsets: no exec and no engine call per change
+  (a file read, a write and a reload exec through the engine cost 200-300 ms). The rendered original stays
+  on the orchestrator's side (lab.state), so a sweep can restore it with no record of the fault: any file
+  that differs from what was rendered is put back (through the engine, which also reaches a stopped node).
 
 The fault's target is the node that holds the data changed: the primary of a dynamic zone, or a server of
 a static one. remove-glue and lame-delegation change the *parent* of `zone`.
@@ -14,6 +17,7 @@ a static one. remove-glue and lame-delegation change the *parent* of `zone`.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Mapping
 
 from lab import nshelper, runtime, state, zoneupdate
@@ -28,6 +32,8 @@ from lab.topology.render import zone_file
 
 PROPAGATION_TIMEOUT = 10.0
 PROPAGATION_POLL = 0.02  # a change travels NOTIFY/IXFR in tens of ms: asking every 200 ms would add ~100 ms
+RELOAD_TIMEOUT = 10.0
+RELOAD_POLL = 0.005  # a reload of a small zone file takes 10-40 ms; each question on loopback well under 1 ms
 
 
 # ---- where the data lives (pure) ---------------------------------------------------------------------------
@@ -71,6 +77,19 @@ def lame_candidates(description: dict, zone: str) -> list[str]:
     return [n for n in outside if n not in parent_servers] or outside
 
 
+def served_checks(rrsets: list[list], ops: list[list], server: str = "127.0.0.1") -> list[dict]:
+    """Questions (lab.agents.ask, `until: records`) answered as expected once a server serves `rrsets` for
+    every RRset the ops touched: each record as "TTL value", in whichever section the server puts it (a
+    delegation's NS and glue come in a referral's authority and additional sections)."""
+    touched = dict.fromkeys((op[1], op[3] if op[0] == "replace" else op[2]) for op in ops if len(op) > 2)
+    checks = []
+    for name, rdtype in touched:
+        found = zonetext.find(rrsets, name, rdtype)
+        checks.append({"server": server, "name": name, "type": rdtype.upper(), "rd": False, "sections": True,
+                       "expect": [f"{found[2]} {value}" for value in found[3]] if found else []})
+    return checks
+
+
 # ---- reading and changing zone data (Docker and files at the edge) -----------------------------------------
 
 
@@ -87,12 +106,45 @@ def rendered(ctx: FaultContext, node: str, zone: str) -> str:
     return (state.node_dir(ctx.lab, node) / _zone_path(zone)).read_text()
 
 
+def _missing(node: str, zone: str) -> LabError:
+    return LabError(f"{node} has no zone file for {zone}; run 'dnslab down' and 'dnslab up' to render it again")
+
+
 def served(ctx: FaultContext, node: str, zone: str) -> str:
-    """The zone file the node's server loads now (a fault may have edited it)."""
+    """The zone file the node's server loads now (a fault may have edited it), read through the engine (the
+    sweep's way: it also reaches a stopped node)."""
     data = ctx.rt.read_file(ctx.container(node), f"{runtime.NODE_DIR}/{_zone_path(zone)}")
     if data is None:
-        raise LabError(f"{node} has no zone file for {zone}; run 'dnslab down' and 'dnslab up' to render it again")
+        raise _missing(node, zone)
     return data.decode()
+
+
+def _served_now(ctx: FaultContext, node: str, zone: str) -> str:
+    """The same file, read by the node's kept loop (a running node; no engine call)."""
+    text = nshelper.call(ctx.rt, ctx.description, node, "zonefile", "read",
+                         {"path": f"{runtime.NODE_DIR}/{_zone_path(zone)}"}, inside=True)
+    if text is None:
+        raise _missing(node, zone)
+    return text
+
+
+def _load(ctx: FaultContext, node: str, zone: str, text: str, ops: list[list]) -> None:
+    """Replace the node's zone file with `text` and reload its server, in one request to the node's kept loop;
+    done when the server serves every RRset the ops touched as `text` has it (asked on 127.0.0.1: no network
+    fault of the node stands in the way)."""
+    queries = served_checks(zonetext.parse(text, zone), ops)
+    steps = [nshelper.step("zonefile", "write", {"path": f"{runtime.NODE_DIR}/{_zone_path(zone)}", "text": text,
+                                                 "signal": "HUP"})]
+    if queries:
+        steps.append(nshelper.step("ask", "run", {"queries": queries, "until": "records", "deadline": RELOAD_TIMEOUT,
+                                                  "timeout": 1, "every": RELOAD_POLL}))
+    outputs = nshelper.request(ctx.rt, ctx.description, node, steps, inside=True)
+    if queries:
+        results = json.loads(outputs[1])
+        late = [q["name"] for q, r in zip(queries, results) if sorted(r.get("records", [])) != sorted(q["expect"])]
+        if late:
+            raise LabError(f"{node} did not serve the changed {zone} within {RELOAD_TIMEOUT:g} s ({', '.join(late)}); "
+                           f"see 'docker logs {ctx.container(node)}'")
 
 
 def put_zone(ctx: FaultContext, node: str, zone: str, text: str) -> None:
@@ -100,14 +152,21 @@ def put_zone(ctx: FaultContext, node: str, zone: str, text: str) -> None:
 
 
 def read(ctx: FaultContext, node: str, zone: str) -> list[list]:
+    return _read(ctx, node, zone)[0]
+
+
+def _read(ctx: FaultContext, node: str, zone: str) -> tuple[list[list], str | None]:
+    """The zone's RRsets, and for a zone served from a file the file's text (for `change`, read once)."""
     if ctx.description["zones"][zone]["primary"]:
         # An AXFR from the node's own namespace, by its helper: no exec on the way.
         return nshelper.call(ctx.rt, ctx.description, node, "zonedump", "dump",
-                             {"server": _address(ctx, node), "zone": zone})
-    return zonetext.parse(served(ctx, node, zone), zone)
+                             {"server": _address(ctx, node), "zone": zone}), None
+    text = _served_now(ctx, node, zone)
+    return zonetext.parse(text, zone), text
 
 
-def change(ctx: FaultContext, node: str, zone: str, ops: list[list]) -> None:
+def change(ctx: FaultContext, node: str, zone: str, ops: list[list], served: str | None = None) -> None:
+    """Apply the ops to the zone where its data lives; `served`: the zone file's text as just read."""
     if ctx.description["zones"][zone]["primary"]:
         result = zoneupdate.send(ctx.rt, ctx.description, zone, ops)
         if result["rcode"] != "NOERROR":
@@ -115,11 +174,10 @@ def change(ctx: FaultContext, node: str, zone: str, ops: list[list]) -> None:
         wait_propagated(ctx, zone)
         return
     original = rendered(ctx, node, zone)
-    edited = zonetext.edit(served(ctx, node, zone), zone, ops)
+    edited = zonetext.edit(served if served is not None else _served_now(ctx, node, zone), zone, ops)
     # Back to what was rendered: the original file, byte for byte (so the sweep sees nothing to restore).
     same = zonetext.parse(edited, zone) == zonetext.parse(original, zone)
-    put_zone(ctx, node, zone, original if same else edited)
-    reload(ctx, node, zone)
+    _load(ctx, node, zone, original if same else edited, ops)
 
 
 def wait_propagated(ctx: FaultContext, zone: str, timeout: float = PROPAGATION_TIMEOUT) -> bool:
@@ -139,7 +197,8 @@ def wait_propagated(ctx: FaultContext, zone: str, timeout: float = PROPAGATION_T
 
 
 def reload(ctx: FaultContext, node: str, zone: str) -> None:
-    """Make a server load its zone file again (Knot: knotc; BIND and NSD reload on SIGHUP)."""
+    """Make a server load its zone file again, by an exec (the sweep's way, after the file went in through
+    the engine; Knot: knotc; BIND and NSD reload on SIGHUP)."""
     if ctx.description["nodes"][node]["software"] == "knot":
         argv = ["knotc", "-b", "zone-reload", zone]
     else:
@@ -184,11 +243,12 @@ def _rrset_fault(ctx: FaultContext, record: dict, make_ops) -> None:
     p = record["params"]
     node, name, rdtype = _node(record), zonetext.absolute(p["name"]), p["type"].upper()
     zone = zone_of_name(ctx.description, node, name)
-    previous = zonetext.find(read(ctx, node, zone), name, rdtype)
+    rrsets, served = _read(ctx, node, zone)
+    previous = zonetext.find(rrsets, name, rdtype)
     if previous is None:
         raise LabError(f"{name} has no {rdtype} records in {zone} on {node}: nothing to change")
     record.update(zone=zone, previous=[previous])
-    change(ctx, node, zone, make_ops(previous))
+    change(ctx, node, zone, make_ops(previous), served)
 
 
 def _empty_rrset(ctx: FaultContext, record: dict) -> None:
@@ -200,28 +260,28 @@ def _ttl(ctx: FaultContext, record: dict) -> None:
     _rrset_fault(ctx, record, lambda prev: [["replace", prev[0], ttl, prev[1], prev[3]]])
 
 
-def _delegation(ctx: FaultContext, record: dict) -> tuple[str, str, list[list], list]:
+def _delegation(ctx: FaultContext, record: dict) -> tuple[str, str, list[list], list, str | None]:
     child = zonetext.absolute(record["params"]["zone"])
     parent = parent_zone(child, ctx.description["zones"])
-    rrsets = read(ctx, _node(record), parent)
+    rrsets, served = _read(ctx, _node(record), parent)
     ns = zonetext.find(rrsets, child, "NS")
     if ns is None:
         raise LabError(f"{parent} on {_node(record)} does not delegate {child}")
-    return child, parent, rrsets, ns
+    return child, parent, rrsets, ns, served
 
 
 def _remove_glue(ctx: FaultContext, record: dict) -> None:
-    child, parent, rrsets, ns = _delegation(ctx, record)
+    child, parent, rrsets, ns, served = _delegation(ctx, record)
     glue = [r for target in ns[3] if zonetext.in_zone(target, child)
             for r in (zonetext.find(rrsets, target, "A"), zonetext.find(rrsets, target, "AAAA")) if r]
     if not glue:
         raise LabError(f"the delegation of {child} in {parent} has no glue (its NS names are outside it)")
     record.update(zone=parent, previous=glue)
-    change(ctx, _node(record), parent, [["delete", r[0], r[1]] for r in glue])
+    change(ctx, _node(record), parent, [["delete", r[0], r[1]] for r in glue], served)
 
 
 def _lame_delegation(ctx: FaultContext, record: dict) -> None:
-    child, parent, _, ns = _delegation(ctx, record)
+    child, parent, _, ns, served = _delegation(ctx, record)
     candidates = lame_candidates(ctx.description, child)
     if not candidates:
         raise LabError(f"every authoritative server of lab {ctx.lab} serves {child}: none to delegate lamely to")
@@ -230,7 +290,7 @@ def _lame_delegation(ctx: FaultContext, record: dict) -> None:
     record["chosen"]["lame_server"] = lame
     record["chosen"]["lame_ns"] = lame_ns
     record.update(zone=parent, previous=[ns])
-    change(ctx, _node(record), parent, [["replace", child, ns[2], "NS", [lame_ns]]])
+    change(ctx, _node(record), parent, [["replace", child, ns[2], "NS", [lame_ns]]], served)
 
 
 def _serial_regression(ctx: FaultContext, record: dict) -> None:

@@ -115,6 +115,12 @@ def minimal_lab(request, rt, lab_image):
 
 
 @pytest.fixture(scope="module")
+def file_zones_lab(request, rt, lab_image):
+    """The default world with cloud.test. served from files by Knot and NSD (compose/file-zones.yml)."""
+    yield from _module_lab(request, rt, "file-zones.yml")
+
+
+@pytest.fixture(scope="module")
 def enactors_lab(request, rt, lab_image):
     """The default world plus the planner and three enactors (compose/enactors.yml)."""
     yield from _module_lab(request, rt, "enactors.yml")

@@ -377,3 +377,52 @@ def test_host_partition_drops_the_overlays_udp_port_in_its_own_table():
     from lab.faults import zone
     name = zone.table("t1-az", "host-partition-1")
     assert name.startswith("dnslab_zone_t1_az_") and name.isidentifier()
+
+
+TEST_ZONE = """$ORIGIN test.
+@ 300 IN SOA tld.ns.test. hostmaster.test. 1 3600 600 86400 300
+@ 300 IN NS tld.ns.test.
+tld.ns.test. 300 IN A 10.53.0.3
+cloud.test. 300 IN NS sec-knot.ns.cloud.test.
+sec-knot.ns.cloud.test. 300 IN A 10.53.0.11
+"""
+
+
+def test_a_reloaded_file_is_confirmed_by_every_rrset_the_change_touched():
+    from lab.faults import zonedata
+
+    glue = [["delete", "sec-knot.ns.cloud.test.", "A"]]
+    edited = zonetext.parse(zonetext.edit(TEST_ZONE, "test.", glue), "test.")
+    [gone] = zonedata.served_checks(edited, glue)
+    assert gone == {"server": "127.0.0.1", "name": "sec-knot.ns.cloud.test.", "type": "A", "rd": False,
+                    "sections": True, "expect": []}
+    lame = [["replace", "cloud.test.", 300, "NS", ["root.ns."]]]
+    [ns] = zonedata.served_checks(zonetext.parse(zonetext.edit(TEST_ZONE, "test.", lame), "test."), lame)
+    assert (ns["name"], ns["type"], ns["expect"]) == ("cloud.test.", "NS", ["300 root.ns."])
+    # The undo puts the glue back: its TTL counts too (a ttl fault changes nothing else).
+    back = zonetext.restore_ops([["sec-knot.ns.cloud.test.", "A", 300, ["10.53.0.11"]]])
+    assert zonedata.served_checks(zonetext.parse(TEST_ZONE, "test."), back)[0]["expect"] == ["300 10.53.0.11"]
+    assert zonedata.served_checks(edited, [["delete", "cloud.test."]]) == []  # a whole name: nothing typed to ask
+
+
+def test_ask_counts_records_of_the_asked_rrset_in_any_section():
+    import dns.message
+
+    from lab.agents import ask
+
+    referral = dns.message.from_text("""id 1
+opcode QUERY
+rcode NOERROR
+flags QR
+;QUESTION
+sec-knot.ns.cloud.test. IN A
+;AUTHORITY
+cloud.test. 300 IN NS sec-knot.ns.cloud.test.
+;ADDITIONAL
+sec-knot.ns.cloud.test. 300 IN A 10.53.0.11
+""")
+    result = {"rcode": "NOERROR", "answers": [], "records": ask.section_records(referral, "A")}
+    assert result["records"] == ["300 10.53.0.11"]
+    assert ask._done(result, "records", {"expect": ["300 10.53.0.11"]})
+    assert not ask._done(result, "records", {"expect": []})
+    assert not ask._done({**result, "rcode": None, "records": []}, "records", {"expect": []})  # a timeout is no answer
