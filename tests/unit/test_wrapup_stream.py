@@ -1,8 +1,10 @@
 """The wrap-up streams over the records: the same report as before, in memory that does not grow with the run.
 
 tests/unit/data/wrapup_golden.json is what the wrap-up wrote for tests.support.synthetic's records before it
-streamed (main at 952754a, judging and drawing lists of every probe); `python -m tests.unit.test_wrapup_stream
-FILE` writes it again from the code as it is now.
+streamed (main at 952754a, judging and drawing lists of every probe) — its report.json and junit.xml; the
+pictures (timeline.png's pixels, report.html's SVG) are those of the timelines drawn from per-column marks
+(lab.report.marks, since issue 16's flat wrap-up). `python -m tests.unit.test_wrapup_stream FILE` writes it
+again from the code as it is now.
 """
 
 from __future__ import annotations
@@ -51,31 +53,38 @@ if __name__ == "__main__":
         Path(sys.argv[1]).write_text(json.dumps(wrap_up_output(Path(tmp), 12000), indent=1, sort_keys=True) + "\n")
 
 
-def _judging_peak(run_dir: Path, count: int) -> int:
-    """Python's peak allocation (tracemalloc) while judging and reporting a streamed run of `count` probes."""
+def _wrap_up_peak(run_dir: Path, count: int) -> int:
+    """Python's peak allocation (tracemalloc) while a streamed run of `count` probes is judged, reported and
+    drawn (lab.report.write_all: report.json, junit.xml, timeline.png, report.html)."""
     import tracemalloc
 
-    from lab import records
-    from lab.checks import judge
-    from lab.report import build_report
+    from lab.report import html, timeline
 
     synthetic.write_run(run_dir, count)
+    timeline.warm()  # fonts and the PNG writer: loaded once per process, no part of a run's wrap-up
+    html.warm()
     tracemalloc.start()
     try:
-        found = records.stream_run(run_dir)
-        results = judge(synthetic.CHECK_SPECS, found.probes, found.events)
-        build_report("synthetic", 1, "fail", results, found.probes, found.events)
+        lab_report.write_all(run_dir, "synthetic", 1, None, synthetic.CHECK_SPECS)
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
 
 
-def test_judging_a_run_ten_times_as_long_takes_no_more_memory(tmp_path: Path) -> None:
-    # Every check of the synthetic playbook and the report's figures; holding the probes took ~2.5 KB each
-    # (10 MB for 4,000, 100 MB for 40,000): 40,000 must cost about what 4,000 did.
-    small = _judging_peak(tmp_path / "small", 4_000)
-    large = _judging_peak(tmp_path / "large", 40_000)
-    assert large < 1.3 * small + 200_000, f"{small / 1e6:.2f} MB for 4,000 probes, {large / 1e6:.2f} MB for 40,000"
+def test_wrapping_up_a_run_ten_times_as_long_takes_no_more_memory(tmp_path: Path, monkeypatch) -> None:
+    # Every check of the synthetic playbook, the report's figures and both timelines. Holding the probes took
+    # ~2.5 KB each (90 MB more for 40,000 than for 4,000), the timelines' columns of every probe ~21 bytes
+    # (0.75 MB more): 40,000 must cost about what 4,000 did. The timelines' grid (lanes × columns × outcomes)
+    # and the SVG's bars (at most one per lane, column and outcome) are bounded by the grid, not the run, but
+    # 4,000 probes leave most of 1,070 columns empty: with 100 the grid fills sooner, and what grows with the
+    # run would show. The allowance: the bars 40,000 probes' scattered problems still add (~400 of ~60) and
+    # the events of ten faults instead of one (bench/wrapup.py measures the real grid at 38,600 and 386,000).
+    from lab.report import marks
+
+    monkeypatch.setattr(marks, "COLUMNS", 100)
+    small = _wrap_up_peak(tmp_path / "small", 4_000)
+    large = _wrap_up_peak(tmp_path / "large", 40_000)
+    assert large < 1.2 * small + 400_000, f"{small / 1e6:.2f} MB for 4,000 probes, {large / 1e6:.2f} MB for 40,000"
 
 
 def test_a_probe_stream_gives_the_lines_read_jsonl_gives_in_its_order(tmp_path: Path) -> None:
