@@ -153,7 +153,7 @@ class Marks:
     """The columns over [start, start + span] (Unix time, seconds); `feed` probes in time order (the gaps
     between them say how wide a mark is); what falls outside the span is counted in the first or last column."""
 
-    def __init__(self, start: float = 0.0, span: float = 1.0) -> None:
+    def __init__(self, start: float, span: float) -> None:
         self.start, self.span = float(start), max(float(span), 1e-9)
         self._t = array("d")
         self._kind = array("B")

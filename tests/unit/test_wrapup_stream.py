@@ -98,3 +98,27 @@ def test_a_probe_stream_gives_the_lines_read_jsonl_gives_in_its_order(tmp_path: 
     expected, skipped = records.read_jsonl(path)
     assert list(stream) == expected == list(stream)  # again: read from the file each time
     assert (len(stream), stream.skipped, stream.first_t, stream.last_t, stream.lag) == (8, skipped, 1.0, 9.0, 5.0)
+
+
+def test_one_failed_probe_among_many_ok_ones_in_a_column_is_kept_and_drawn(tmp_path: Path) -> None:
+    from lab.report import marks, timeline
+    from tests.support.records import T0, probe
+
+    # A column is a pixel of timeline.png's plot (100 dpi).
+    assert marks.COLUMNS == round((timeline.WIDTH_IN - timeline.LEFT_IN - timeline.RIGHT_IN) * 100)
+    # An hour at 20 probes a second: some 67 probes in each of timeline.png's pixel columns, one a SERVFAIL.
+    probes = [probe(t / 20) for t in range(72_000)]
+    probes[36_000] = probe(1800, rcode="SERVFAIL")
+    drawn = marks.Marks.of(probes)
+    lane = drawn.lanes(None)["unbound"]["client1"]
+    servfail = lane.columns[marks.KINDS.index("servfail")]
+    assert servfail.count.sum() == 1 and drawn.start + float(servfail.first[servfail.count > 0][0]) == T0 + 1800
+    assert lane.columns[0].count.sum() == 71_999 and len(drawn) == 72_000
+    timeline.plot_timeline(drawn, [], tmp_path / "timeline.png", "one failure")
+    image = matplotlib.image.imread(tmp_path / "timeline.png")
+    top = int(timeline.TOP_IN * 100)
+    pixels = (image[top:top + int(timeline.BAND_IN * 100), :, :3] * 255).round().astype(int)  # the lane, no legend
+    purple = tuple(int(timeline.OUTCOME_STYLE["servfail"][0][i:i + 2], 16) for i in (1, 3, 5))
+    columns = {int(x) for x in (abs(pixels - purple).sum(axis=2) < 30).nonzero()[1]}
+    assert columns and max(columns) - min(columns) <= 3, columns  # at 1800 s of 3636: a mark 2-3 pixels wide
+    assert abs((min(columns) - 140) / 1070 * 3600 * 1.01 - 1800) < 10
