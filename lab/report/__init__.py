@@ -76,7 +76,7 @@ def write_all(
     found, results = judged or _judge(run_dir, check_specs)
     # One more pass over the probes (the checks had theirs): the report's figures, when DNS was back after
     # each outage, and the few columns the pictures draw — no probe is held.
-    marks, dns = Marks(), app_report.DnsOutages(found.events)
+    marks, dns = Marks.for_run(found.probes, found.events), app_report.DnsOutages(found.events)
     report = build_report(
         playbook_name, seed, verdict or verdict_for(results, interrupted), results,
         found.probes, found.events, extra, truncated_lines=found.truncated_lines, feeding=(marks, dns),

@@ -15,7 +15,7 @@ import base64
 import copy
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,7 +94,7 @@ def _timeline(view: RunView) -> dict:
     marks = [(float(c["data"]["first"]["t"]), f"{c.get('check') or c['name']}: first failure")
              for c in view.report["checks"] if not c["ok"] and isinstance((c.get("data") or {}).get("first"), dict)
              and isinstance(c["data"]["first"].get("t"), (int, float))]
-    probes = view.probes if isinstance(view.probes, Marks) else Marks.of(view.probes)  # gone through once
+    probes = view.probes if isinstance(view.probes, Marks) else Marks.of(view.probes, view.events)  # once
     svg = timeline_svg.timeline_svg(probes, view.events, view.t0, view.report.get("duration_s"), marks)
     return {"svg": Markup(svg), "legend": timeline_svg.legend(probes, view.events)}
 
@@ -197,15 +197,22 @@ def warm() -> None:
 
 def render_run(view: RunView, sections: list[Section] | None = None) -> str:
     """The page of one run."""
+    return "".join(_run_page(view, sections))
+
+
+def _run_page(view: RunView, sections: list[Section] | None = None) -> Iterator[str]:
+    """The page of one run, a piece at a time (write_run writes them as they come: a long run's page is a few
+    MB, and holding it whole as well as its sections would be that much more)."""
     shown = []
     for section in SECTIONS if sections is None else sections:
         context = section.context(view)
-        if context is not None:
-            body = _ENV.get_template(section.template).render(**context, fmt=_FORMATS)
-            shown.append({"id": section.id, "title": section.title, "body": Markup(body)})
+        if context is not None:  # one expression: the rendered text is let go as soon as its Markup is made
+            shown.append({"id": section.id, "title": section.title,
+                          "body": Markup(_ENV.get_template(section.template).render(**context, fmt=_FORMATS))})
+        context = None  # the timeline's SVG: its section holds it now
     report = view.report
     title = f"{report['playbook']} (seed {report['seed']}): {report['verdict'].upper()}"
-    return _ENV.get_template("page.html.j2").render(title=title, sections=shown, verdict=report["verdict"])
+    return _ENV.get_template("page.html.j2").generate(title=title, sections=shown, verdict=report["verdict"])
 
 
 def incident_of(document: Any) -> dict | None:
@@ -257,7 +264,7 @@ def write_run(run_dir: str | Path, report: Mapping[str, Any] | None = None,
     files = {label: name for label, name in (report.get("files") or {}).items() if name != REPORT_HTML}
     files |= {"probes": records.PROBES_FILE, "events": records.EVENTS_FILE, "playbook": "playbook.yml"}
     files = {label: name for label, name in files.items() if (run_dir / name).exists()}
-    page = render_run(RunView(report, found.probes if marks is None else marks, found.events, incident, files))
+    page = _run_page(RunView(report, found.probes if marks is None else marks, found.events, incident, files))
     path = run_dir / REPORT_HTML
     _write_atomically(path, page)
     return path
@@ -292,9 +299,11 @@ def _relative(path: Path, start: Path) -> str:
         return path.resolve().as_uri()
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def _write_atomically(path: Path, text: str | Iterable[str]) -> None:
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
+    with open(partial, "w", encoding="utf-8") as out:
+        for piece in [text] if isinstance(text, str) else text:
+            out.write(piece)
     partial.replace(path)
 
 

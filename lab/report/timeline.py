@@ -1,9 +1,10 @@
 """A picture of a run: what each resolver answered over time, with the fault windows shaded.
 
-One band per resolver (one lane per client inside it, or per question when a run asks several), x = seconds since the run started, one thin
-vertical mark per probe coloured by its outcome. Marks are drawn ok first, problems on top, so a single
-failed probe stays visible among ten minutes of green. Drawn with the Agg canvas directly: no pyplot, no
-global backend, no window.
+One band per resolver (one lane per client inside it, or per question when a run asks several), x = seconds
+since the run started, thin vertical marks coloured by outcome: one per lane, pixel column and outcome
+(lab.report.marks), as wide as that column's probes' marks would be together, so the picture of an hour costs
+what the picture of a minute does. Marks are drawn ok first, problems on top, so a single failed probe stays
+visible among an hour of green. Drawn with the Agg canvas directly: no pyplot, no global backend, no window.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
-from matplotlib.collections import LineCollection
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -61,7 +62,7 @@ def plot_timeline(probes: Iterable[Record] | Marks, events: list[Record], path: 
     their Marks (lab.report.marks: what a report's pass over them kept). `marks`: (Unix time, label) of moments
     no colour shows, e.g. a failed check's first failure (check_marks). `apps`: app attempts and workload
     reports, drawn in lanes of their own below (lab.report.timeline_apps)."""
-    probes = probes if isinstance(probes, Marks) else Marks.of(probes)
+    probes = probes if isinstance(probes, Marks) else Marks.of(probes, events)
     first = probes.first_t()
     t0 = records.run_start([] if first is None else [{"t": first}], events) or 0.0
     lanes = _lanes(probes)
@@ -89,7 +90,7 @@ def plot_timeline(probes: Iterable[Record] | Marks, events: list[Record], path: 
     _draw_markers(axes, events, t0)
     _draw_check_marks(axes, marks, t0)
     if lanes:
-        _draw_probes(axes, lanes, t0, _mark_width(lanes, axes.get_xlim()[1]))
+        _draw_probes(axes, lanes, t0, _mark_width(probes, len(probes.questions) > 1, axes.get_xlim()[1]))
     else:
         axes.set_yticks([])
         axes.text(0.5, 0.5, "no probes recorded", transform=axes.transAxes, ha="center", va="center",
@@ -154,19 +155,21 @@ def _common_suffix(names: set[str]) -> str:
     return ("." + ".".join(reversed(common)) + ".") if common else ""
 
 
-def _mark_width(lanes: dict[str, dict[str, Lane]], x_end: float) -> float:
+def _mark_width(probes: Marks, by_question: bool, x_end: float) -> float:
     """Line width (points) that makes a lane's back-to-back probes touch: a solid band, not stripes."""
-    gaps = [np.diff(lane.t) for clients in lanes.values() for lane in clients.values()]
-    gaps = np.sort(np.concatenate(gaps)) if gaps else np.array([])
-    if not len(gaps):
+    gap = probes.median_gap(by_question)
+    if gap is None:
         return MARK_MAX_PT
     axes_width_pt = (WIDTH_IN - LEFT_IN - RIGHT_IN) * 72
-    return float(min(MARK_MAX_PT, max(MARK_MIN_PT, gaps[len(gaps) // 2] / x_end * axes_width_pt)))
+    return float(min(MARK_MAX_PT, max(MARK_MIN_PT, gap / x_end * axes_width_pt)))
 
 
 def _draw_probes(axes: Axes, lanes: dict[str, dict[str, Lane]], t0: float, mark_width: float) -> None:
-    pieces: dict[int, list[tuple[np.ndarray, float, float]]] = {code: [] for code in range(len(KINDS))}
+    """A mark per lane, column (a pixel wide) and outcome, as wide as the marks of its first and last probe
+    would have been together: what one mark per probe painted, in marks that do not grow with the run."""
+    pieces: dict[int, list[tuple[np.ndarray, np.ndarray, float, float]]] = {code: [] for code in range(len(KINDS))}
     many_clients = any(len(clients) > 1 for clients in lanes.values())
+    pt_per_s = (WIDTH_IN - LEFT_IN - RIGHT_IN) * 72 / axes.get_xlim()[1]
     for band, clients in enumerate(lanes.values()):
         lane_height = LANE_FILL / len(clients)
         for index, (client, lane) in enumerate(clients.items()):
@@ -174,13 +177,17 @@ def _draw_probes(axes: Axes, lanes: dict[str, dict[str, Lane]], t0: float, mark_
             if many_clients:
                 axes.text(1.004, bottom + lane_height / 2, client, transform=axes.get_yaxis_transform(),
                           va="center", fontsize=7, color="#555555")
-            for code, found in pieces.items():
+            for code, column in lane.columns.items():
+                held = np.flatnonzero(column.count)
+                first, last = column.first[held].astype(np.float64), column.last[held].astype(np.float64)
+                middle = (first + last) / 2 + (lane.start - t0)
                 # A hair of space between lanes keeps clients apart.
-                found.append((lane.t[lane.kind == code] - t0, bottom + lane_height * 0.06, bottom + lane_height * 0.94))
+                pieces[code].append((middle, (last - first) * pt_per_s, bottom + lane_height * 0.06,
+                                     bottom + lane_height * 0.94))
         if band:
             axes.axhline(band - 0.5, color="#bbbbbb", linewidth=0.6)
     for code, found in pieces.items():
-        if any(len(xs) for xs, _, _ in found):
+        if any(len(xs) for xs, _, _, _ in found):
             kind = KINDS[code]
             width = mark_width if kind == "ok" else max(mark_width, PROBLEM_MIN_PT)
             axes.add_artist(_Marks(found, OUTCOME_STYLE[kind][0], width))
@@ -189,45 +196,47 @@ def _draw_probes(axes: Axes, lanes: dict[str, dict[str, Lane]], t0: float, mark_
 
 
 class _Marks(Artist):
-    """One outcome's probe marks, as Axes.vlines draws them but a chunk at a time: a collection keeps a Path per
-    segment (about 300 bytes a probe), so a long run's marks would cost more than its records do now. Agg draws
-    a collection's paths one after the other, so the pixels are the same. `pieces`: (x of each mark, bottom,
-    top) per lane, in drawing order."""
+    """One outcome's marks, as Axes.vlines draws them but a chunk at a time: a collection keeps a Path per
+    segment (about 300 bytes a mark), so a run with many lanes would cost more than its marks do. Agg draws a
+    collection's paths one after the other, so the pixels are the same. `pieces`: (x of each mark, its width
+    beyond `width` in points, bottom, top) per lane, in drawing order."""
 
-    CHUNK = 20_000
+    CHUNK = 1000
 
-    def __init__(self, pieces: list[tuple[np.ndarray, float, float]], colour: str, width: float):
+    def __init__(self, pieces: list[tuple[np.ndarray, np.ndarray, float, float]], colour: str, width: float):
         super().__init__()
         self.pieces, self.colour, self.width = pieces, colour, width
         self.set_zorder(2)
 
     def draw(self, renderer) -> None:
-        for verts in self._chunks():
+        for verts, widths in self._chunks():
             lines = LineCollection(verts, colors=self.colour)
             lines.set_figure(self.get_figure(root=False))  # what Axes.add_collection gives it
             lines.axes = self.axes
             lines.set_transform(self.axes.transData)
             lines.set_clip_path(self.axes.patch)
-            lines.set_linewidth(self.width)
+            lines.set_linewidth(self.width + widths)
+            lines.set_snap(False)
             lines.draw(renderer)
 
     def _chunks(self):
-        """The segments, CHUNK at a time as vlines builds them — never a chunk of one (a collection of one path
-        is drawn another way) unless there is only one."""
-        count = sum(len(xs) for xs, _, _ in self.pieces)
+        """The segments and their extra widths, CHUNK at a time as vlines builds them — never a chunk of one
+        (a collection of one path is drawn another way) unless there is only one."""
+        count = sum(len(xs) for xs, _, _, _ in self.pieces)
         size = self.CHUNK + 1 if count % self.CHUNK == 1 and count > 1 else self.CHUNK  # the last one: 0 or ≥ 2
-        verts, filled = np.ma.empty((min(size, count), 2, 2)), 0
-        for xs, low, high in self.pieces:
+        verts, widths, filled = np.ma.empty((min(size, count), 2, 2)), np.empty(min(size, count)), 0
+        for xs, extra, low, high in self.pieces:
             done = 0
             while done < len(xs):
                 take = min(len(verts) - filled, len(xs) - done)
                 part = verts[filled:filled + take]
                 part[:, 0, 0] = part[:, 1, 0] = xs[done:done + take]
                 part[:, 0, 1], part[:, 1, 1] = low, high
+                widths[filled:filled + take] = extra[done:done + take]
                 filled, done, count = filled + take, done + take, count - take
                 if filled == len(verts):
-                    yield verts
-                    verts, filled = np.ma.empty((min(size, count), 2, 2)), 0
+                    yield verts, widths
+                    verts, widths, filled = np.ma.empty((min(size, count), 2, 2)), np.empty(min(size, count)), 0
 
 
 MARKER_COLOUR = "#555555"
@@ -281,13 +290,26 @@ def _draw_check_marks(axes: Axes, marks: list[tuple[float, str]], t0: float) -> 
 
 
 def _draw_faults(axes: Axes, windows: list[Record], t0: float, x_end: float) -> None:
+    """Each window shaded, a dashed line where it starts and a dotted one where it ends, and its label. The
+    shades and lines as one collection each, as axvspan and axvline draw them: an artist each costs ~10 KB, and
+    a long run has a window every few minutes."""
+    spans, starts, ends = [], [], []
+    for window in windows:
+        start = window["start"] - t0
+        end = x_end if window["end"] is None else window["end"] - t0
+        spans.append(((start, 0), (start, 1), (end, 1), (end, 0)))
+        starts.append(((start, 0), (start, 1)))
+        if window["end"] is not None:
+            ends.append(((end, 0), (end, 1)))
+    across = axes.get_xaxis_transform()  # x in data, y from the bottom (0) to the top (1) of the axes
+    axes.add_collection(PolyCollection(spans, facecolors=FAULT_COLOUR, edgecolors=FAULT_COLOUR, alpha=0.12,
+                                       linewidths=0, zorder=0, transform=across), autolim=False)
+    for lines, style in ((starts, "--"), (ends, ":")):
+        axes.add_collection(LineCollection(lines, colors=FAULT_COLOUR, linewidths=0.8, linestyles=style, zorder=1,
+                                           transform=across), autolim=False)
     for index, window in enumerate(windows):
         start = window["start"] - t0
         end = x_end if window["end"] is None else window["end"] - t0
-        axes.axvspan(start, end, color=FAULT_COLOUR, alpha=0.12, zorder=0, linewidth=0)
-        axes.axvline(start, color=FAULT_COLOUR, linewidth=0.8, linestyle="--", zorder=1)
-        if window["end"] is not None:
-            axes.axvline(end, color=FAULT_COLOUR, linewidth=0.8, linestyle=":", zorder=1)
         label = f"{window['kind']} → {window['target']}" + (" (never cleared)" if window["end"] is None else "")
         # Near the right edge a label would run off the figure: end it at the window's end instead.
         right_aligned = start > 0.7 * x_end

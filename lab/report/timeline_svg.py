@@ -1,22 +1,23 @@
 """The timeline of a run as an inline SVG, for report.html: what each resolver answered over time, the fault
 windows, the moments the playbook acted, and what the pipeline's agents said.
 
-Drawn from the records, like timeline.png and with its colours, but as shapes a browser scales and
-explains: one bar per run of equal outcomes (its tooltip says how many probes, which outcome, when), so
-ten minutes of probes are a few hundred elements, not tens of thousands. A lane is a client, or a
-question ("dynamodb.us-east-1 A") when the run asks several; problems are painted over ok answers, and
-every problem bar is at least PROBLEM_MIN_PX wide, so one failed probe stays visible. Pure: text in,
-text out (built with ElementTree, so every label is escaped).
+Drawn from what timeline.png draws (lab.report.marks: per lane, pixel column and outcome) and with its
+colours, but as shapes a browser scales and explains: one bar per run of equal outcomes (its tooltip says
+how many probes, which outcome, when), so ten minutes of probes are a few hundred elements, not tens of
+thousands, and an hour no more than the columns hold. A lane is a client, or a question
+("dynamodb.us-east-1 A") when the run asks several; problems are painted over ok answers, and every problem
+bar is at least PROBLEM_MIN_PX wide, so one failed probe stays visible. Pure: text in, text out (built with
+ElementTree, the bars' text escaped as it does, so every label is escaped).
 """
 
 from __future__ import annotations
 
 import math
-import statistics
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from xml.sax.saxutils import escape
 
 import numpy as np
 
@@ -73,36 +74,46 @@ def _common_suffix(names: set[str]) -> str:
 
 
 def bars(lane: Lane, t0: float) -> list[Bar]:
-    """The lane's probes as bars: each probe lasts until its client's next probe (at most two usual gaps, so
-    a pause in probing stays blank); overlapping probes of one outcome merge. Ok first, problems after."""
-    spans: dict[int, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
-    for client in dict.fromkeys(lane.client.tolist()):  # in the order each client first shows up
-        mine = lane.client == client
-        times, kinds = lane.t[mine], lane.kind[mine]
-        gaps = np.diff(times)
-        gaps = gaps[gaps > 0].tolist()
-        usual = statistics.median(gaps) if gaps else 0.25
-        starts = times - t0
-        following = np.append(starts[1:], starts[-1] + usual)
-        ends = np.minimum(following, starts + 2 * usual)
-        for code in np.unique(kinds):
-            spans[int(code)].append((starts[kinds == code], ends[kinds == code]))
-    result = []
-    for code, kind in enumerate(KINDS):  # drawing order: ok, slow, then the problems on top
-        if code not in spans:
-            continue
-        starts = np.concatenate([part[0] for part in spans[code]])
-        ends = np.concatenate([part[1] for part in spans[code]])
-        order = np.lexsort((ends, starts))
-        merged: list[list[float]] = []
-        for start, end in zip(starts[order].tolist(), ends[order].tolist()):
-            if merged and start <= merged[-1][1] + 1e-6:
-                merged[-1][1] = max(merged[-1][1], end)
-                merged[-1][2] += 1
-            else:
-                merged.append([start, end, 1])
-        result += [Bar(kind, start, end, int(count)) for start, end, count in merged]
-    return result
+    """The lane's probes as bars, from its columns (lab.report.marks): the probes of one outcome in a column
+    last until the lane's next probes (at most two usual gaps, so a pause in probing stays blank);
+    overlapping spans of one outcome merge, and ok ones across the problems between them. Ok first, problems
+    after (painted over ok)."""
+    first, last, kinds, counts = lane.spans()
+    usual = lane.usual or 0.25
+    following = np.searchsorted(first, last, side="right")  # the next column's first probe, if any
+    ends = np.where(following < len(first), np.minimum(np.append(first, 0.0)[following], last + 2 * usual),
+                    last + usual)
+    merged: dict[int, list[list[float]]] = defaultdict(list)
+    drawn_from, drawn_to = math.inf, -math.inf  # the stretch drawn without a blank up to here
+    for start, end, kind, count in zip((first - t0).tolist(), (ends - t0).tolist(), kinds.tolist(), counts.tolist()):
+        if start > drawn_to + 1e-6:
+            drawn_from = start
+        drawn_to = max(drawn_to, end)
+        same = merged[kind]
+        # Ok bars go on under the problems between them (painted over them): a bar per stretch, not per problem.
+        if same and (start <= same[-1][1] + 1e-6 or (kind == 0 and drawn_from <= same[-1][1] + 1e-6)):
+            same[-1][1] = max(same[-1][1], end)
+            same[-1][2] += count
+        else:
+            same.append([start, end, count])
+    return [Bar(KINDS[code], start, end, int(count)) for code in sorted(merged) for start, end, count in merged[code]]
+
+
+def _drawn(lane_bars: list[Bar], x) -> list[tuple[Bar, float, float]]:
+    """(bar, x, width) as drawn: every problem bar at least PROBLEM_MIN_PX wide, and bars of one outcome that
+    overlap once drawn made one — the same painted area in fewer elements (a long run's scattered problems
+    would otherwise be a bar per column)."""
+    drawn: list[tuple[Bar, float, float]] = []
+    for bar in lane_bars:
+        left = x(bar.start)
+        width = max(x(bar.end) - left, PROBLEM_MIN_PX if bar.kind not in ("ok", "slow") else 0.5)
+        if drawn and drawn[-1][0].kind == bar.kind and left <= drawn[-1][1] + drawn[-1][2]:
+            last, last_left, last_width = drawn[-1]
+            merged = Bar(bar.kind, last.start, max(last.end, bar.end), last.count + bar.count)
+            drawn[-1] = (merged, last_left, max(last_left + last_width, left + width) - last_left)
+        else:
+            drawn.append((bar, left, width))
+    return drawn
 
 
 def _tick_step(span: float) -> float:
@@ -122,6 +133,7 @@ def _agent_lanes(events: list[Record]) -> dict[str, list[Record]]:
 
 
 CHECK_MARK_COLOUR = "#c62828"
+_BARS = "probe bars"  # where they go in the text
 
 
 def timeline_svg(probes: Iterable[Record] | Marks, events: list[Record], t0: float | None = None,
@@ -129,7 +141,7 @@ def timeline_svg(probes: Iterable[Record] | Marks, events: list[Record], t0: flo
     """The SVG element (text) of a run's timeline; `probes` the records or their Marks, `t0` the run's start
     (Unix time), `end` its length (s), `marks` (seconds since the start, label) more moments to draw, e.g.
     where a check first failed."""
-    probes = probes if isinstance(probes, Marks) else Marks.of(probes)
+    probes = probes if isinstance(probes, Marks) else Marks.of(probes, events)
     first, last = probes.first_t(), probes.last_t()
     t0 = records.run_start([] if first is None else [{"t": first}], events) if t0 is None else t0
     t0 = t0 or 0.0
@@ -197,17 +209,19 @@ def timeline_svg(probes: Iterable[Record] | Marks, events: list[Record], t0: flo
     for (_, lane), row_y in lane_y.items():
         ET.SubElement(svg, "text", {"x": "14", "y": f"{row_y + 9.5:.1f}", "fill": "#444444",
                                     "font-size": "10"}).text = lane
+    # The probes' bars as text, not elements: an element costs ~2 KB until serialized, and a long run with
+    # problems spread over it has thousands of bars (at most one per lane, column and outcome).
+    probe_bars = []
     for resolver, by_lane in by_resolver.items():
         for lane, lane_probes in by_lane.items():
             row_y = lane_y[(resolver, lane)]
-            for bar in bars(lane_probes, t0):
+            for bar, left_x, width in _drawn(bars(lane_probes, t0), x):
                 colour, label = OUTCOME_STYLE[bar.kind]
-                width = max(x(bar.end) - x(bar.start), PROBLEM_MIN_PX if bar.kind not in ("ok", "slow") else 0.5)
-                rect = ET.SubElement(svg, "rect", {"x": f"{x(bar.start):.2f}", "y": f"{row_y + 1:.1f}",
-                                                   "width": f"{width:.2f}", "height": f"{LANE_H - 2}",
-                                                   "fill": colour, "class": f"probe {bar.kind}"})
-                ET.SubElement(rect, "title").text = (f"{resolver} · {lane}: {label} ×{bar.count}, "
-                                                     f"{bar.start:.1f}–{bar.end:.1f} s")
+                title = escape(f"{resolver} · {lane}: {label} ×{bar.count}, {bar.start:.1f}–{bar.end:.1f} s")
+                probe_bars.append(f'<rect x="{left_x:.2f}" y="{row_y + 1:.1f}" width="{width:.2f}" '
+                                  f'height="{LANE_H - 2}" fill="{colour}" class="probe {bar.kind}">'
+                                  f"<title>{title}</title></rect>")
+    svg.append(ET.Comment(_BARS))
     for source, source_events in agents.items():
         row_y = lane_y[("agents", source)]
         for event in source_events:
@@ -218,7 +232,10 @@ def timeline_svg(probes: Iterable[Record] | Marks, events: list[Record], t0: flo
                                                "fill": AGENT_EVENTS[event["event"]],
                                                "class": f"agent {event['event']}"})
             ET.SubElement(tick, "title").text = f"{source}: {_event_text(event)} at {at:.1f} s"
-    return ET.tostring(svg, encoding="unicode")
+    head, tail = ET.tostring(svg, encoding="unicode").split(f"<!--{_BARS}-->", 1)
+    probe_bars.insert(0, head)
+    probe_bars.append(tail)
+    return "".join(probe_bars)
 
 
 def _axis(svg: ET.Element, left: float, plot_w: float, end: float, top: float, bottom: float, x) -> None:
@@ -250,7 +267,7 @@ def _event_text(event: Record) -> str:
 
 def legend(probes: Iterable[Record] | Marks, events: list[Record]) -> list[tuple[str, str, int]]:
     """(colour, label, count) of every outcome and agent event the picture shows, zero counts left out."""
-    counts = (probes if isinstance(probes, Marks) else Marks.of(probes)).kind_counts()
+    counts = (probes if isinstance(probes, Marks) else Marks.of(probes, events)).kind_counts()
     shown = [(colour, label, counts[kind]) for kind, (colour, label) in OUTCOME_STYLE.items() if counts[kind]]
     agent_counts = Counter(e["event"] for source in _agent_lanes(events).values() for e in source)
     shown += [(colour, name.replace("_", " "), agent_counts[name]) for name, colour in AGENT_EVENTS.items()

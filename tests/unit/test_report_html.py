@@ -124,10 +124,17 @@ def test_the_timeline_svg_merges_equal_answers_and_keeps_one_failure_visible():
     probes[200] = probe(50, "unbound", "SERVFAIL")
     svg = ET.fromstring(timeline_svg.timeline_svg(probes, [], T0, 100))
     bars = [r for r in svg.iter(SVG + "rect") if "probe" in r.get("class", "")]
-    assert [b.get("class") for b in bars] == ["probe ok", "probe ok", "probe servfail"]
+    # One ok bar under the failure (painted over it): a bar per stretch of probing, not one per problem.
+    assert [b.get("class") for b in bars] == ["probe ok", "probe servfail"]
+    assert bars[0].find(SVG + "title").text == "unbound · client1: ok ×399, 0.0–100.0 s"
     failure = bars[-1]
     assert float(failure.get("width")) >= timeline_svg.PROBLEM_MIN_PX
     assert failure.find(SVG + "title").text == "unbound · client1: SERVFAIL ×1, 50.0–50.2 s"
+    paused = [p for p in probes if not 60 <= p["t"] - T0 < 70]  # a pause in probing stays blank
+    svg = ET.fromstring(timeline_svg.timeline_svg(paused, [], T0, 100))
+    bars = [r.find(SVG + "title").text for r in svg.iter(SVG + "rect") if "probe" in r.get("class", "")]
+    assert bars == ["unbound · client1: ok ×239, 0.0–60.2 s", "unbound · client1: ok ×120, 70.0–100.0 s",
+                    "unbound · client1: SERVFAIL ×1, 50.0–50.2 s"]
     assert svg.find(SVG + "title").text.startswith("What every resolver answered")
 
 

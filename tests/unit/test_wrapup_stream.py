@@ -1,8 +1,10 @@
 """The wrap-up streams over the records: the same report as before, in memory that does not grow with the run.
 
 tests/unit/data/wrapup_golden.json is what the wrap-up wrote for tests.support.synthetic's records before it
-streamed (main at 952754a, judging and drawing lists of every probe); `python -m tests.unit.test_wrapup_stream
-FILE` writes it again from the code as it is now.
+streamed (main at 952754a, judging and drawing lists of every probe) — its report.json and junit.xml; the
+pictures (timeline.png's pixels, report.html's SVG) are those of the timelines drawn from per-column marks
+(lab.report.marks, since issue 16's flat wrap-up). `python -m tests.unit.test_wrapup_stream FILE` writes it
+again from the code as it is now.
 """
 
 from __future__ import annotations
@@ -51,31 +53,38 @@ if __name__ == "__main__":
         Path(sys.argv[1]).write_text(json.dumps(wrap_up_output(Path(tmp), 12000), indent=1, sort_keys=True) + "\n")
 
 
-def _judging_peak(run_dir: Path, count: int) -> int:
-    """Python's peak allocation (tracemalloc) while judging and reporting a streamed run of `count` probes."""
+def _wrap_up_peak(run_dir: Path, count: int) -> int:
+    """Python's peak allocation (tracemalloc) while a streamed run of `count` probes is judged, reported and
+    drawn (lab.report.write_all: report.json, junit.xml, timeline.png, report.html)."""
     import tracemalloc
 
-    from lab import records
-    from lab.checks import judge
-    from lab.report import build_report
+    from lab.report import html, timeline
 
     synthetic.write_run(run_dir, count)
+    timeline.warm()  # fonts and the PNG writer: loaded once per process, no part of a run's wrap-up
+    html.warm()
     tracemalloc.start()
     try:
-        found = records.stream_run(run_dir)
-        results = judge(synthetic.CHECK_SPECS, found.probes, found.events)
-        build_report("synthetic", 1, "fail", results, found.probes, found.events)
+        lab_report.write_all(run_dir, "synthetic", 1, None, synthetic.CHECK_SPECS)
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
 
 
-def test_judging_a_run_ten_times_as_long_takes_no_more_memory(tmp_path: Path) -> None:
-    # Every check of the synthetic playbook and the report's figures; holding the probes took ~2.5 KB each
-    # (10 MB for 4,000, 100 MB for 40,000): 40,000 must cost about what 4,000 did.
-    small = _judging_peak(tmp_path / "small", 4_000)
-    large = _judging_peak(tmp_path / "large", 40_000)
-    assert large < 1.3 * small + 200_000, f"{small / 1e6:.2f} MB for 4,000 probes, {large / 1e6:.2f} MB for 40,000"
+def test_wrapping_up_a_run_ten_times_as_long_takes_no_more_memory(tmp_path: Path, monkeypatch) -> None:
+    # Every check of the synthetic playbook, the report's figures and both timelines. Holding the probes took
+    # ~2.5 KB each (90 MB more for 40,000 than for 4,000), the timelines' columns of every probe ~21 bytes
+    # (0.75 MB more): 40,000 must cost about what 4,000 did. The timelines' grid (lanes × columns × outcomes)
+    # and the SVG's bars (at most one per lane, column and outcome) are bounded by the grid, not the run, but
+    # 4,000 probes leave most of 1,070 columns empty: with 100 the grid fills sooner, and what grows with the
+    # run would show. The allowance: the bars 40,000 probes' scattered problems still add (~400 of ~60) and
+    # the events of ten faults instead of one (bench/wrapup.py measures the real grid at 38,600 and 386,000).
+    from lab.report import marks
+
+    monkeypatch.setattr(marks, "COLUMNS", 100)
+    small = _wrap_up_peak(tmp_path / "small", 4_000)
+    large = _wrap_up_peak(tmp_path / "large", 40_000)
+    assert large < 1.2 * small + 400_000, f"{small / 1e6:.2f} MB for 4,000 probes, {large / 1e6:.2f} MB for 40,000"
 
 
 def test_a_probe_stream_gives_the_lines_read_jsonl_gives_in_its_order(tmp_path: Path) -> None:
@@ -89,3 +98,27 @@ def test_a_probe_stream_gives_the_lines_read_jsonl_gives_in_its_order(tmp_path: 
     expected, skipped = records.read_jsonl(path)
     assert list(stream) == expected == list(stream)  # again: read from the file each time
     assert (len(stream), stream.skipped, stream.first_t, stream.last_t, stream.lag) == (8, skipped, 1.0, 9.0, 5.0)
+
+
+def test_one_failed_probe_among_many_ok_ones_in_a_column_is_kept_and_drawn(tmp_path: Path) -> None:
+    from lab.report import marks, timeline
+    from tests.support.records import T0, probe
+
+    # A column is a pixel of timeline.png's plot (100 dpi).
+    assert marks.COLUMNS == round((timeline.WIDTH_IN - timeline.LEFT_IN - timeline.RIGHT_IN) * 100)
+    # An hour at 20 probes a second: some 67 probes in each of timeline.png's pixel columns, one a SERVFAIL.
+    probes = [probe(t / 20) for t in range(72_000)]
+    probes[36_000] = probe(1800, rcode="SERVFAIL")
+    drawn = marks.Marks.of(probes)
+    lane = drawn.lanes(None)["unbound"]["client1"]
+    servfail = lane.columns[marks.KINDS.index("servfail")]
+    assert servfail.count.sum() == 1 and drawn.start + float(servfail.first[servfail.count > 0][0]) == T0 + 1800
+    assert lane.columns[0].count.sum() == 71_999 and len(drawn) == 72_000
+    timeline.plot_timeline(drawn, [], tmp_path / "timeline.png", "one failure")
+    image = matplotlib.image.imread(tmp_path / "timeline.png")
+    top = int(timeline.TOP_IN * 100)
+    pixels = (image[top:top + int(timeline.BAND_IN * 100), :, :3] * 255).round().astype(int)  # the lane, no legend
+    purple = tuple(int(timeline.OUTCOME_STYLE["servfail"][0][i:i + 2], 16) for i in (1, 3, 5))
+    columns = {int(x) for x in (abs(pixels - purple).sum(axis=2) < 30).nonzero()[1]}
+    assert columns and max(columns) - min(columns) <= 3, columns  # at 1800 s of 3636: a mark 2-3 pixels wide
+    assert abs((min(columns) - 140) / 1070 * 3600 * 1.01 - 1800) < 10
