@@ -23,7 +23,7 @@ from lab import faults, lifecycle, nshelper, records, report as lab_report, trut
 from lab.automation import Automation
 from lab.checks import judge
 from lab.errors import ExitCode, LabError
-from lab.enactors import roles
+from lab.enactors import control, roles
 from lab.playbook.document import Playbook, Step
 from lab.run import appstreams, rollback, perform, watch
 from lab.run.recorder import KEEP_PROBES, Recorder
@@ -100,6 +100,8 @@ class Run:
         self.recorder.event("runner", "run_started", playbook=self.playbook.name, seed=self.playbook.seed,
                             lab=self.lab, run_dir=str(self.run_dir))
         try:
+            if self.description.get("pipeline"):  # its reset and repair then start no python in the planner
+                control.open_channel(self.rt, self.description)
             self._start_followers()
             self.truth.start(self.progress)  # before the setup: its changes are part of the truth
             for step in self.playbook.setup:  # e.g. a pipeline reset: done before anyone is watching
@@ -295,6 +297,7 @@ class Run:
                     self.recorder.event("runner", "role_stopped", node=node)
             rollback_error = rollback.roll_back(self, leave)
             rollback.stop_recording(self)
+            control.close_channel()
             return self._report(interrupted, failure, rollback_error)
         finally:
             held()
