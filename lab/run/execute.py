@@ -35,6 +35,13 @@ MONITOR_EVERY = 1.0  # how often container states are checked
 PROBER_GRACE = 2.0  # after a prober's stream broke, how long to look whether its container died
 
 Status = Callable[[str], None]
+# Setup steps that leave every server running: the lab's up check may go on behind them (lifecycle.up_checking).
+BESIDE_UP_CHECK = {"sleep": None, "action": {"pipeline_reset"}}
+
+
+def beside_up_check(step: Step) -> bool:
+    return step.kind in BESIDE_UP_CHECK and (BESIDE_UP_CHECK[step.kind] is None
+                                             or step.spec.get("name") in BESIDE_UP_CHECK[step.kind])
 
 
 class StepFailed(LabError):
@@ -61,6 +68,7 @@ class Run:
     status: Status = lambda text: None
     progress: Status = lambda text: None
     roles: dict[str, Automation] = field(default_factory=dict)  # agent node -> what runs there
+    ready: Callable[[], None] = lambda: None  # waits for the lab's up check (lifecycle.up_checking): _lab_ready
     recorder: Recorder = field(init=False)
     started: float = field(init=False)
 
@@ -105,7 +113,10 @@ class Run:
             self._start_followers()
             self.truth.start(self.progress)  # before the setup: its changes are part of the truth
             for step in self.playbook.setup:  # e.g. a pipeline reset: done before anyone is watching
+                if not beside_up_check(step):
+                    self._lab_ready()
                 self._run_step(step, "setup")
+            self._lab_ready()  # every server answered before anyone watches
             self._start_probers()
             self.apps.start(self.started)  # apps, workloads, services' counters, servers' counters
             for step in self.playbook.steps:
@@ -130,11 +141,17 @@ class Run:
         except LabError as exc:
             self.recorder.event("runner", "step_finished", index=step.number, step=step.text, ok=False,
                                 error=str(exc), phase=phase)
+            self._lab_ready()  # a server that never answered explains the failure better (exit 3)
             if isinstance(exc, (watch.NodeLost, roles.RoleFailed)):  # the lab (or its automation) broke: exit 3
                 raise
             raise StepFailed(f"step {step.number} ({step.text}) failed: {exc}") from None
         self.recorder.event("runner", "step_finished", index=step.number, step=step.text, ok=True, error=None,
                             phase=phase)
+
+    def _lab_ready(self) -> None:
+        """Wait for the lab's up check (once); raises what it found."""
+        ready, self.ready = self.ready, lambda: None
+        ready()
 
     def _step_text(self) -> str:
         """`step 3/10: pause enactor-a`, `setup 1/2: pipeline_reset`."""
@@ -295,9 +312,10 @@ class Run:
                 leave = [node for node, plugin in self.roles.items() if not plugin.builtin]
                 for node in roles.stop_user_roles(self.rt, self.description, self.roles):
                     self.recorder.event("runner", "role_stopped", node=node)
-            rollback_error = rollback.roll_back(self, leave)
+            swept = rollback.roll_back(self, leave)  # the sweep goes on while the probers drain
             rollback.stop_recording(self)
             control.close_channel()
+            rollback_error = swept()
             return self._report(interrupted, failure, rollback_error)
         finally:
             held()
