@@ -54,8 +54,8 @@ def up_checking(topology_path: str | Path | None = None, name: str | None = None
                 progress: Progress = lambda s: None, rt: Runtime | None = None,
                 ready_timeout: float = READY_TIMEOUT) -> tuple[dict, Callable[[], None]]:
     """`up`, but when every node of the lab already runs, the check that every server answers (execs in
-    the servers and clients, 0.5-1 s) goes on in the background: (description, a function that waits for
-    the check and raises what it found). A run does its own start-up meanwhile (lab.run.execute)."""
+    the servers and clients, 0.5-1 s) is left to the caller: (description, the check still to do, which
+    raises what it found; a no-op when `up` did it). A run does it while its setup waits (lab.run.execute)."""
     path = Path(topology_path or topology_load.DEFAULT_TOPOLOGY)
     topology = topology_load.load(path)
     lab = name or topology.name
@@ -79,8 +79,8 @@ def up_checking(topology_path: str | Path | None = None, name: str | None = None
             if description is not None:
                 woken = _resume(rt, existing)
                 if not woken:  # every node was running: its servers have been answering, all asked at once
-                    return description, _in_background(
-                        lambda: _ready_with_helpers(rt, description, progress, ready_timeout, at_once=True))
+                    return description, lambda: _ready_with_helpers(rt, description, progress, ready_timeout,
+                                                                    at_once=True)
                 _ready_with_helpers(rt, description, progress, ready_timeout)
                 return description, lambda: None
         progress(f"lab {lab} is incomplete (an earlier 'up' was interrupted): starting it afresh")
@@ -121,25 +121,6 @@ def up_checking(topology_path: str | Path | None = None, name: str | None = None
     parallel(rt.start, [spec.name for spec in specs])
     _ready_with_helpers(rt, description, progress, ready_timeout)
     return description, lambda: None
-
-
-def _in_background(check: Callable[[], None]) -> Callable[[], None]:
-    """Run `check` in a thread now; the returned function waits for it and raises what it raised."""
-    failed: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            check()
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            failed.append(exc)
-    thread = threading.Thread(target=run, name="ready-check", daemon=True)
-    thread.start()
-
-    def wait() -> None:
-        thread.join()
-        if failed:
-            raise failed[0]
-    return wait
 
 
 def _ready_with_helpers(rt: Runtime, description: dict, progress: Progress, timeout: float,

@@ -23,7 +23,7 @@ from lab.agents import agent as agent_mod
 from lab.agents import plans, strategy
 
 CLEANUP_TIMEOUT = 60  # seconds a user's clean-up command may take (docs/automation.md)
-HOLD_LOOK = 0.1  # while waiting (pace, poll), how often an enactor looks whether a reset holds it
+HOLD_LOOK = 0.05  # while waiting (pace, poll), how often an enactor looks whether a reset holds it
 
 
 @dataclass
@@ -209,7 +209,7 @@ class Enactor:
 
     def _rest(self, seconds: float, settings: dict) -> bool:
         """Sleep `seconds`; while running, look at the settings every HOLD_LOOK seconds: True as soon as a
-        reset holds the agents (or starts a new epoch), so a reset waits a tenth of a second for this enactor
+        reset holds the agents (or starts a new epoch), so a reset waits a twentieth of a second for this enactor
         to say "held", not its whole pace or poll (up to 0.75 s while stuck). A held enactor sleeps its poll
         out as it always did: the enactors then resume at their own random moments after the reset, which
         keeps their phases apart (guarded, enactor-a only writes first where it is ahead of b and c)."""

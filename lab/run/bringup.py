@@ -36,7 +36,7 @@ def run(playbook: Playbook, lab: str, run_dir: Path, keep: bool | None = None, s
     rt = rt or lifecycle.runtime_for(lab)
     was_up = bool(rt.containers(lab)) and state.load_description(lab) is not None
     progress(f"lab {lab}: {'checking it is up' if was_up else 'bringing it up'}")
-    # On a running lab the check that every server answers goes on while the run starts its streams.
+    # On a running lab the check that every server answers is the run's to do, while its setup waits.
     description, ready = lifecycle.up_checking(lab_topology_file(playbook), lab, progress=status, rt=rt)
     leftover = fault_store.active(lab)
     if leftover:  # `dnslab fault add` by hand, or a killed run: they shape what the checks see
@@ -48,10 +48,6 @@ def run(playbook: Playbook, lab: str, run_dir: Path, keep: bool | None = None, s
         plugged = roles.ensure(rt, description, pipeline_playbook.plugins(playbook), progress) \
             if description.get("pipeline") else {}
     except LabError:
-        try:
-            ready()  # the up check ends before the error is told (what it found matters less)
-        except LabError:
-            pass
         if take_down:
             progress(f"taking lab {lab} down (it was not up before the run)")
             lifecycle.down(lab, rt=rt)
