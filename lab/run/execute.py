@@ -119,7 +119,7 @@ class Run:
                     self._lab_ready()
                 self._run_step(step, "setup")
             self._lab_ready()  # every server answered before anyone watches
-            self._start_probers()
+            self._start_probers()  # or let go the ones started while the setup waited
             self.apps.start(self.started)  # apps, workloads, services' counters, servers' counters
             for step in self.playbook.steps:
                 self._run_step(step)
@@ -215,13 +215,17 @@ class Run:
     def _warm_up(self) -> None:
         """At the run's first wait (the race's: the setup's 6 s, after its pipeline reset), in the background:
         every node's helper for the faults and the rollback's sweep in place with this process's channels
-        (started by the first run on a lab, kept until `down`), and the report's imports, fonts and templates.
+        (started by the first run on a lab, kept until `down`), and the report's imports, fonts and templates;
+        the lab's up check; in the setup, the probers, held until it ends (the race's first step after it
+        waits for them: a write of enactor-a's it missed while they started cost a whole apply cycle).
         Not sooner: 15 channels' and matplotlib's start-up would share the CPU with what the run waits for
         (the truth samplers' start, a setup action). A fault that comes before any wait opens its own
         channel; the rollback and the report import what is missing."""
         if not self.warmed:
             self.warmed = True
             self._check_lab()
+            if self.phase == "setup":  # the probers' python starts now; they send once the setup is over
+                self._start_probers(hold=True)
             nshelper.warm(self.rt, self.description)
             lab_report.warm_up()
 
@@ -291,7 +295,15 @@ class Run:
 
     # -- starting and stopping -----------------------------------------------------------------------------
 
-    def _start_probers(self) -> None:
+    def _start_probers(self, hold: bool = False) -> None:
+        """One prober per client; `hold`: started, but sending nothing until this is called again."""
+        if self.probers:
+            for prober in self.probers:
+                try:
+                    prober.go()
+                except OSError as exc:
+                    raise LabError(f"cannot start the prober in {prober.node}: {exc}") from None
+            return
         plan = self.playbook.probes
         for client_node in plan.clients:
             spec = {
@@ -305,7 +317,7 @@ class Run:
             prober = ProberStream(self.rt, self.description["nodes"][client_node]["container"], spec, self.recorder)
             self.probers.append(prober)
             try:
-                prober.start_exec()
+                prober.start_exec(hold)
             except LabError as exc:
                 raise LabError(f"cannot start the prober in {client_node}: {exc}") from None
 
