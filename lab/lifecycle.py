@@ -45,6 +45,17 @@ def topology_hash(topology: Topology) -> str:
 def up(topology_path: str | Path | None = None, name: str | None = None, progress: Progress = lambda s: None,
        rt: Runtime | None = None, ready_timeout: float = READY_TIMEOUT) -> dict:
     """Start the lab (or finish starting it) and wait until every server answers; return its description."""
+    description, ready = up_checking(topology_path, name, progress, rt, ready_timeout)
+    ready()
+    return description
+
+
+def up_checking(topology_path: str | Path | None = None, name: str | None = None,
+                progress: Progress = lambda s: None, rt: Runtime | None = None,
+                ready_timeout: float = READY_TIMEOUT) -> tuple[dict, Callable[[], None]]:
+    """`up`, but when every node of the lab already runs, the check that every server answers (execs in
+    the servers and clients, 0.5-1 s) is left to the caller: (description, the check still to do, which
+    raises what it found; a no-op when `up` did it). A run does it while its setup waits (lab.run.execute)."""
     path = Path(topology_path or topology_load.DEFAULT_TOPOLOGY)
     topology = topology_load.load(path)
     lab = name or topology.name
@@ -67,9 +78,11 @@ def up(topology_path: str | Path | None = None, name: str | None = None, progres
             description = state.load_description(lab)
             if description is not None:
                 woken = _resume(rt, existing)
-                # Every node was running: its servers have been answering, so all are asked at once.
-                _ready_with_helpers(rt, description, progress, ready_timeout, at_once=not woken)
-                return description
+                if not woken:  # every node was running: its servers have been answering, all asked at once
+                    return description, lambda: _ready_with_helpers(rt, description, progress, ready_timeout,
+                                                                    at_once=True)
+                _ready_with_helpers(rt, description, progress, ready_timeout)
+                return description, lambda: None
         progress(f"lab {lab} is incomplete (an earlier 'up' was interrupted): starting it afresh")
         rt.remove_lab(lab)
     elif rt.networks(lab) or rt.volumes(lab):
@@ -107,7 +120,7 @@ def up(topology_path: str | Path | None = None, name: str | None = None, progres
     parallel(rt.create, specs)
     parallel(rt.start, [spec.name for spec in specs])
     _ready_with_helpers(rt, description, progress, ready_timeout)
-    return description
+    return description, lambda: None
 
 
 def _ready_with_helpers(rt: Runtime, description: dict, progress: Progress, timeout: float,

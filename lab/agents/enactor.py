@@ -23,6 +23,7 @@ from lab.agents import agent as agent_mod
 from lab.agents import plans, strategy
 
 CLEANUP_TIMEOUT = 60  # seconds a user's clean-up command may take (docs/automation.md)
+HOLD_LOOK = 0.05  # while waiting (pace, poll), how often an enactor looks whether a reset holds it
 
 
 @dataclass
@@ -202,9 +203,29 @@ class Enactor:
         self._status("stuck", settings, reason=reason)
 
     def _pace(self, settings: dict) -> None:
-        deadline = time.monotonic() + float(settings["apply_pace"])
+        """Wait out the endpoint's update time; a reset's hold ends it at once (Abandon)."""
+        if self._rest(float(settings["apply_pace"]), settings):
+            raise Abandon()
+
+    def _rest(self, seconds: float, settings: dict) -> bool:
+        """Sleep `seconds`; while running, look at the settings every HOLD_LOOK seconds: True as soon as a
+        reset holds the agents (or starts a new epoch), so a reset waits a twentieth of a second for this enactor
+        to say "held", not its whole pace or poll (up to 0.75 s while stuck). A held enactor sleeps its poll
+        out as it always did: the enactors then resume at their own random moments after the reset, which
+        keeps their phases apart (guarded, enactor-a only writes first where it is ahead of b and c)."""
+        if not settings["running"]:
+            time.sleep(seconds)
+            return False
+        deadline = time.monotonic() + seconds
+        look = time.monotonic() + HOLD_LOOK
         while (left := deadline - time.monotonic()) > 0:
             time.sleep(min(left, 0.05))
+            if time.monotonic() >= look and deadline - time.monotonic() > 0:
+                look = time.monotonic() + HOLD_LOOK
+                now = self.agent.settings()
+                if now.get("epoch") != settings.get("epoch") or not now["running"]:
+                    return True
+        return False
 
     def _check_epoch(self, settings: dict) -> None:
         now = self.agent.settings()
@@ -227,7 +248,7 @@ class Enactor:
             else:
                 self.cycle(settings)
             poll = float(settings["poll"]) * (2.5 if self.memory.stuck else 1.0)
-            time.sleep(poll * (0.5 + self.rng.random()))
+            self._rest(poll * (0.5 + self.rng.random()), settings)
 
 
 def main() -> None:

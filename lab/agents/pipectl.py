@@ -5,8 +5,10 @@ update key) by `lab.enactors` through `runtime.exec_json`:
     python3 -m lab.agents.pipectl '{"command": "reset", "settings": {...}, "timeout": 10}'
     python3 -m lab.agents.pipectl '{"command": "repair"}'
     python3 -m lab.agents.pipectl '{"command": "status"}'
+    python3 -u -m lab.agents.pipectl -      one command per line on stdin, one JSON line back for each
 
-Prints one JSON document. `reset` holds every agent (they acknowledge in their status files), clears the
+Prints one JSON document (per command line with `-`: a run keeps one open, so its reset and repair need
+no python to start in the planner; lab.enactors.control). `reset` holds every agent (they acknowledge in their status files), clears the
 store, writes a baseline plan (a new generation, the whole pool in service) to the store and to DNS,
 then lets the agents go again.
 `repair` is the operator's manual fix of the naive design's stuck state: it writes the newest plan to
@@ -42,7 +44,7 @@ def reset(agent: agent_mod.Agent, settings: dict, timeout: float) -> dict:
                 and statuses.get(a, {}).get("epoch") == epoch]
         if len(held) == len(agents):
             break
-        time.sleep(0.1)
+        time.sleep(0.02)  # the agents look every 0.05 s (HOLD_LOOK): the hold costs a reset ~0.1 s
     # The baseline is a new generation above every one ever produced or served: numbers never go back,
     # or clients probing across the reset would see a regression that no enactor caused.
     served = []
@@ -125,21 +127,40 @@ def status(agent: agent_mod.Agent) -> dict:
     }
 
 
+def command(agent: agent_mod.Agent, spec: dict) -> dict:
+    name = spec["command"]
+    if name == "configure":
+        return configure(agent, spec.get("settings", {}))
+    if name == "reset":
+        return reset(agent, spec.get("settings", {}), float(spec.get("timeout", 10)))
+    if name == "repair":
+        return repair(agent)
+    if name == "status":
+        return status(agent)
+    if name == "ping":  # the loop has started and read its configuration
+        return {}
+    raise SystemExit(f"unknown command {name!r}")
+
+
+def serve(agent: agent_mod.Agent) -> None:
+    """Until stdin ends (the orchestrator closed it, or died): a command per line, its answer per line."""
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            result = command(agent, json.loads(line))
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - every line gets an answer, whatever broke
+            result = {"error": f"{type(exc).__name__}: {exc}"}
+        sys.stdout.write(json.dumps(result) + "\n")
+        sys.stdout.flush()
+
+
 def main(argv: list[str]) -> int:
-    spec = json.loads(argv[1])
     agent = agent_mod.Agent()
-    command = spec["command"]
-    if command == "configure":
-        result = configure(agent, spec.get("settings", {}))
-    elif command == "reset":
-        result = reset(agent, spec.get("settings", {}), float(spec.get("timeout", 10)))
-    elif command == "repair":
-        result = repair(agent)
-    elif command == "status":
-        result = status(agent)
-    else:
-        raise SystemExit(f"unknown command {command!r}")
-    json.dump(result, sys.stdout)
+    if argv[1] == "-":
+        serve(agent)
+        return 0
+    json.dump(command(agent, json.loads(argv[1])), sys.stdout)
     return 0
 
 

@@ -51,7 +51,7 @@ def main() -> None:
         # Behind schedule (the container was paused): start afresh instead of producing a burst.
         next_tick = max(next_tick, time.monotonic())
         while time.monotonic() < next_tick:
-            time.sleep(min(0.1, next_tick - time.monotonic()))
+            time.sleep(min(0.05, next_tick - time.monotonic()))
             if not agent.settings()["running"]:
                 break
 

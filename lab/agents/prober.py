@@ -12,7 +12,9 @@ every line says it. Lines follow docs/records.md (probes.jsonl). With `"dnssec":
 bit, and each line also says whether the answer was validated (`ad`) and which Extended DNS Errors came
 with it (`ede`, RFC 8914).
 
-With `"stdin": true` it stops sending when its stdin ends: the orchestrator closes it to stop the prober,
+With `"hold": true` it sends nothing until a first line comes on stdin (a run starts its probers while its
+setup waits and lets them go when it ends: their python has started by then). With `"stdin": true` it stops
+sending when its stdin ends: the orchestrator closes it to stop the prober,
 and the engine closes it when the orchestrator dies (so no prober outlives its run); in any case after
 `max_seconds`. Then it waits for the queries in flight to be answered or time out, prints their lines and a
 last line `{"summary": {"client": ..., "sent": N, "printed": N}}`, and exits.
@@ -216,6 +218,8 @@ def stop_at_end_of(stream, stop: threading.Event) -> None:
 def main(argv: list[str]) -> int:
     spec = json.loads(argv[1])
     stop = threading.Event()
+    if spec.get("hold") and not sys.stdin.readline():  # started ahead: a first line says go, its end stop
+        stop.set()
     if spec.get("stdin"):
         stop_at_end_of(sys.stdin, stop)
     Prober(spec, stop=stop).run()

@@ -36,7 +36,8 @@ def run(playbook: Playbook, lab: str, run_dir: Path, keep: bool | None = None, s
     rt = rt or lifecycle.runtime_for(lab)
     was_up = bool(rt.containers(lab)) and state.load_description(lab) is not None
     progress(f"lab {lab}: {'checking it is up' if was_up else 'bringing it up'}")
-    description = lifecycle.up(lab_topology_file(playbook), lab, progress=status, rt=rt)
+    # On a running lab the check that every server answers is the run's to do, while its setup waits.
+    description, ready = lifecycle.up_checking(lab_topology_file(playbook), lab, progress=status, rt=rt)
     leftover = fault_store.active(lab)
     if leftover:  # `dnslab fault add` by hand, or a killed run: they shape what the checks see
         ids = ", ".join(f"{f['id']} on {f['target']}" for f in leftover)
@@ -54,7 +55,7 @@ def run(playbook: Playbook, lab: str, run_dir: Path, keep: bool | None = None, s
     run_dir.mkdir(parents=True, exist_ok=False)
     (run_dir / "playbook.yml").write_text(playbook.yaml_text())
     try:
-        return Run(playbook, lab, run_dir, rt, description, status, progress, roles=plugged).execute()
+        return Run(playbook, lab, run_dir, rt, description, status, progress, roles=plugged, ready=ready).execute()
     finally:
         if take_down:
             progress(f"taking lab {lab} down (it was not up before the run; --keep keeps it)")

@@ -23,9 +23,10 @@ from lab import faults, lifecycle, nshelper, records, report as lab_report, trut
 from lab.automation import Automation
 from lab.checks import judge
 from lab.errors import ExitCode, LabError
-from lab.enactors import roles
+from lab.enactors import control, roles
 from lab.playbook.document import Playbook, Step
 from lab.run import appstreams, rollback, perform, watch
+from lab.parallel import in_background
 from lab.run.recorder import KEEP_PROBES, Recorder
 from lab.run.streams import AgentFollower, ProberStream
 from lab.runtime import Runtime
@@ -35,6 +36,13 @@ MONITOR_EVERY = 1.0  # how often container states are checked
 PROBER_GRACE = 2.0  # after a prober's stream broke, how long to look whether its container died
 
 Status = Callable[[str], None]
+# Setup steps that leave every server running: the lab's up check may go on behind them (lifecycle.up_checking).
+BESIDE_UP_CHECK = {"sleep": None, "action": {"pipeline_reset"}}
+
+
+def beside_up_check(step: Step) -> bool:
+    return step.kind in BESIDE_UP_CHECK and (BESIDE_UP_CHECK[step.kind] is None
+                                             or step.spec.get("name") in BESIDE_UP_CHECK[step.kind])
 
 
 class StepFailed(LabError):
@@ -61,6 +69,7 @@ class Run:
     status: Status = lambda text: None
     progress: Status = lambda text: None
     roles: dict[str, Automation] = field(default_factory=dict)  # agent node -> what runs there
+    ready: Callable[[], None] = lambda: None  # the lab's up check still to do (lifecycle.up_checking)
     recorder: Recorder = field(init=False)
     started: float = field(init=False)
 
@@ -85,6 +94,7 @@ class Run:
         self.how_far: Callable[[], str] | None = None  # of the wait in progress
         self.next_monitor = 0.0
         self.warmed = False  # the background warm-ups (helpers, report) have started
+        self.up_check: Callable[[], None] | None = None  # waits for the background up check, once started
         self.lost: list[dict] = []
         self.role_failures: dict[str, dict] = {}
         sample = any(spec.get("check") == "amplification" for spec in self.playbook.checks)
@@ -100,11 +110,16 @@ class Run:
         self.recorder.event("runner", "run_started", playbook=self.playbook.name, seed=self.playbook.seed,
                             lab=self.lab, run_dir=str(self.run_dir))
         try:
+            if self.description.get("pipeline"):  # its reset and repair then start no python in the planner
+                control.open_channel(self.rt, self.description)
             self._start_followers()
             self.truth.start(self.progress)  # before the setup: its changes are part of the truth
             for step in self.playbook.setup:  # e.g. a pipeline reset: done before anyone is watching
+                if not beside_up_check(step):
+                    self._lab_ready()
                 self._run_step(step, "setup")
-            self._start_probers()
+            self._lab_ready()  # every server answered before anyone watches
+            self._start_probers()  # or let go the ones started while the setup waited
             self.apps.start(self.started)  # apps, workloads, services' counters, servers' counters
             for step in self.playbook.steps:
                 self._run_step(step)
@@ -128,11 +143,24 @@ class Run:
         except LabError as exc:
             self.recorder.event("runner", "step_finished", index=step.number, step=step.text, ok=False,
                                 error=str(exc), phase=phase)
+            self._lab_ready()  # a server that never answered explains the failure better (exit 3)
             if isinstance(exc, (watch.NodeLost, roles.RoleFailed)):  # the lab (or its automation) broke: exit 3
                 raise
             raise StepFailed(f"step {step.number} ({step.text}) failed: {exc}") from None
         self.recorder.event("runner", "step_finished", index=step.number, step=step.text, ok=True, error=None,
                             phase=phase)
+
+    def _check_lab(self) -> None:
+        """Start the lab's up check in the background (once): at the first wait, whose time it takes instead
+        of the run's start-up's (6 execs beside the samplers' and the pipeline channel's on 2 cores)."""
+        if self.up_check is None:
+            self.up_check = in_background(self.ready, "up-check")
+
+    def _lab_ready(self) -> None:
+        """Wait for the lab's up check (started now if it was not); raises what it found, once."""
+        self._check_lab()
+        done, self.up_check = self.up_check, lambda: None
+        done()
 
     def _step_text(self) -> str:
         """`step 3/10: pause enactor-a`, `setup 1/2: pipeline_reset`."""
@@ -168,7 +196,10 @@ class Run:
 
     # -- waiting and watching ------------------------------------------------------------------------------
 
-    def wait(self, done: Callable[[], bool], timeout: float | None, how_far: Callable[[], str]) -> None:
+    def wait(self, done: Callable[[], bool], timeout: float | None, how_far: Callable[[], str],
+             until: float | None = None) -> None:
+        """Tick until `done()`; `until` (monotonic) is when it will be done, for a plain sleep: the last
+        look comes then, not up to a tick later (each fixed wait overran by up to 0.1 s)."""
         deadline = time.monotonic() + timeout if timeout is not None else None
         self.how_far = how_far  # the live line says what the wait still waits for
         self._warm_up()
@@ -179,17 +210,22 @@ class Run:
                 return
             if deadline is not None and time.monotonic() >= deadline:
                 raise LabError(f"timed out after {timeout:g}s" + (f" ({how_far()})" if how_far() else ""))
-            time.sleep(TICK)
+            time.sleep(TICK if until is None else max(0.0, min(TICK, until - time.monotonic())))
 
     def _warm_up(self) -> None:
         """At the run's first wait (the race's: the setup's 6 s, after its pipeline reset), in the background:
         every node's helper for the faults and the rollback's sweep in place with this process's channels
-        (started by the first run on a lab, kept until `down`), and the report's imports, fonts and templates.
+        (started by the first run on a lab, kept until `down`), and the report's imports, fonts and templates;
+        the lab's up check; in the setup, the probers, held until it ends (the race's first step after it
+        waits for them: a write of enactor-a's it missed while they started cost a whole apply cycle).
         Not sooner: 15 channels' and matplotlib's start-up would share the CPU with what the run waits for
         (the truth samplers' start, a setup action). A fault that comes before any wait opens its own
         channel; the rollback and the report import what is missing."""
         if not self.warmed:
             self.warmed = True
+            self._check_lab()
+            if self.phase == "setup":  # the probers' python starts now; they send once the setup is over
+                self._start_probers(hold=True)
             nshelper.warm(self.rt, self.description)
             lab_report.warm_up()
 
@@ -259,7 +295,15 @@ class Run:
 
     # -- starting and stopping -----------------------------------------------------------------------------
 
-    def _start_probers(self) -> None:
+    def _start_probers(self, hold: bool = False) -> None:
+        """One prober per client; `hold`: started, but sending nothing until this is called again."""
+        if self.probers:
+            for prober in self.probers:
+                try:
+                    prober.go()
+                except OSError as exc:
+                    raise LabError(f"cannot start the prober in {prober.node}: {exc}") from None
+            return
         plan = self.playbook.probes
         for client_node in plan.clients:
             spec = {
@@ -273,7 +317,7 @@ class Run:
             prober = ProberStream(self.rt, self.description["nodes"][client_node]["container"], spec, self.recorder)
             self.probers.append(prober)
             try:
-                prober.start_exec()
+                prober.start_exec(hold)
             except LabError as exc:
                 raise LabError(f"cannot start the prober in {client_node}: {exc}") from None
 
@@ -293,8 +337,10 @@ class Run:
                 leave = [node for node, plugin in self.roles.items() if not plugin.builtin]
                 for node in roles.stop_user_roles(self.rt, self.description, self.roles):
                     self.recorder.event("runner", "role_stopped", node=node)
-            rollback_error = rollback.roll_back(self, leave)
+            swept = rollback.roll_back(self, leave)  # the sweep goes on while the probers drain
             rollback.stop_recording(self)
+            control.close_channel()
+            rollback_error = swept()
             return self._report(interrupted, failure, rollback_error)
         finally:
             held()

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def sleep(run: Run, step: Step) -> None:
     deadline = time.monotonic() + step.spec["seconds"]
-    run.wait(lambda: time.monotonic() >= deadline, None, lambda: "")
+    run.wait(lambda: time.monotonic() >= deadline, None, lambda: "", until=deadline)
 
 
 def event(run: Run, step: Step) -> None:

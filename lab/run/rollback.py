@@ -18,8 +18,11 @@ if TYPE_CHECKING:
 DRAIN_GRACE = 10.0  # beyond the probe timeout, how long to wait for probers to drain
 
 
-def roll_back(run: Run, leave: list[str] = ()) -> str | None:
-    """Clear every fault the run still holds, then sweep what no record explains; the problems, or None."""
+def roll_back(run: Run, leave: list[str] = ()) -> Callable[[], str | None]:
+    """Clear every fault the run still holds; then, in the background, sweep what no record explains (every
+    node's helper asked, 0.3-0.7 s) while the caller stops the recording. Returns the function that waits for
+    the sweep: the problems, or None. The probers see the run's own faults undone; only leftovers no record
+    explains (a killed run's) may go after their last probe."""
     run.progress("rolling back faults")
     problems = []
     for fault_id in list(run.open_faults):
@@ -28,6 +31,20 @@ def roll_back(run: Run, leave: list[str] = ()) -> str | None:
         except Exception as exc:  # noqa: BLE001 - the sweep below gets another go
             problems.append(f"{fault_id}: {exc}")
             run.open_faults.pop(fault_id, None)
+    result: list[str | None] = []
+
+    def sweep() -> None:
+        result.append(_sweep(run, leave, problems))
+    thread = threading.Thread(target=sweep, name="rollback-sweep", daemon=True)
+    thread.start()
+
+    def done() -> str | None:
+        thread.join()
+        return result[0] if result else "rollback incomplete: the sweep broke off"
+    return done
+
+
+def _sweep(run: Run, leave: list[str], problems: list[str]) -> str | None:
     try:
         for record in faults.clear_all(run.fault_ctx, leave):
             run.recorder.event("runner", "fault_cleared", id=record.get("id"), kind=record.get("kind"),

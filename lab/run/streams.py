@@ -28,10 +28,16 @@ class ProberStream(threading.Thread):
         self.failure: str | None = None
         self.stream = None
 
-    def start_exec(self) -> None:
-        argv = ["python3", "-u", "-m", "lab.agents.prober", json.dumps({**self.spec, "stdin": True})]
+    def start_exec(self, hold: bool = False) -> None:
+        """Start the prober; `hold`: it sends nothing until go()."""
+        spec = {**self.spec, "stdin": True, **({"hold": True} if hold else {})}
+        argv = ["python3", "-u", "-m", "lab.agents.prober", json.dumps(spec)]
         self.stream = self.rt.exec_stream(self.container, argv, stdin=True)
         self.start()
+
+    def go(self) -> None:
+        """A held prober starts sending."""
+        self.stream.send(b"go\n")
 
     def run(self) -> None:
         buffer = b""

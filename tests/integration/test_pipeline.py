@@ -177,3 +177,28 @@ def test_guarded_race_refuses_the_stale_writes_and_never_empties(lab, rt):
     assert not [e for e in events if e["event"] == "stuck"]
     markers = [e["marker"] for e in enactors.status(rt, lab)["dns"].values()]
     assert min(markers) > race["generation"], "the stale plan is applied nowhere"
+
+
+def test_a_kept_channel_runs_the_commands_without_an_exec_and_an_exec_takes_over_when_it_breaks(lab, rt,
+                                                                                               monkeypatch):
+    """What a run does (lab.enactors.control.open_channel): reset, status and repair over one kept loop in the
+    planner, no exec each; once it breaks (its loop ended), the next command runs over an exec as before."""
+    from lab.enactors import control
+
+    planner = lab["nodes"]["planner"]["container"]
+    execs, real_exec = [], rt.exec
+    monkeypatch.setattr(rt, "exec", lambda name, *a, **k: (execs.append(name), real_exec(name, *a, **k))[1])
+    control.open_channel(rt, lab).join()
+    channel = control._channel
+    assert channel is not None, "the planner's command loop did not answer"
+    try:
+        reset = enactors.reset(rt, lab, {"pipeline.interval": 0.5})
+        assert reset["not_held"] == [] and reset["errors"] == {}
+        until(lambda: enactors.status(rt, lab)["newest"] is not None, timeout=10)
+        assert enactors.repair(rt, lab)["errors"] == {}
+        assert planner not in execs and control._channel is channel, "the commands went over the kept channel"
+        channel.stream.close_stdin()  # the loop ends (as when the planner restarts)
+        assert enactors.status(rt, lab)["newest"] is not None
+        assert execs.count(planner) == 1 and control._channel is None, "an exec took over"
+    finally:
+        control.close_channel()

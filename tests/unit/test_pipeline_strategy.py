@@ -249,3 +249,25 @@ def test_the_setting_offers_exactly_the_strategies_in_the_table():
     assert settings.SETTINGS["enactor.strategy"].choices == tuple(strategy.STRATEGIES) == ("naive", "guarded")
     with pytest.raises(ValueError, match="strategies: naive, guarded"):
         strategy.named("careful")
+
+
+def test_a_reset_s_hold_ends_an_enactor_s_pace_at_once_and_a_held_one_sleeps_its_poll_out(tmp_path):
+    """The reset waits for every agent to say "held": a running enactor looks every HOLD_LOOK seconds (not
+    after its whole pace); a held one resumes after its own random poll, which keeps the enactors apart."""
+    import time
+
+    agent = FakeAgent(tmp_path)
+    run = enactor.Enactor(agent)
+    running = {**agent.settings(), "epoch": 1, "running": True}
+    agent.overrides = {"epoch": 1, "running": True}
+    start = time.monotonic()
+    assert run._rest(0.3, running) is False and time.monotonic() - start >= 0.3
+    agent.overrides = {"epoch": 2, "running": False}  # a reset began
+    start = time.monotonic()
+    with pytest.raises(enactor.Abandon):
+        run._pace({**running, "apply_pace": 5})
+    assert time.monotonic() - start < 0.5
+    agent.overrides = {"epoch": 2, "running": True}  # ... and let the agents go: a held one sleeps on
+    start = time.monotonic()
+    assert run._rest(0.3, {**running, "epoch": 2, "running": False}) is False
+    assert time.monotonic() - start >= 0.3

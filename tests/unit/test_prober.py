@@ -114,3 +114,30 @@ def test_the_end_of_stdin_stops_the_prober():
                           capture_output=True, text=True, timeout=20)
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert done.returncode == 0 and lines[-1]["summary"]["sent"] == len(lines) - 1 <= 1
+
+
+def test_a_held_prober_sends_nothing_until_its_first_line_and_stops_at_the_end_of_stdin():
+    """How a run starts its probers while its setup waits: nothing is sent before `go`; without one, nothing."""
+    port, stop = responder()
+    try:
+        spec = {"client": "c", "rate": 20, "timeout": 0.5, "stdin": True, "hold": True,
+                "targets": [{"resolver": "a", "server": "127.0.0.1", "port": port}], "queries": [["x.test.", "A"]]}
+        held = subprocess.Popen([sys.executable, "-m", "lab.agents.prober", json.dumps(spec)], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        went = time.time()
+        held.stdin.write("go\n")
+        held.stdin.flush()
+        time.sleep(0.3)
+        held.stdin.close()
+        lines = [json.loads(line) for line in held.stdout.read().splitlines()]
+        assert held.wait(10) == 0
+        probes = lines[:-1]
+        assert probes and all(p["t"] >= went for p in probes), "nothing sent before go"
+        assert lines[-1]["summary"]["sent"] == len(probes)
+        never = subprocess.run([sys.executable, "-m", "lab.agents.prober", json.dumps(spec)],
+                               stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=20)
+        assert [json.loads(line) for line in never.stdout.splitlines()] == [
+            {"summary": {"client": "c", "sent": 0, "printed": 0}}]
+    finally:
+        stop()
