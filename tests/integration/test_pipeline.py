@@ -114,8 +114,9 @@ def provoke_race(rt, lab: dict, strategy: str) -> dict:
     enactors.reset(rt, lab, {**RACE, "enactor.strategy": strategy})
     since = time.time()
     first = wait_for_event(rt, lab, lambda e: e["source"] == "enactor-a" and e["event"] == "endpoint_applied"
-                           and e["index"] == 1, since, 20)
-    assert first is not None, "enactor-a applied nothing within 20 s"
+                           and e["index"] == 1, since, 40)
+    # Guarded, enactor-a writes first only where it is ahead of b and c: 0.6-17 s after a reset in 25 trials.
+    assert first is not None, "enactor-a applied nothing within 40 s"
     container = lab["nodes"]["enactor-a"]["container"]
     rt.pause(container)
     paused = time.time()
