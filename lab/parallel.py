@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 
@@ -19,20 +19,15 @@ def parallel(fn: Callable[[Any], Any], items: Iterable, workers: int = 8) -> lis
         return list(pool.map(fn, items))
 
 
-def in_background(fn: Callable[[], Any], name: str = "background") -> Callable[[], None]:
-    """Start fn() in a thread now; the returned function waits for it and re-raises what it raised."""
-    failed: list[BaseException] = []
+def in_background(fn: Callable[[], Any], name: str = "background") -> Callable[[], Any]:
+    """Start fn() in a thread now; the returned function waits for it and returns what it returned, or
+    re-raises what it raised (a Future's `result`)."""
+    future: Future = Future()
 
     def run() -> None:
         try:
-            fn()
+            future.set_result(fn())
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            failed.append(exc)
-    thread = threading.Thread(target=run, name=name, daemon=True)
-    thread.start()
-
-    def wait() -> None:
-        thread.join()
-        if failed:
-            raise failed[0]
-    return wait
+            future.set_exception(exc)
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future.result

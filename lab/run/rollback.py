@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from lab import faults
+from lab.parallel import in_background
 
 if TYPE_CHECKING:
     from lab.run.execute import Run
@@ -31,16 +32,13 @@ def roll_back(run: Run, leave: list[str] = ()) -> Callable[[], str | None]:
         except Exception as exc:  # noqa: BLE001 - the sweep below gets another go
             problems.append(f"{fault_id}: {exc}")
             run.open_faults.pop(fault_id, None)
-    result: list[str | None] = []
-
-    def sweep() -> None:
-        result.append(_sweep(run, leave, problems))
-    thread = threading.Thread(target=sweep, name="rollback-sweep", daemon=True)
-    thread.start()
+    swept = in_background(lambda: _sweep(run, leave, problems), "rollback-sweep")
 
     def done() -> str | None:
-        thread.join()
-        return result[0] if result else "rollback incomplete: the sweep broke off"
+        try:
+            return swept()
+        except Exception as exc:  # noqa: BLE001 - reported, and the exit code says so
+            return f"rollback incomplete: the sweep broke off ({exc})"
     return done
 
 
