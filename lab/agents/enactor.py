@@ -34,6 +34,19 @@ class Memory:
     handled: int | None = None  # newest generation it has looked at (applied, or found not fresh)
     applied: int | None = None  # last generation it applied
     stuck: str | None = None  # why it is stuck, while it is
+    first: int | None = None  # the first generation it may apply (first_plan), once it has looked
+
+
+def first_plan(oldest: int, place: int, settings: dict, endpoints: int) -> int:
+    """The first generation the enactor at `place` (0, 1, ... in the topology's `enactors`) applies once it
+    starts or a reset lets it go, `oldest` being the oldest plan in the store then (a reset's baseline):
+    each takes a plan of its own, one planner interval after the one before it (places beyond the plans
+    produced during one apply wrap around). Let go at the same moment, the enactors would all take the same
+    first plan and, their cycles being equally long, stay in step for many cycles: under compare-and-set the
+    one that starts last within a planner interval loses every endpoint to the others until their phases
+    drift apart (the race's enactor-a took up to 17 s to write first after a reset)."""
+    slots = max(1, int(endpoints * float(settings["apply_pace"]) / float(settings["interval"])))
+    return oldest + 1 + place % slots
 
 
 class Abandon(Exception):
@@ -45,6 +58,8 @@ class Enactor:
         self.agent = agent
         self.rng = rng or random.Random(agent.node)
         self.memory = Memory()
+        enactors = agent.config.get("enactors", [])
+        self.place = enactors.index(agent.node) if agent.node in enactors else 0
 
     # -- one cycle --
 
@@ -52,6 +67,12 @@ class Enactor:
         store = self.agent.store
         newest = store.newest()
         if newest is None or (newest == self.memory.handled and not self.memory.stuck):
+            self._status("idle", settings)
+            return
+        if self.memory.first is None:
+            oldest = min(store.generations(), default=newest)
+            self.memory.first = first_plan(oldest, self.place, settings, len(self.agent.endpoints))
+        if newest < self.memory.first:  # the plans before it are the other enactors' to start with
             self._status("idle", settings)
             return
         try:
@@ -211,8 +232,7 @@ class Enactor:
         """Sleep `seconds`; while running, look at the settings every HOLD_LOOK seconds: True as soon as a
         reset holds the agents (or starts a new epoch), so a reset waits a twentieth of a second for this enactor
         to say "held", not its whole pace or poll (up to 0.75 s while stuck). A held enactor sleeps its poll
-        out as it always did: the enactors then resume at their own random moments after the reset, which
-        keeps their phases apart (guarded, enactor-a only writes first where it is ahead of b and c)."""
+        out as it always did; what keeps the enactors apart once they resume is first_plan."""
         if not settings["running"]:
             time.sleep(seconds)
             return False

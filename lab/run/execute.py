@@ -199,18 +199,24 @@ class Run:
     def wait(self, done: Callable[[], bool], timeout: float | None, how_far: Callable[[], str],
              until: float | None = None) -> None:
         """Tick until `done()`; `until` (monotonic) is when it will be done, for a plain sleep: the last
-        look comes then, not up to a tick later (each fixed wait overran by up to 0.1 s)."""
+        look comes then, not up to a tick later (each fixed wait overran by up to 0.1 s). A wait for records
+        looks again as soon as one comes (the race pauses enactor-a within its 0.5 s pace after the write it
+        waits for), else every tick."""
         deadline = time.monotonic() + timeout if timeout is not None else None
         self.how_far = how_far  # the live line says what the wait still waits for
         self._warm_up()
         while True:
+            self.recorder.arrived.clear()  # before the look: a record that comes after it wakes the next one
             self.tick()
             if done():
                 self.how_far = None
                 return
             if deadline is not None and time.monotonic() >= deadline:
                 raise LabError(f"timed out after {timeout:g}s" + (f" ({how_far()})" if how_far() else ""))
-            time.sleep(TICK if until is None else max(0.0, min(TICK, until - time.monotonic())))
+            if until is None:
+                self.recorder.arrived.wait(TICK)
+            else:
+                time.sleep(max(0.0, min(TICK, until - time.monotonic())))
 
     def _warm_up(self) -> None:
         """At the run's first wait (the race's: the setup's 6 s, after its pipeline reset), in the background:

@@ -32,6 +32,7 @@ class Recorder:
         self._held: int | None = None
         self.events: list[dict] = []
         self.written: dict[str, int] = {}  # client -> probe lines written
+        self.arrived = threading.Event()  # set by every record: a wait looks at once, not at its next tick
 
     def probe(self, line: str, parsed: dict) -> None:
         with self._lock:
@@ -40,6 +41,7 @@ class Recorder:
             self.total += 1
             client = str(parsed.get("client"))
             self.written[client] = self.written.get(client, 0) + 1
+            self.arrived.set()
             floor = self.total - KEEP_PROBES if self._held is None else min(self._held, self.total - KEEP_PROBES)
             if not self.keep_all and floor - self.first >= KEEP_PROBES:  # trim in chunks, not every line
                 del self.probes[:floor - self.first]
@@ -72,6 +74,7 @@ class Recorder:
         with self._lock:
             os.write(self._events_fd, (json.dumps(record, default=str) + "\n").encode())
             self.events.append(record)
+            self.arrived.set()
 
     def close(self) -> None:
         with self._lock:

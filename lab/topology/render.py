@@ -109,6 +109,7 @@ def pipeline_config(topology: Topology, node: Node) -> dict:
         "zone": pipeline.zone,
         "primary": str(topology.address_towards(primary, node)),
         "agents": [n.name for n in topology.by_role("agent") if n.software != "planstore"],  # who a reset holds
+        "enactors": [n.name for n in topology.by_role("agent") if n.software == "enactor"],  # in topology order
         **{key: value for key, value in pipeline.plain().items() if key != "zone"},
         # Every tunable with its value (defaults under the topology's): a user's program reads these, then
         # the plan store's settings.json over them (docs/automation.md).

@@ -142,6 +142,7 @@ class FakeAgent:
     the ops lab.agents.update takes; every event and every update sent is kept."""
 
     node = "enactor-a"
+    config = {"enactors": ["enactor-a"]}
 
     def __init__(self, tmp_path, endpoints=("a.cloud.test.",)):
         self.store = plans.PlanStore(tmp_path)
@@ -253,7 +254,7 @@ def test_the_setting_offers_exactly_the_strategies_in_the_table():
 
 def test_a_reset_s_hold_ends_an_enactor_s_pace_at_once_and_a_held_one_sleeps_its_poll_out(tmp_path):
     """The reset waits for every agent to say "held": a running enactor looks every HOLD_LOOK seconds (not
-    after its whole pace); a held one resumes after its own random poll, which keeps the enactors apart."""
+    after its whole pace); a held one resumes after its own random poll."""
     import time
 
     agent = FakeAgent(tmp_path)
@@ -271,3 +272,28 @@ def test_a_reset_s_hold_ends_an_enactor_s_pace_at_once_and_a_held_one_sleeps_its
     start = time.monotonic()
     assert run._rest(0.3, {**running, "epoch": 2, "running": False}) is False
     assert time.monotonic() - start >= 0.3
+
+
+def test_after_a_reset_each_enactor_starts_on_a_plan_of_its_own():
+    """The race's settings (4 endpoints, 0.5 s pace, a plan every 0.5 s: 4 plans during one apply): enactor
+    a takes the first plan after the baseline, b the next, c the one after; a fourth would wrap to a's."""
+    race = {**settings.defaults(), "apply_pace": 0.5, "interval": 0.5}
+    assert [enactor.first_plan(100, place, race, 4) for place in range(5)] == [101, 102, 103, 104, 101]
+    # Plans come as slowly as an apply takes (the topology's defaults): nobody waits, they take each as it comes.
+    assert {enactor.first_plan(100, place, {**race, "interval": 2.0}, 4) for place in range(3)} == {101}
+
+
+def test_an_enactor_leaves_the_plans_before_its_first_to_the_others(tmp_path):
+    agent = FakeAgent(tmp_path)
+    agent.node, agent.config = "enactor-b", {"enactors": ["enactor-a", "enactor-b", "enactor-c"]}
+    agent.store.write(plan(10, ["192.0.2.1"]))  # the reset's baseline
+    agent.dns["a.cloud.test."] = {"marker": 10, "addresses": ["192.0.2.1"]}
+    run = enactor.Enactor(agent)
+    cycle = {**agent.settings(), "apply_pace": 0.5, "interval": 0.1, "epoch": None}  # 5 plans an apply
+    agent.store.write(plan(11, ["192.0.2.2"]))  # enactor-a's
+    run.cycle(cycle)
+    assert not agent.sent and run.memory.first == 12
+    agent.store.write(plan(12, ["192.0.2.3"]))
+    cycle["apply_pace"] = 0  # its first plan: applied (no pace, so the test does not wait it out)
+    run.cycle(cycle)
+    assert agent.dns["a.cloud.test."] == {"marker": 12, "addresses": ["192.0.2.3"]}

@@ -41,3 +41,15 @@ def test_keep_all_keeps_all(tmp_path):
     add(recorder, 5 * KEEP_PROBES)
     assert len(recorder.probes) == 5 * KEEP_PROBES
     recorder.close()
+
+
+def test_every_record_wakes_a_wait(tmp_path):
+    """A wait looks again as soon as a probe or an event comes (Run.wait), not at its next tick."""
+    recorder = Recorder(tmp_path)
+    assert not recorder.arrived.is_set()
+    add(recorder, 1)
+    assert recorder.arrived.is_set()
+    recorder.arrived.clear()
+    recorder.event("enactor-a", "endpoint_applied", index=1)
+    assert recorder.arrived.is_set()
+    recorder.close()

@@ -48,6 +48,7 @@ def test_agents_get_their_pipeline_config_and_the_key(tmp_path):
     config = json.loads(files["enactor-b"]["pipeline.json"])
     assert config["node"] == "enactor-b" and config["primary"] == "10.53.0.10"
     assert config["agents"] == ["planner", "enactor-a", "enactor-b", "enactor-c"]
+    assert config["enactors"] == ["enactor-a", "enactor-b", "enactor-c"]  # their order staggers their start
     assert config["settings"]["keep"] == 3
     assert "tsig.json" in files["planner"] and "pipeline.json" not in files["client1"]
 
