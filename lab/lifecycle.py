@@ -12,6 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
+import dns.rdatatype
+
 from lab import bundle, hosts as hosts_file, image, nodespec, nshelper, runtime, state
 from lab.agentrun import exec_json
 from lab.errors import InputError, LabError, LabNotFound, Timeout, TopologyError
@@ -134,13 +136,13 @@ def _start_checking(rt: Runtime, description: dict, specs: list[runtime.Containe
         rt.start(spec.name)
         if spec.name in authoritative:  # asked beside the next starts, not holding a worker of them
             checks[spec.name] = in_background(lambda: _answers_of(rt, "aa", spec.name, authoritative[spec.name],
-                                                                  timeout), name=f"ready-{spec.node}")
+                                                                  timeout, just_started=True), name=f"ready-{spec.node}")
     parallel(bring_up, specs)
     progress(f"waiting for every server of lab {description['lab']} to answer")
     problems = {node: why for check in checks.values() for node, why in check().items()}
     helpers = in_background(lambda: nshelper.start_all(rt, description), name="helpers")
     try:
-        problems.update(answers(rt, description, timeout, wanted=("noerror",)))
+        problems.update(answers(rt, description, timeout, wanted=("noerror",), just_started=True))
     finally:
         helpers()
     _raise_failing(description, problems, timeout)
@@ -297,8 +299,8 @@ def _ready_plan(description: dict) -> dict[str, dict]:
         for server in [*zone["servers"], *([zone["primary"]] if zone["primary"] else [])]:
             node = description["nodes"][server]
             auth.setdefault(node["container"], []).append(
-                {"server": next(iter(node["addresses"].values())), "name": origin, "type": "SOA", "rd": False,
-                 "node": server})
+                {"server": next(iter(node["addresses"].values())), "name": origin, "type": "SOA",
+                 "qtype": dns.rdatatype.SOA.value, "rd": False, "node": server})
     clients = [n for n, v in description["nodes"].items() if v["role"] == "client"]
     for resolver, node in description["nodes"].items():
         if node["role"] != "resolver":
@@ -310,35 +312,39 @@ def _ready_plan(description: dict) -> dict[str, dict]:
                 continue
             resolve.setdefault(description["nodes"][client_node]["container"], []).append(
                 {"server": addr, "name": description["probe_name"], "type": description["probe_type"],
-                 "node": resolver})
+                 "qtype": dns.rdatatype.from_text(description["probe_type"]).value, "node": resolver})
             break
     return {"aa": auth, "noerror": resolve}
 
 
 def answers(rt: Runtime, description: dict, deadline: float = 0, running: set[str] | None = None,
-            at_once: bool = False, wanted: tuple[str, ...] = ("aa", "noerror")) -> dict[str, str | None]:
+            at_once: bool = False, wanted: tuple[str, ...] = ("aa", "noerror"),
+            just_started: bool = False) -> dict[str, str | None]:
     """node -> None when the server answers as it should, else what it did instead. With a deadline,
     keep asking until every server answers or the deadline (seconds) runs out. `running`: ask only from
     these containers (a paused or stopped one cannot run the question). The resolvers are asked once the
     authoritative servers answer (a resolver would keep a failure it got from one still starting), or
     `at_once` beside them: for servers that have been running, one round of execs instead of two. `wanted`:
-    the rounds to ask ("aa": the authoritative servers, "noerror": the resolvers)."""
+    the rounds to ask ("aa": the authoritative servers, "noerror": the resolvers); `just_started`: see
+    exec_json."""
     plans = [(until, container, queries) for until, plan in _ready_plan(description).items()
              for container, queries in plan.items() if running is None or container in running]
     rounds = [plans] if at_once else [[p for p in plans if p[0] == until] for until in wanted]
     problems: dict[str, str | None] = {}
     for items in rounds:
-        for found in parallel(lambda item: _answers_of(rt, *item, deadline), items):
+        for found in parallel(lambda item: _answers_of(rt, *item, deadline, just_started), items):
             problems.update(found)
     return problems
 
 
-def _answers_of(rt: Runtime, until: str, container: str, queries: list[dict], deadline: float) -> dict[str, str | None]:
-    """node -> None or what it did instead, for the queries asked from one container (`until`: see answers).
-    A server not listening yet refuses at once (a connected socket) and is asked again 0.05 s later."""
-    results = exec_json(rt, container, "lab.agents.ask",
-                        {"queries": queries, "until": until, "deadline": deadline, "timeout": 1, "every": 0.05,
-                         "connected": True}, timeout=deadline + 15)
+def _answers_of(rt: Runtime, until: str, container: str, queries: list[dict], deadline: float,
+                just_started: bool = False) -> dict[str, str | None]:
+    """node -> None or what it did instead, for the queries asked from one container (`until`: see answers;
+    `just_started`: see exec_json). A server not listening yet refuses at once and is asked again 0.05 s
+    later (lab.agents.ready)."""
+    results = exec_json(rt, container, "lab.agents.ready",
+                        {"queries": queries, "until": until, "deadline": deadline, "timeout": 1, "every": 0.05},
+                        timeout=deadline + 15, just_started=just_started)
     problems: dict[str, str | None] = {}
     for query, result in zip(queries, results):
         good = result["rcode"] == "NOERROR" and (until != "aa" or result["aa"])

@@ -6,8 +6,7 @@
 `until` makes it a readiness probe: repeat every query until it gets an answer of that kind ("answer":
 any rcode but SERVFAIL/REFUSED, "noerror": NOERROR, "aa": an authoritative NOERROR, "expect": exactly
 the query's `expect` list of answers, in any order; "records": exactly its `expect` list of "TTL value"
-records) or the deadline passes, every `every` seconds (0.2). `"connected": true` asks over connected UDP
-sockets, so a server that does not listen yet refuses at once instead of timing out.
+records) or the deadline passes, every `every` seconds (0.2).
 
 A query with `"sections": true` also gets `records`: "TTL value" of every record of the asked name and type
 in any section, so a referral's NS (authority) and glue (additional) count as what the server serves.
@@ -20,7 +19,6 @@ sets Checking Disabled: a validating resolver answers without validating.
 from __future__ import annotations
 
 import json
-import socket
 import sys
 import time
 
@@ -36,7 +34,7 @@ EDE = 15  # EDNS option code of an Extended DNS Error (RFC 8914)
 
 
 def ask(server: str, name: str, rdtype: str = "A", timeout: float = 2.0, rd: bool = True, tcp: bool = False,
-        dnssec: bool = False, cd: bool = False, sections: bool = False, connected: bool = False) -> dict:
+        dnssec: bool = False, cd: bool = False, sections: bool = False) -> dict:
     query = dns.message.make_query(name, rdtype)
     if not rd:
         query.flags &= ~dns.flags.RD
@@ -49,10 +47,8 @@ def ask(server: str, name: str, rdtype: str = "A", timeout: float = 2.0, rd: boo
     result = {"t": start, "server": server, "name": query.question[0].name.to_text(), "type": rdtype.upper(),
               "rcode": None, "answers": [], "ttl": None, "latency_ms": None, "error": None, "aa": False}
     try:
-        if connected and not tcp:
-            response = _connected_udp(query, server, timeout)
-        else:
-            response = (dns.query.tcp if tcp else dns.query.udp)(query, server, timeout=timeout)
+        send = dns.query.tcp if tcp else dns.query.udp
+        response = send(query, server, timeout=timeout)
     except dns.exception.Timeout:
         result["error"] = "timeout"
         return result
@@ -80,15 +76,6 @@ def ask(server: str, name: str, rdtype: str = "A", timeout: float = 2.0, rd: boo
     if sections:
         result["records"] = section_records(response, rdtype)
     return result
-
-
-def _connected_udp(query, server: str, timeout: float):
-    """UDP over a connected socket: a server not listening yet is ConnectionRefusedError at once (the ICMP
-    error reaches a connected socket only), not a timeout."""
-    family = socket.AF_INET6 if ":" in server else socket.AF_INET
-    with socket.socket(family, socket.SOCK_DGRAM) as sock:
-        sock.connect((server, 53))
-        return dns.query.udp(query, server, timeout=timeout, sock=sock)
 
 
 def section_records(response, rdtype: str) -> list[str]:
@@ -139,8 +126,7 @@ def run(spec: dict) -> list[dict]:
         still = []
         for i, q in pending:
             results[i] = ask(q["server"], q["name"], q.get("type", "A"), timeout, q.get("rd", True), q.get("tcp", False),
-                             q.get("dnssec", False), q.get("cd", False), q.get("sections", False),
-                             bool(spec.get("connected")))
+                             q.get("dnssec", False), q.get("cd", False), q.get("sections", False))
             if until and not _done(results[i], until, q):
                 still.append((i, q))
         pending = still
