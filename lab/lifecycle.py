@@ -106,7 +106,8 @@ def up_checking(topology_path: str | Path | None = None, name: str | None = None
         state.save_description(lab, description)
 
         progress(f"creating {len(topology.networks)} networks and {len(topology.nodes)} containers")
-        for net in topology.networks.values():
+
+        def create_network(net) -> None:
             try:
                 subnet6 = topology.subnet6(net.name)
                 rt.create_network(runtime.network_name(lab, net.name), str(net.subnet),
@@ -114,6 +115,7 @@ def up_checking(topology_path: str | Path | None = None, name: str | None = None
                                   str(subnet6) if subnet6 else None, _dynamic6(topology, net.name))
             except LabError as exc:  # e.g. a network made outside dnslab took the subnet
                 raise LabError(f"{exc} (lab {lab}); run 'dnslab down --name {lab}' and try again") from None
+        parallel(create_network, topology.networks.values())  # side by side: 0.07-0.1 s each
     if topology.pipeline is not None:
         # Created here with the lab's labels (Docker would make it unlabelled on first mount), so
         # `dnslab down` finds and removes it with everything else.
