@@ -12,10 +12,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
+import dns.rdatatype
+
 from lab import bundle, hosts as hosts_file, image, nodespec, nshelper, runtime, state
 from lab.agentrun import exec_json
 from lab.errors import InputError, LabError, LabNotFound, Timeout, TopologyError
-from lab.parallel import parallel
+from lab.parallel import in_background, parallel
 from lab.nodespec import container_specs, plan_volume
 from lab.runtime import Runtime
 from lab.topology import appnodes, load as topology_load
@@ -104,7 +106,8 @@ def up_checking(topology_path: str | Path | None = None, name: str | None = None
         state.save_description(lab, description)
 
         progress(f"creating {len(topology.networks)} networks and {len(topology.nodes)} containers")
-        for net in topology.networks.values():
+
+        def create_network(net) -> None:
             try:
                 subnet6 = topology.subnet6(net.name)
                 rt.create_network(runtime.network_name(lab, net.name), str(net.subnet),
@@ -112,15 +115,39 @@ def up_checking(topology_path: str | Path | None = None, name: str | None = None
                                   str(subnet6) if subnet6 else None, _dynamic6(topology, net.name))
             except LabError as exc:  # e.g. a network made outside dnslab took the subnet
                 raise LabError(f"{exc} (lab {lab}); run 'dnslab down --name {lab}' and try again") from None
+        parallel(create_network, topology.networks.values())  # side by side: 0.07-0.1 s each
     if topology.pipeline is not None:
         # Created here with the lab's labels (Docker would make it unlabelled on first mount), so
         # `dnslab down` finds and removes it with everything else.
         rt.create_volume(plan_volume(lab), labels)
-    specs = container_specs(lab, topology, tag, labels, placed)
-    parallel(rt.create, specs)
-    parallel(rt.start, [spec.name for spec in specs])
-    _ready_with_helpers(rt, description, progress, ready_timeout)
+    _start_checking(rt, description, container_specs(lab, topology, tag, labels, placed), progress, ready_timeout)
     return description, lambda: None
+
+
+def _start_checking(rt: Runtime, description: dict, specs: list[runtime.ContainerSpec], progress: Progress,
+                    timeout: float) -> None:
+    """Create and start every container, each as soon as it can (no barrier between creating all and starting
+    all), and ask every authoritative server from its container as soon as that one runs, while the others
+    start; then the resolvers, once every authoritative server answers (lab.lifecycle.answers). Raises
+    Timeout naming every server that did not answer."""
+    authoritative = _ready_plan(description)["aa"]
+    checks: dict[str, Callable[[], dict]] = {}
+
+    def bring_up(spec: runtime.ContainerSpec) -> None:
+        rt.create(spec)
+        rt.start(spec.name)
+        if spec.name in authoritative:  # asked beside the next starts, not holding a worker of them
+            checks[spec.name] = in_background(lambda: _answers_of(rt, "aa", spec.name, authoritative[spec.name],
+                                                                  timeout, just_started=True), name=f"ready-{spec.node}")
+    parallel(bring_up, specs)
+    progress(f"waiting for every server of lab {description['lab']} to answer")
+    problems = {node: why for check in checks.values() for node, why in check().items()}
+    helpers = in_background(lambda: nshelper.start_all(rt, description), name="helpers")
+    try:
+        problems.update(answers(rt, description, timeout, wanted=("noerror",), just_started=True))
+    finally:
+        helpers()
+    _raise_failing(description, problems, timeout)
 
 
 def _ready_with_helpers(rt: Runtime, description: dict, progress: Progress, timeout: float,
@@ -274,8 +301,8 @@ def _ready_plan(description: dict) -> dict[str, dict]:
         for server in [*zone["servers"], *([zone["primary"]] if zone["primary"] else [])]:
             node = description["nodes"][server]
             auth.setdefault(node["container"], []).append(
-                {"server": next(iter(node["addresses"].values())), "name": origin, "type": "SOA", "rd": False,
-                 "node": server})
+                {"server": next(iter(node["addresses"].values())), "name": origin, "type": "SOA",
+                 "qtype": dns.rdatatype.SOA.value, "rd": False, "node": server})
     clients = [n for n, v in description["nodes"].items() if v["role"] == "client"]
     for resolver, node in description["nodes"].items():
         if node["role"] != "resolver":
@@ -287,42 +314,55 @@ def _ready_plan(description: dict) -> dict[str, dict]:
                 continue
             resolve.setdefault(description["nodes"][client_node]["container"], []).append(
                 {"server": addr, "name": description["probe_name"], "type": description["probe_type"],
-                 "node": resolver})
+                 "qtype": dns.rdatatype.from_text(description["probe_type"]).value, "node": resolver})
             break
     return {"aa": auth, "noerror": resolve}
 
 
 def answers(rt: Runtime, description: dict, deadline: float = 0, running: set[str] | None = None,
-            at_once: bool = False) -> dict[str, str | None]:
+            at_once: bool = False, wanted: tuple[str, ...] = ("aa", "noerror"),
+            just_started: bool = False) -> dict[str, str | None]:
     """node -> None when the server answers as it should, else what it did instead. With a deadline,
     keep asking until every server answers or the deadline (seconds) runs out. `running`: ask only from
     these containers (a paused or stopped one cannot run the question). The resolvers are asked once the
     authoritative servers answer (a resolver would keep a failure it got from one still starting), or
-    `at_once` beside them: for servers that have been running, one round of execs instead of two."""
+    `at_once` beside them: for servers that have been running, one round of execs instead of two. `wanted`:
+    the rounds to ask ("aa": the authoritative servers, "noerror": the resolvers); `just_started`: see
+    exec_json."""
     plans = [(until, container, queries) for until, plan in _ready_plan(description).items()
              for container, queries in plan.items() if running is None or container in running]
-
-    def run(item):
-        until, container, queries = item
-        return exec_json(rt, container, "lab.agents.ask",
-                         {"queries": queries, "until": until, "deadline": deadline, "timeout": 1},
-                         timeout=deadline + 15)
-
-    rounds = [plans] if at_once else [[p for p in plans if p[0] == until] for until in ("aa", "noerror")]
+    rounds = [plans] if at_once else [[p for p in plans if p[0] == until] for until in wanted]
     problems: dict[str, str | None] = {}
     for items in rounds:
-        for (until, _, queries), results in zip(items, parallel(run, items)):
-            for query, result in zip(queries, results):
-                good = result["rcode"] == "NOERROR" and (until != "aa" or result["aa"])
-                problem = None if good else f"{result['rcode'] or result['error']} for {query['name']} {query['type']}"
-                problems[query["node"]] = problems.get(query["node"]) or problem
+        for found in parallel(lambda item: _answers_of(rt, *item, deadline, just_started), items):
+            problems.update(found)
+    return problems
+
+
+def _answers_of(rt: Runtime, until: str, container: str, queries: list[dict], deadline: float,
+                just_started: bool = False) -> dict[str, str | None]:
+    """node -> None or what it did instead, for the queries asked from one container (`until`: see answers;
+    `just_started`: see exec_json). A server not listening yet refuses at once and is asked again 0.05 s
+    later (lab.agents.ready)."""
+    results = exec_json(rt, container, "lab.agents.ready",
+                        {"queries": queries, "until": until, "deadline": deadline, "timeout": 1, "every": 0.05},
+                        timeout=deadline + 15, just_started=just_started)
+    problems: dict[str, str | None] = {}
+    for query, result in zip(queries, results):
+        good = result["rcode"] == "NOERROR" and (until != "aa" or result["aa"])
+        problem = None if good else f"{result['rcode'] or result['error']} for {query['name']} {query['type']}"
+        problems[query["node"]] = problems.get(query["node"]) or problem
     return problems
 
 
 def wait_ready(rt: Runtime, description: dict, progress: Progress,
                timeout: float = READY_TIMEOUT, at_once: bool = False) -> None:
     progress(f"waiting for every server of lab {description['lab']} to answer")
-    failing = {node: why for node, why in answers(rt, description, timeout, at_once=at_once).items() if why}
+    _raise_failing(description, answers(rt, description, timeout, at_once=at_once), timeout)
+
+
+def _raise_failing(description: dict, problems: dict[str, str | None], timeout: float) -> None:
+    failing = {node: why for node, why in problems.items() if why}
     if failing:
         raise Timeout(f"lab {description['lab']} not ready after {timeout:.0f}s: "
                       + "; ".join(f"{node} ({why})" for node, why in failing.items())

@@ -18,9 +18,10 @@ from lab.topology.software import software_of
 
 PACKAGE_DIR = bundle.PACKAGE
 PLAN_STORE_MOUNT = "/plans"  # where pipeline agents see the plan store (lab/agents/plans.py)
-# Every node's command runs behind this: the lab's own resolv.conf (never Docker's embedded DNS), and the
-# script a fault may have left to run once before the server starts again (runtime.ON_START).
-PROLOGUE = (f"cat {runtime.NODE_DIR}/resolv.conf > /etc/resolv.conf; "
+# Every node's command runs behind this: its files written out if they came in its environment (at its first
+# start: runtime.UNPACK), the lab's own resolv.conf (never Docker's embedded DNS), and the script a fault may
+# have left to run once before the server starts again (runtime.ON_START).
+PROLOGUE = (f"{runtime.UNPACK}cat {runtime.NODE_DIR}/resolv.conf > /etc/resolv.conf; "
             f"if [ -f {runtime.ON_START} ]; then sh {runtime.ON_START}; rm -f {runtime.ON_START}; fi; exec \"$@\"")
 
 
@@ -37,7 +38,7 @@ def _container_spec(lab: str, topology: Topology, node_name: str, tag: str, labe
         labels={**labels, runtime.NODE: node.name, runtime.ROLE: node.role, runtime.SOFTWARE: node.software},
         files={**node_files(lab, node.name), **agent_code()}, tmpfs={d: "" for d in soft.writable},
         environment=dict(image.ENVIRONMENT), nano_cpus=int(float(node.options.get("cpus") or 0) * 1e9),
-        host=host,
+        host=host, unpacks=True,
     )
     if node.role == "service":  # its agent is its command, its settings the argument
         spec = replace(spec, command=[*spec.command, json.dumps(appnodes.agent_spec(topology, node))])
@@ -103,6 +104,7 @@ def _as_agent(spec: runtime.ContainerSpec, topology: Topology, plugin: Automatio
     files = {**spec.files, **(automation.source_files(plugin.source) if plugin.source else {})}
     return replace(
         spec, image=plugin.image or spec.image, command=list(plugin.command or spec.command), files=files,
+        unpacks=not plugin.image,  # a user's image (built on ours) may run as another user: its files are put in
         labels={**spec.labels, runtime.AUTOMATION: plugin.digest()},
         environment={**spec.environment, **env, **({"DNSLAB_PLANS_URL": store_url} if store_url else {})},
         volumes={plan_volume(spec.lab): {"bind": PLAN_STORE_MOUNT, "mode": "rw"}},  # the shared plan store

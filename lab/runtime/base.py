@@ -109,7 +109,7 @@ class File:
 @dataclass
 class ContainerSpec:
     """One node's container: what to run, where it sits on the networks, what it may do, which files it
-    starts with (path in the container -> File; they are put in before it starts)."""
+    starts with (path in the container -> File; they are in place before its command runs)."""
 
     lab: str
     node: str
@@ -127,6 +127,9 @@ class ContainerSpec:
     entrypoint: list[str] = field(default_factory=list)  # runs `command` (as its arguments); [] : none
     nano_cpus: int = 0  # CPU limit in 1e-9 CPUs (docker --cpus); 0: none
     host: str | None = None  # the engine to place it on (several engines); None: the only one
+    # Its entrypoint begins with lab.runtime.filepack.UNPACK and runs as root: `files` may come in its
+    # environment instead of being put in (the lab image's nodes; not a user's image, whose user may differ).
+    unpacks: bool = False
 
     @property
     def name(self) -> str:

@@ -14,7 +14,6 @@ import socket
 import tarfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from pathlib import PurePosixPath
 
 import docker
 import docker.errors
@@ -24,6 +23,7 @@ from docker.utils.socket import frames_iter
 
 from lab.errors import DockerUnavailable, LabError
 from lab.parallel import parallel
+from lab.runtime import filepack
 from lab.runtime.base import (
     HELPER, LAB, Container, ContainerSpec, ExecResult, File, Network, Volume, network_name,
 )
@@ -192,10 +192,14 @@ class DockerRuntime:
             network_name(spec.lab, first[0]): api.create_endpoint_config(
                 ipv4_address=first[1], ipv6_address=spec.addresses6.get(first[0]), aliases=[spec.node]),
         })
+        environment, files = dict(spec.environment), spec.files
+        carried = filepack.environment(files) if spec.unpacks and files else None
+        if carried is not None:  # no archive call: its entrypoint writes them out (lab.runtime.filepack)
+            environment, files = {**environment, **carried}, {}
         try:
             api.create_container(
                 spec.image, command=spec.command, name=spec.name, hostname=spec.node, labels=spec.labels,
-                environment=spec.environment, host_config=host_config, networking_config=networking,
+                environment=environment, host_config=host_config, networking_config=networking,
                 volumes=[v["bind"] for v in binds.values()], detach=True, working_dir=spec.working_dir,
                 entrypoint=spec.entrypoint or None,
             )
@@ -204,8 +208,8 @@ class DockerRuntime:
                                                  ipv6_address=spec.addresses6.get(net), aliases=[spec.node])
         except docker.errors.APIError as exc:
             raise LabError(f"cannot create the container of {spec.node} ({spec.name}): {_explain(exc)}") from None
-        if spec.files:
-            self.put_files(spec.name, spec.files)
+        if files:
+            self.put_files(spec.name, files)
 
     def containers(self, lab: str | None) -> list[Container]:
         return [_listed(c) for c in self.api.containers(all=True, filters=lab_filter(lab))]
@@ -349,7 +353,7 @@ class DockerRuntime:
             raise LabError(f"cannot follow the output of {name}: {_explain(exc)}") from None
 
     def put_files(self, name: str, files: Mapping[str, File]) -> None:
-        archive = _tar(files)
+        archive = filepack.tar(files)
         try:
             self.api.put_archive(name, "/", archive)
         except docker.errors.NotFound:
@@ -501,26 +505,6 @@ def _listed(item: dict) -> Container:
         name=(item.get("Names") or ["/?"])[0].lstrip("/"), state=item.get("State", "unknown"),
         labels=item.get("Labels") or {}, networks={n: v.get("IPAddress", "") for n, v in networks.items()},
         image=item.get("Image", ""), id=item.get("Id", ""))
-
-
-def _tar(files: Mapping[str, File]) -> bytes:
-    """One tar archive of files at absolute paths, with their parent directories (mode 0755, owned by root)."""
-    buffer = io.BytesIO()
-    dirs: set[str] = set()
-    now = time.time()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for path, file in sorted(files.items()):
-            rel = PurePosixPath(path.lstrip("/"))
-            for parent in reversed(rel.parents[:-1] if len(rel.parents) > 1 else []):
-                if str(parent) not in dirs:
-                    dirs.add(str(parent))
-                    info = tarfile.TarInfo(str(parent))
-                    info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, now
-                    tar.addfile(info)
-            info = tarfile.TarInfo(str(rel))
-            info.size, info.mode, info.mtime = len(file.content), file.mode, now
-            tar.addfile(info, io.BytesIO(file.content))
-    return buffer.getvalue()
 
 
 class DockerExecStream:
