@@ -92,6 +92,32 @@ def test_a_published_signed_zone_is_confirmed_by_every_rrset_that_changed_signat
     assert zonedata.signed_checks(good, "; a comment only differs\n" + good, "shop.test.") == []
 
 
+def test_a_parents_new_ds_is_confirmed_by_the_ds_not_by_the_nsec_a_server_refers_for():
+    from lab.faults import zonedata
+    from lab.signing import keys as K, signer
+
+    parent = """$ORIGIN test.
+@ 20 IN SOA tld.ns.test. hostmaster.test. 1 3600 600 86400 20
+@ 20 IN NS tld.ns.test.
+tld.ns.test. 20 IN A 10.53.0.3
+shop.test. 20 IN NS sec-knot.ns.shop.test.
+shop.test. 20 IN DS 1 13 2 {digest}
+sec-knot.ns.shop.test. 20 IN A 10.53.0.11
+"""
+    keys = [K.generate("test.", "ksk"), K.generate("test.", "zsk")]
+    now = time.time()
+    old, new = (signer.sign(parent.format(digest=d * 64), "test.", keys, now - 60, now + 3600) for d in "ab")
+    checks = {(c["name"], c["type"]): c["expect"] for c in zonedata.signed_checks(old, new, "test.")}
+    assert checks[("shop.test.", "DS")][0] == "20 1 13 2 " + "b" * 64 and " RRSIG DS " in checks[("shop.test.", "DS")][1]
+    assert list(checks) == [("shop.test.", "DS")]  # same validity: nothing else was signed differently
+    # Later: every signature differs too, but the delegation's NSEC (the parent's, though asked for it a server
+    # refers to the child) is not asked, nor its NS or glue (unsigned, unchanged).
+    later = signer.sign(parent.format(digest="b" * 64), "test.", keys, now, now + 3600)
+    checks = {(c["name"], c["type"]) for c in zonedata.signed_checks(old, later, "test.")}
+    assert {("shop.test.", "DS"), ("test.", "SOA"), ("test.", "NSEC"), ("tld.ns.test.", "A")} <= checks
+    assert not {("shop.test.", "NSEC"), ("shop.test.", "NS"), ("sec-knot.ns.shop.test.", "A")} & checks
+
+
 def test_ask_counts_the_signatures_over_the_asked_rrset_when_it_asks_with_dnssec_ok():
     import dns.message
 
