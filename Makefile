@@ -77,7 +77,7 @@ clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
 
 # Benchmarks (not in CI): figures next to baselines measured in the same run; writes bench/results.json and
-# prints the table. RUNS=N runs per figure (default 5); ONLY=up,image,probes,faults,race,scale,wrapup picks some;
+# prints the table. RUNS=N runs per figure (default 5); ONLY=up,image,probes,faults,faults-dnssec,race,scale,wrapup picks some;
 # ONLY=cold (only when asked for: about 5 minutes a run) times a clean clone's make lab-up, cold and warm caches.
 bench: venv
 	$(VENV)/bin/python bench/run.py --runs $(or $(RUNS),5) $(if $(ONLY),--only $(ONLY))

@@ -32,6 +32,13 @@ it. So, as an operator would, the bench flushes from unbound's cache right after
 in the figure) the ttl fault's name, and for broken delegations everything (`flush_zone .`). The flush
 speaks unbound's remote-control protocol as unbound-control does, plain on 127.0.0.1 as the lab renders it,
 from unbound's namespace by its kept helper (lab.agents.unboundctl): no exec per flush.
+
+The DNSSEC kinds (`--only faults-dnssec`: a lab of compose/signed.yml of its own) change shop.test., which
+dnslab signs, and are seen through the validating unbound, asked with EDNS and AD: SERVFAIL where the
+published data no longer validates (a rollover with the parent's DS left as it was, so no cache can hide
+it), a validated NXDOMAIN for a wrong denial, and for update-ds, injected after such a rollover, validated
+answers again. Unbound keeps what it validated (and a bogus verdict) for the records' TTLs, so the bench
+forgets shop.test. there (`flush_zone`) right after the inject call, counted, and before each sample.
 """
 
 from __future__ import annotations
@@ -48,7 +55,7 @@ from pathlib import Path
 from bench.figures import PREFIX, console, figure
 from bench.probing import Prober
 from lab import lifecycle, nshelper, zoneupdate
-from lab.faults import FaultContext, clear, clear_all, inject
+from lab.faults import FaultContext, clear, clear_all, inject, warm_up
 from lab.faults.zonedata import wait_propagated
 
 DEFAULT_TOPOLOGY = Path(__file__).resolve().parents[1] / "compose" / "default.yml"
@@ -85,6 +92,10 @@ class Case:
     names: str = "cached"  # cached: api.cloud.test.; new: a new NXDOMAIN name per query; ttl0: a fresh TTL-0 name
     flush: str = ""  # unbound-control command run right after inject ("{name}": the fault's name); see above
     streak: int = STREAK
+    name: str = "api.cloud.test."  # the name asked when `names` is "cached"
+    dnssec: bool = False  # the prober asks with EDNS and AD: its lines say whether the answer validated
+    before: str = ""  # unbound-control command run before the prober starts (not counted)
+    setup: tuple = ()  # (kind, target, params): a fault in force before the sample's own (cleared after it)
 
 
 CASES = [
@@ -116,6 +127,34 @@ CASES = [
 ]
 # serial-regression is left out: a client sees nothing until the primary's next change fails to reach the
 # secondaries, so it has no effect of its own to time.
+
+SIGNED_TOPOLOGY = DEFAULT_TOPOLOGY.with_name("signed.yml")
+SHOP, WWW = "shop.test.", "www.shop.test."
+
+
+def validated(r: dict) -> bool:
+    return r["rcode"] == "NOERROR" and bool(r.get("ad"))
+
+
+def _dnssec(kind: str, target: str, effect, seen: str, params: dict, setup: tuple = ()) -> Case:
+    """A DNSSEC kind on shop.test., seen through the validating unbound (see the module's docstring)."""
+    return Case(kind, target, "unbound", effect, seen, {"zone": SHOP, **params}, name=WWW, dnssec=True,
+                flush=f"flush_zone {SHOP}", before=f"flush_zone {SHOP}", setup=setup)
+
+
+# The effect a validating client sees of each: SERVFAIL where the signed data no longer validates (a
+# rollover with the parent's DS unchanged: the published KSK never matches, whatever a resolver cached),
+# a validated NXDOMAIN for a wrong denial, and for a late DS (after such a rollover) validated answers again.
+DNSSEC_CASES = [
+    _dnssec("expire-signatures", "sec-knot", rcode("SERVFAIL"), "SERVFAIL", {"expires_in": 0}),
+    _dnssec("bogus-rrsig", "sec-knot", rcode("SERVFAIL"), "SERVFAIL", {"names": [WWW]}),
+    _dnssec("remove-dnskey", "sec-knot", rcode("SERVFAIL"), "SERVFAIL", {}),
+    _dnssec("ksk-rollover", "sec-knot", rcode("SERVFAIL"), "SERVFAIL (DS unchanged)", {"update_parent": False}),
+    _dnssec("update-ds", "tld", validated, "NOERROR + AD again after a rollover", {},
+            setup=("ksk-rollover", "sec-knot", {"zone": SHOP, "update_parent": False})),
+    _dnssec("wrong-denial", "sec-knot", lambda r: r["rcode"] == "NXDOMAIN" and bool(r.get("ad")),
+            "NXDOMAIN + AD", {"name": WWW}),
+]
 
 
 def flush_unbound(ctx: FaultContext, infra: bool = False, command: str = "flush_zone .") -> None:
@@ -154,7 +193,7 @@ def queries_for(ctx: FaultContext, case: Case) -> tuple[list[list[str]], dict]:
     if case.names == "ttl0":
         name = ttl0_name(ctx)
         return [[name, "A"]], {**case.params, "name": name}
-    return [["api.cloud.test.", "A"]], case.params
+    return [[case.name, "A"]], case.params
 
 
 def first_effect(lines: list[dict], start: float, effect, streak: int) -> dict | None:
@@ -179,17 +218,29 @@ def sample(ctx: FaultContext, case: Case) -> dict:
     """One measurement of one fault kind: {"latency_ms", "observed_ms", "inject_ms", "interval_ms", "clean_ms"}
     (and "floor_ms" for kinds that travel to the secondaries)."""
     queries, params = queries_for(ctx, case)
-    floor = None
+    floor, quiet = None, 0.0
     if case.names == "ttl0":
         time.sleep(KNOT_NOTIFY_GAP)
         floor = propagation_ms(ctx)
         quiet = time.monotonic() + KNOT_NOTIFY_GAP
+    held = inject(ctx, case.setup[0], case.setup[1], case.setup[2]) if case.setup else None
+    try:
+        if case.before:
+            flush_unbound(ctx, command=case.before)
+        return _measure(ctx, case, queries, params, floor, quiet)
+    finally:
+        if held is not None:
+            clear(ctx, held["id"])
 
+
+def _measure(ctx: FaultContext, case: Case, queries: list, params: dict, floor: float | None, quiet: float) -> dict:
+    """The sample itself, once its setup is in place: `quiet`, when the zone may take the next update."""
     def clean(prober: Prober) -> bool:
         lines = prober.lines()
         return len(lines) >= STREAK and all(r["rcode"] is not None and not case.effect(r) for r in lines[-STREAK:])
 
-    with Prober(ctx.rt, ctx.description, CLIENT, case.resolver, queries, PROBE_RATE, TIMEOUT) as prober:
+    with Prober(ctx.rt, ctx.description, CLIENT, case.resolver, queries, PROBE_RATE, TIMEOUT,
+                dnssec=case.dnssec) as prober:
         try:
             wait_until(lambda: clean(prober), CLEAN_TIMEOUT, f"{case.resolver}: clean answers before {case.kind}")
         except RuntimeError:
@@ -224,23 +275,33 @@ def sample(ctx: FaultContext, case: Case) -> dict:
 
 
 def bench(rt, runs: int) -> list[dict]:
-    lab = f"{PREFIX}-faults"
-    samples: dict[str, list[dict]] = {case.kind: [] for case in CASES}
+    return _bench(rt, runs, DEFAULT_TOPOLOGY, "faults", CASES)
+
+
+def bench_dnssec(rt, runs: int) -> list[dict]:
+    """The DNSSEC kinds, on the signed world (a lab of its own)."""
+    return _bench(rt, runs, SIGNED_TOPOLOGY, "faults-dnssec", DNSSEC_CASES)
+
+
+def _bench(rt, runs: int, topology: Path, label: str, cases: list[Case]) -> list[dict]:
+    lab = f"{PREFIX}-{label}"
+    samples: dict[str, list[dict]] = {case.kind: [] for case in cases}
     try:
-        description = lifecycle.up(DEFAULT_TOPOLOGY, lab, rt=rt)
+        description = lifecycle.up(topology, lab, rt=rt)
         nshelper.ensure(rt, description).join()  # what a run does at its start, in the background
         ctx = FaultContext(rt, description, random.Random(1))
+        warm_up(ctx)  # so does this (a signed lab's DNSSEC faults' first parses)
         for i in range(runs):
-            for case in CASES:  # kinds interleaved: a slow moment of the machine does not hit one kind only
+            for case in cases:  # kinds interleaved: a slow moment of the machine does not hit one kind only
                 got = sample(ctx, case)
                 samples[case.kind].append(got)
-                console.print(f"[faults] run {i + 1}/{runs} {case.kind:<16} effect after {got['latency_ms']:7.1f} ms "
+                console.print(f"[{label}] run {i + 1}/{runs} {case.kind:<16} effect after {got['latency_ms']:7.1f} ms "
                               f"(inject call {got['inject_ms']:.0f} ms)")
         clear_all(ctx)
     finally:
         lifecycle.down(lab, rt=rt)
     results = []
-    for case in CASES:
+    for case in cases:
         got = samples[case.kind]
         inject_ms = statistics.median(s["inject_ms"] for s in got)
         results.append(figure(

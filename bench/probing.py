@@ -23,11 +23,12 @@ class Prober:
     """One prober from `client_node` to one resolver; `with Prober(...) as p:` starts and stops it."""
 
     def __init__(self, rt, description: dict, client_node: str, resolver: str, queries: list[list[str]],
-                 rate: float, timeout: float = 1.0):
+                 rate: float, timeout: float = 1.0, dnssec: bool = False):
         self.description = description
         self.server = lifecycle.resolver_address(description, resolver, client_node)
         self.spec = {"client": client_node, "rate": rate, "timeout": timeout, "queries": queries,
-                     "targets": [{"resolver": resolver, "server": self.server}], "max_seconds": MAX_SECONDS}
+                     "targets": [{"resolver": resolver, "server": self.server}], "max_seconds": MAX_SECONDS,
+                     "dnssec": dnssec}  # EDNS and AD on every query: each line says whether it validated
         self.container = description["nodes"][client_node]["container"]
         self._tmp = tempfile.TemporaryDirectory(prefix="dnslab-bench-probes-")
         self.recorder = Recorder(Path(self._tmp.name), keep_all=True)  # short runs; every line is measured

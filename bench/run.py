@@ -129,6 +129,7 @@ BENCHES = {
     "image": bench_image,
     "probes": probes.bench,
     "faults": faults.bench,
+    "faults-dnssec": faults.bench_dnssec,  # the DNSSEC kinds on compose/signed.yml (a lab of its own)
     "race": race.bench,
     "scale": bench_scale,
     "wrapup": wrapup.bench,  # no lab: judging and drawing made-up records of the soak's size and ten times it

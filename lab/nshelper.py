@@ -124,6 +124,10 @@ def ensure(rt: Runtime, description: dict) -> threading.Thread:
     process's channels to them open in the background (the returned thread): the first request to a node
     waits for its channel if it comes that soon."""
     nodes = list(description["nodes"])
+    # The loops in file servers need no helper: opened at once, beside the helpers' checks and (re)starts (a
+    # zone-data or DNSSEC fault right after a run's first wait waited 2 s behind those, under load).
+    inside = threading.Thread(target=_warm, args=(rt, description, [], file_servers(description)), daemon=True)
+    inside.start()
 
     def one(node: str) -> None:
         try:
@@ -131,7 +135,7 @@ def ensure(rt: Runtime, description: dict) -> threading.Thread:
         except LabError:
             pass  # a node that does not run: its first fault says so, or starts the helper once it runs
     parallel(one, nodes)
-    thread = threading.Thread(target=_warm, args=(rt, description, nodes), daemon=True)
+    thread = threading.Thread(target=lambda: (_warm(rt, description, nodes, []), inside.join()), daemon=True)
     thread.start()
     return thread
 
@@ -149,7 +153,8 @@ def file_servers(description: dict) -> list[str]:
     return sorted({n for z in description["zones"].values() if not z["primary"] for n in z["servers"]})
 
 
-def _warm(rt: Runtime, description: dict, nodes: list[str]) -> None:
+def _warm(rt: Runtime, description: dict, nodes: list[str], inside: list[str]) -> None:
+    """This process's channels to the helpers of `nodes` and to the loops in `inside` nodes' containers."""
     def one(item: tuple[str, bool]) -> None:
         try:
             channel = _channel(rt, description, *item)
@@ -157,7 +162,7 @@ def _warm(rt: Runtime, description: dict, nodes: list[str]) -> None:
                 channel.request([step("zonefile", "read", {"path": "/dev/null"}), step("ask", "run", {"queries": []})])
         except Exception:  # noqa: BLE001 - only a head start: the first request opens what is missing, or says why
             pass
-    parallel(one, [(node, False) for node in nodes] + [(node, True) for node in file_servers(description)])
+    parallel(one, [(node, False) for node in nodes] + [(node, True) for node in inside])
 
 
 def renew(rt: Runtime, description: dict, nodes: list[str]) -> None:

@@ -13,7 +13,12 @@ in any section, so a referral's NS (authority) and glue (additional) count as wh
 
 A query with `"dnssec": true` is sent with EDNS and the AD bit (RFC 6840 5.7: tell me whether it validated);
 its result then has `ad` and `ede` (the Extended DNS Error codes of the answer, RFC 8914). `"cd": true`
-sets Checking Disabled: a validating resolver answers without validating.
+sets Checking Disabled: a validating resolver answers without validating. `"do": true` sets DNSSEC OK: a
+signed zone's server sends the signatures too, and `records` then also holds "TTL RRSIG value" for every
+signature over the asked RRset (what a DNSSEC fault publishes is confirmed signatures and all).
+
+`"in_order": true` ends a round at the first query still not answered as `until` wants: the queries then
+stand for one change that takes effect at once (a zone reload), so until it shows, one question a round.
 """
 
 from __future__ import annotations
@@ -34,12 +39,14 @@ EDE = 15  # EDNS option code of an Extended DNS Error (RFC 8914)
 
 
 def ask(server: str, name: str, rdtype: str = "A", timeout: float = 2.0, rd: bool = True, tcp: bool = False,
-        dnssec: bool = False, cd: bool = False, sections: bool = False) -> dict:
+        dnssec: bool = False, cd: bool = False, sections: bool = False, do: bool = False) -> dict:
     query = dns.message.make_query(name, rdtype)
     if not rd:
         query.flags &= ~dns.flags.RD
+    if dnssec or do:
+        # 4096 with DO: a signed answer whole, without a retry over TCP (DO is asked of a server on loopback)
+        query.use_edns(0, dns.flags.DO if do else 0, 4096 if do else 1232)
     if dnssec:
-        query.use_edns(0, 0, 1232)
         query.flags |= dns.flags.AD
     if cd:
         query.flags |= dns.flags.CD
@@ -74,15 +81,24 @@ def ask(server: str, name: str, rdtype: str = "A", timeout: float = 2.0, rd: boo
         elif rrset.rdtype == dns.rdatatype.CNAME:
             result.setdefault("cname", []).extend(rd.to_text() for rd in rrset)
     if sections:
-        result["records"] = section_records(response, rdtype)
+        result["records"] = section_records(response, rdtype, signatures=do)
     return result
 
 
-def section_records(response, rdtype: str) -> list[str]:
-    """"TTL value" of every record of the asked name and type, in any section of the response."""
+def section_records(response, rdtype: str, signatures: bool = False) -> list[str]:
+    """"TTL value" of every record of the asked name and type, in any section of the response; with
+    `signatures`, also "TTL RRSIG value" of every signature over them."""
     asked, wanted = response.question[0].name, dns.rdatatype.from_text(rdtype)
-    return [f"{rrset.ttl} {rd.to_text()}" for section in (response.answer, response.authority, response.additional)
-            for rrset in section if rrset.name == asked and rrset.rdtype == wanted for rd in rrset]
+    found = []
+    for section in (response.answer, response.authority, response.additional):
+        for rrset in section:
+            if rrset.name != asked:
+                continue
+            if rrset.rdtype == wanted:
+                found += [f"{rrset.ttl} {rd.to_text()}" for rd in rrset]
+            elif signatures and rrset.rdtype == dns.rdatatype.RRSIG and rrset.covers == wanted:
+                found += [f"{rrset.ttl} RRSIG {rd.to_text()}" for rd in rrset]
+    return found
 
 
 def ede_codes(response) -> list[int]:
@@ -115,6 +131,11 @@ def _done(result: dict, until: str, query: dict) -> bool:
     return True
 
 
+def _asked(q: dict, timeout: float) -> dict:
+    return ask(q["server"], q["name"], q.get("type", "A"), timeout, q.get("rd", True), q.get("tcp", False),
+               q.get("dnssec", False), q.get("cd", False), q.get("sections", False), q.get("do", False))
+
+
 def run(spec: dict) -> list[dict]:
     """Every query of the spec (repeated as `until` says); one result each."""
     timeout = float(spec.get("timeout", 2.0))
@@ -124,15 +145,20 @@ def run(spec: dict) -> list[dict]:
     results: list = [None] * len(pending)
     while pending:
         still = []
-        for i, q in pending:
-            results[i] = ask(q["server"], q["name"], q.get("type", "A"), timeout, q.get("rd", True), q.get("tcp", False),
-                             q.get("dnssec", False), q.get("cd", False), q.get("sections", False))
+        for k, (i, q) in enumerate(pending):
+            results[i] = _asked(q, timeout)
             if until and not _done(results[i], until, q):
+                if spec.get("in_order") and time.time() < deadline:
+                    still = pending[k:]  # the rest waits for this one
+                    break
                 still.append((i, q))
         pending = still
         if not pending or time.time() >= deadline:
             break
         time.sleep(float(spec.get("every", 0.2)))
+    for i, q in enumerate(spec["queries"]):
+        if results[i] is None:  # held back by in_order until the deadline passed: asked once
+            results[i] = _asked(q, timeout)
     return results
 
 

@@ -25,7 +25,7 @@ from lab.faults.arguments import table_problems, with_defaults
 from lab.parallel import parallel
 
 __all__ = ["FAULTS", "FaultContext", "FaultKind", "Param", "inject", "clear", "clear_all", "active",
-           "param_problems"]
+           "param_problems", "warm_up"]
 
 FAULTS: dict[str, FaultKind] = {**process.KINDS, **network.KINDS, **dnsanswer.KINDS, **zonedata.KINDS,
                                 **dnssec.KINDS, **zone.KINDS}
@@ -47,6 +47,12 @@ def param_problems(kind: str, target: str, params: Mapping[str, Any] | None,
     if problems:
         return problems  # constraints assume well-typed parameters and a known target
     return fault.constraints(target, params, description)
+
+
+def warm_up(ctx: FaultContext) -> None:
+    """What a fault's first apply would pay for on its way, done ahead (a run does it at its first wait, in
+    the background): in a signed lab, the DNSSEC faults' parses of the published zones and the signer."""
+    dnssec.warm(ctx)
 
 
 def active(ctx: FaultContext) -> list[dict]:

@@ -1,10 +1,14 @@
 """DNSSEC faults: a signer that publishes wrong signatures, keys or denials for a zone dnslab signs itself.
 
-Every kind re-signs a static (offline-signed) zone of a signed lab on purpose wrongly, writes it to every
-server of that zone (a signer publishes to all of them) and reloads them; a KSK rollover also re-signs the
-parent with the new DS. The rendered original files stay on the orchestrator's side (lab.state, as for
-zone-data faults), so undo — and the sweep of `fault clear --all`, with no record at all — puts back
-exactly what `up` published. Zones a BIND primary signs online (cloud.test. in
+Every kind re-signs a static (offline-signed) zone of a signed lab on purpose wrongly and publishes it to
+every server of that zone at once (a signer publishes to all of them); a KSK rollover also re-signs the
+parent with the new DS. Each server's file is written, and the server signalled to reload it, by the loop
+kept in the server's own container (lab.faults.zonedata.publish, as static zone-data faults do), which
+returns once the server serves every RRset that changed with its new signatures, DNSKEY and DS (asked with
+DNSSEC OK on 127.0.0.1): an engine call and a reload exec per server cost 200-500 ms. The rendered original
+files stay on the orchestrator's side (lab.state, as for zone-data faults), so undo puts back exactly what
+`up` published, byte for byte, the same way — and the sweep of `fault clear --all`, with no record at all,
+through the engine (it also reaches a stopped node). Zones a BIND primary signs online (cloud.test. in
 compose/signed.yml) are not for these faults: pause the primary to stop its re-signing instead.
 """
 
@@ -20,10 +24,13 @@ from lab import state
 from lab.errors import LabError
 from lab.faults import arguments as P, zonedata, zonetext
 from lab.faults.base import FaultContext, FaultKind, Param
+from lab.parallel import parallel
 from lab.signing import keys as K, signer
 from lab.topology.load import parent_zone
 
 # ---- the signed files --------------------------------------------------------------------------------------
+
+PUBLISHED = "; published by a dnslab DNSSEC fault or signature_watch\n"
 
 
 def original(ctx: FaultContext, zone: str) -> str:
@@ -31,20 +38,34 @@ def original(ctx: FaultContext, zone: str) -> str:
     return zonedata.rendered(ctx, zonedata.holders(ctx.description, zone)[0], zone)
 
 
-def publish(ctx: FaultContext, record: dict, zone: str, text: str) -> None:
-    """Put `text` as `zone` on every server of it and reload them (undo puts the rendered original back)."""
-    for node in zonedata.holders(ctx.description, zone):
-        zonedata.put_zone(ctx, node, zone, "; published by a dnslab DNSSEC fault or signature_watch\n" + text)
-        record.setdefault("files", []).append([node, zone])
-        zonedata.reload(ctx, node, zone)
+def publish(ctx: FaultContext, record: dict, *zones: tuple[str, str]) -> None:
+    """Publish each (zone, text) on every server of its zone, all at once; done when each serves it (undo puts
+    the rendered originals back)."""
+    files = [(node, zone, PUBLISHED + text) for zone, text in zones for node in zonedata.holders(ctx.description, zone)]
+    record.setdefault("files", []).extend([node, zone] for node, zone, _ in files)  # first: a failed one is undone too
+    for zone, text in {(zone, text) for _, zone, text in files}:
+        zonetext.signed_rrsets(text, zone)  # parsed once here, not by each server's thread at the same time
+    parallel(lambda f: zonedata.publish(ctx, *f), files)
 
 
 def _undo(ctx: FaultContext, record: dict) -> None:
-    for node, zone in {tuple(f) for f in record.get("files", [])}:
-        rendered = zonedata.rendered(ctx, node, zone)
-        if zonedata.served(ctx, node, zone) != rendered:
-            zonedata.put_zone(ctx, node, zone, rendered)
-            zonedata.reload(ctx, node, zone)
+    files = [(node, zone, zonedata.rendered(ctx, node, zone)) for node, zone in sorted({tuple(f) for f in record.get("files", [])})]
+    for _, zone, text in files:
+        zonetext.signed_rrsets(text, zone)
+    parallel(lambda f: zonedata.publish(ctx, *f), files)
+
+
+def warm(ctx: FaultContext) -> None:
+    """What the first DNSSEC fault of a process would pay for on its way (30-100 ms under load), done ahead:
+    the rendered originals of the zones dnslab signs parsed (the parses are cached) and the signer's crypto
+    loaded. Nothing for an unsigned lab."""
+    if not ctx.description.get("dnssec"):
+        return
+    for zone, info in ctx.description["zones"].items():
+        if not info["primary"]:
+            for text in {zonedata.rendered(ctx, node, zone) for node in info["servers"]}:
+                zonetext.signed_rrsets(text, zone)
+                signer.sign(text, zone, _keys(ctx, zone), *_window(ctx))
 
 
 def _window(ctx: FaultContext) -> tuple[float, float]:
@@ -70,7 +91,7 @@ def _expire(ctx: FaultContext, record: dict) -> None:
     # Already past: valid from two hours ago to one hour ago, as a signer whose re-signing stopped long ago.
     inception, expiration = (now - 7200, now - 3600) if after == 0 else (now - signer.INCEPTION_SLACK, now + after)
     record.update(zone=zone, expiration=expiration)
-    publish(ctx, record, zone, signer.sign(original(ctx, zone), zone, _keys(ctx, zone), inception, expiration))
+    publish(ctx, record, (zone, signer.sign(original(ctx, zone), zone, _keys(ctx, zone), inception, expiration)))
 
 
 def _bogus(ctx: FaultContext, record: dict) -> None:
@@ -85,13 +106,13 @@ def _bogus(ctx: FaultContext, record: dict) -> None:
         record["refused"] = signer.verify(text, zone)
         if record["refused"]:
             return
-    publish(ctx, record, zone, text)
+    publish(ctx, record, (zone, text))
 
 
 def _remove_dnskey(ctx: FaultContext, record: dict) -> None:
     zone = _zone(record)
     record.update(zone=zone)
-    publish(ctx, record, zone, signer.without(original(ctx, zone), zone, zone, "DNSKEY"))
+    publish(ctx, record, (zone, signer.without(original(ctx, zone), zone, zone, "DNSKEY")))
 
 
 def _ksk_rollover(ctx: FaultContext, record: dict) -> None:
@@ -103,9 +124,9 @@ def _ksk_rollover(ctx: FaultContext, record: dict) -> None:
     inception, expiration = _window(ctx)
     published = [old_ksk, new_ksk, zsk] if p["double_signature"] else [new_ksk, zsk]
     child = signer.sign(original(ctx, zone), zone, published, inception, expiration)
-    if p["update_parent"]:
-        publish(ctx, record, parent, _parent_ds(ctx, zone, parent, [K.ds_text(new_ksk)]))
-    publish(ctx, record, zone, child)
+    # The parent's new DS goes out with the child's new key, as a registry that publishes at once would.
+    parent_text = [(parent, _parent_ds(ctx, zone, parent, [K.ds_text(new_ksk)]))] if p["update_parent"] else []
+    publish(ctx, record, *parent_text, (zone, child))
 
 
 def _parent_ds(ctx: FaultContext, zone: str, parent: str, ds_rdatas: list[str]) -> str:
@@ -120,7 +141,7 @@ def _parent_ds(ctx: FaultContext, zone: str, parent: str, ds_rdatas: list[str]) 
 
 
 def _current(ctx: FaultContext, zone: str) -> str:
-    return zonedata.served(ctx, zonedata.holders(ctx.description, zone)[0], zone)
+    return zonedata.served_now(ctx, zonedata.holders(ctx.description, zone)[0], zone)
 
 
 def _update_ds(ctx: FaultContext, record: dict) -> None:
@@ -133,7 +154,7 @@ def _update_ds(ctx: FaultContext, record: dict) -> None:
     ksks = [d for d in published[3] if d.split()[0] == "257"]
     ds = [dns.dnssec.make_ds(zone, dns.rdata.from_text("IN", "DNSKEY", d), "SHA256").to_text() for d in ksks]
     record.update(zone=zone, parent=parent, ds=ds)
-    publish(ctx, record, parent, _parent_ds(ctx, zone, parent, ds))
+    publish(ctx, record, (parent, _parent_ds(ctx, zone, parent, ds)))
 
 
 def _wrong_denial(ctx: FaultContext, record: dict) -> None:
@@ -147,7 +168,7 @@ def _wrong_denial(ctx: FaultContext, record: dict) -> None:
         denied = _with_negative_ttl(denied, zone, p["negative_ttl"])
     record.update(zone=zone, denied=name)
     inception, expiration = _window(ctx)
-    publish(ctx, record, zone, signer.sign(denied, zone, _keys(ctx, zone), inception, expiration))
+    publish(ctx, record, (zone, signer.sign(denied, zone, _keys(ctx, zone), inception, expiration)))
 
 
 def _with_negative_ttl(text: str, zone: str, ttl: int) -> str:
@@ -167,7 +188,7 @@ def resign_if_expiring(ctx: FaultContext, zone: str, margin: float) -> dict:
     acted = remaining is not None and remaining < margin
     if acted:
         inception, expiration = _window(ctx)
-        publish(ctx, {}, zone, signer.sign(text, zone, _keys(ctx, zone), inception, expiration))
+        publish(ctx, {}, (zone, signer.sign(text, zone, _keys(ctx, zone), inception, expiration)))
     return {"zone": zone, "expires_in_s": remaining, "margin_s": margin, "resigned": acted}
 
 

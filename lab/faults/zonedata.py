@@ -90,6 +90,14 @@ def served_checks(rrsets: list[list], ops: list[list], server: str = "127.0.0.1"
     return checks
 
 
+def signed_checks(old: str, new: str, zone: str, server: str = "127.0.0.1") -> list[dict]:
+    """Questions (lab.agents.ask, `until: records`, DNSSEC OK) answered as expected once a server that loaded
+    `old` serves `new`: one per RRset that differs, signatures included (a re-signed zone changes every RRSIG
+    set; a key change the DNSKEY RRset; a parent's DS and the signature over it)."""
+    return [{"server": server, "name": name, "type": rdtype, "rd": False, "sections": True, "do": True,
+             "expect": records} for (name, rdtype), records in zonetext.changed(old, new, zone).items()]
+
+
 # ---- reading and changing zone data (Docker and files at the edge) -----------------------------------------
 
 
@@ -119,7 +127,7 @@ def served(ctx: FaultContext, node: str, zone: str) -> str:
     return data.decode()
 
 
-def _served_now(ctx: FaultContext, node: str, zone: str) -> str:
+def served_now(ctx: FaultContext, node: str, zone: str) -> str:
     """The same file, read by the node's kept loop (a running node; no engine call)."""
     text = nshelper.call(ctx.rt, ctx.description, node, "zonefile", "read",
                          {"path": f"{runtime.NODE_DIR}/{_zone_path(zone)}"}, inside=True)
@@ -128,16 +136,15 @@ def _served_now(ctx: FaultContext, node: str, zone: str) -> str:
     return text
 
 
-def _load(ctx: FaultContext, node: str, zone: str, text: str, ops: list[list]) -> None:
+def _load(ctx: FaultContext, node: str, zone: str, text: str, queries: list[dict]) -> None:
     """Replace the node's zone file with `text` and reload its server, in one request to the node's kept loop;
-    done when the server serves every RRset the ops touched as `text` has it (asked on 127.0.0.1: no network
-    fault of the node stands in the way)."""
-    queries = served_checks(zonetext.parse(text, zone), ops)
+    done when every query is answered as it expects (asked on 127.0.0.1: no network fault of the node stands
+    in the way). A reload swaps the whole zone at once: until the first query is, one question a round."""
     steps = [nshelper.step("zonefile", "write", {"path": f"{runtime.NODE_DIR}/{_zone_path(zone)}", "text": text,
                                                  "signal": "HUP"})]
     if queries:
         steps.append(nshelper.step("ask", "run", {"queries": queries, "until": "records", "deadline": RELOAD_TIMEOUT,
-                                                  "timeout": 1, "every": RELOAD_POLL}))
+                                                  "timeout": 1, "every": RELOAD_POLL, "in_order": True}))
     outputs = nshelper.request(ctx.rt, ctx.description, node, steps, inside=True)
     if queries:
         results = json.loads(outputs[1])
@@ -151,6 +158,24 @@ def put_zone(ctx: FaultContext, node: str, zone: str, text: str) -> None:
     ctx.rt.put_files(ctx.container(node), {f"{runtime.NODE_DIR}/{_zone_path(zone)}": runtime.File.of(text)})
 
 
+def publish(ctx: FaultContext, node: str, zone: str, text: str) -> None:
+    """Make `text` (a signed zone, say) the node's zone file and what its server serves: through the node's
+    kept loop, done once the server serves every RRset that differs from the file it replaces, signatures
+    included. A node whose processes do not run (stopped, paused) gets the file through the engine and loads
+    it when it runs again; nothing is put where the file is `text` already."""
+    try:
+        old = served_now(ctx, node, zone)
+    except LabError:
+        found = ctx.rt.container(ctx.container(node))
+        if found is None or found.state == "running":
+            raise
+        if served(ctx, node, zone) != text:
+            put_zone(ctx, node, zone, text)
+        return
+    if old != text:
+        _load(ctx, node, zone, text, signed_checks(old, text, zone))
+
+
 def read(ctx: FaultContext, node: str, zone: str) -> list[list]:
     return _read(ctx, node, zone)[0]
 
@@ -161,7 +186,7 @@ def _read(ctx: FaultContext, node: str, zone: str) -> tuple[list[list], str | No
         # An AXFR from the node's own namespace, by its helper: no exec on the way.
         return nshelper.call(ctx.rt, ctx.description, node, "zonedump", "dump",
                              {"server": _address(ctx, node), "zone": zone}), None
-    text = _served_now(ctx, node, zone)
+    text = served_now(ctx, node, zone)
     return zonetext.parse(text, zone), text
 
 
@@ -174,10 +199,11 @@ def change(ctx: FaultContext, node: str, zone: str, ops: list[list], served: str
         wait_propagated(ctx, zone)
         return
     original = rendered(ctx, node, zone)
-    edited = zonetext.edit(served if served is not None else _served_now(ctx, node, zone), zone, ops)
+    edited = zonetext.edit(served if served is not None else served_now(ctx, node, zone), zone, ops)
     # Back to what was rendered: the original file, byte for byte (so the sweep sees nothing to restore).
     same = zonetext.parse(edited, zone) == zonetext.parse(original, zone)
-    _load(ctx, node, zone, original if same else edited, ops)
+    text = original if same else edited
+    _load(ctx, node, zone, text, served_checks(zonetext.parse(text, zone), ops))
 
 
 def wait_propagated(ctx: FaultContext, zone: str, timeout: float = PROPAGATION_TIMEOUT) -> bool:

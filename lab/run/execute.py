@@ -221,7 +221,8 @@ class Run:
     def _warm_up(self) -> None:
         """At the run's first wait (the race's: the setup's 6 s, after its pipeline reset), in the background:
         every node's helper for the faults and the rollback's sweep in place with this process's channels
-        (started by the first run on a lab, kept until `down`), and the report's imports, fonts and templates;
+        (started by the first run on a lab, kept until `down`), what a signed lab's DNSSEC faults parse and
+        sign first (faults.warm_up), and the report's imports, fonts and templates;
         the lab's up check; in the setup, the probers, held until it ends (the race's first step after it
         waits for them: a write of enactor-a's it missed while they started cost a whole apply cycle).
         Not sooner: 15 channels' and matplotlib's start-up would share the CPU with what the run waits for
@@ -233,6 +234,7 @@ class Run:
             if self.phase == "setup":  # the probers' python starts now; they send once the setup is over
                 self._start_probers(hold=True)
             nshelper.warm(self.rt, self.description)
+            in_background(lambda: faults.warm_up(self.fault_ctx), "faults-warm-up")  # only a head start
             lab_report.warm_up()
 
     def tick(self) -> None:

@@ -9,6 +9,7 @@ BIND itself (dnssec-policy) and never passes through here.
 from __future__ import annotations
 
 import base64
+import functools
 
 import dns.dnssec
 import dns.name
@@ -30,6 +31,7 @@ def _zone(text: str, origin: str) -> dns.zone.Zone:
     return dns.zone.from_text(text, origin, relativize=False, check_origin=False)
 
 
+@functools.lru_cache(maxsize=16)  # faults re-sign the same rendered original again and again
 def unsigned(text: str, origin: str) -> str:
     """The zone without what a signer adds (DNSKEY, RRSIG, NSEC/NSEC3)."""
     zone = _zone(text, origin)
@@ -46,12 +48,17 @@ def sign(text: str, origin: str, zone_keys: list[dict], inception: float, expira
     KSKs sign the DNSKEY RRset, ZSKs the rest. `dnskey_ttl`: default, that of the DNSKEY RRset `text` holds,
     else the SOA's."""
     if dnskey_ttl is None:  # re-signing keeps the DNSKEY TTL the zone was first signed with
-        published = _zone(text, origin).get_rdataset(origin, dns.rdatatype.DNSKEY)
-        dnskey_ttl = published.ttl if published is not None else None
+        dnskey_ttl = _dnskey_ttl(text, origin)
     zone = _zone(unsigned(text, origin), origin)
     pairs = [(K.private_key(k), K.dnskey(k)) for k in zone_keys]
     dns.dnssec.sign_zone(zone, keys=pairs, dnskey_ttl=dnskey_ttl, inception=inception, expiration=expiration)
     return zone.to_text(relativize=False)
+
+
+@functools.lru_cache(maxsize=16)
+def _dnskey_ttl(text: str, origin: str) -> int | None:
+    published = _zone(text, origin).get_rdataset(origin, dns.rdatatype.DNSKEY)
+    return published.ttl if published is not None else None
 
 
 def corrupt(text: str, origin: str, names: list[str] | None) -> tuple[str, list[str]]:

@@ -16,6 +16,7 @@ import pytest
 from lab import lifecycle
 from lab.agentrun import exec_json
 from lab.faults import FaultContext, clear, inject, zonedata
+from lab.faults.readiness import wait_answering
 from tests.integration import faultkit
 
 RESOLVERS = ["unbound", "bind-resolver", "knot-resolver", "pdns-recursor"]
@@ -179,3 +180,22 @@ def test_a_late_ds_update_alone_repairs_a_rollover_and_its_undo_breaks_it_again(
     finally:
         clear(ctx, rollover["id"])
     assert zone_files(ctx) == before
+
+
+def test_a_stopped_server_gets_the_published_zone_and_its_undo_through_the_engine(signed_lab, rt):
+    """A server whose processes do not run cannot be asked by its kept loop: it gets the file through the
+    engine (and loads it when it starts), the running one through its loop, and undo puts both back."""
+    ctx = FaultContext(rt, signed_lab, random.Random(8))  # nothing reaches a resolver: no restart
+    before = zone_files(ctx)
+    rt.stop(ctx.container("sec-nsd"), timeout=10)
+    try:
+        record = inject(ctx, "bogus-rrsig", "sec-knot", {"zone": ZONE, "names": [WWW]})
+        try:
+            during = zone_files(ctx)
+            assert during["sec-nsd shop.test."] == during["sec-knot shop.test."] != before["sec-knot shop.test."]
+        finally:
+            clear(ctx, record["id"])
+        assert zone_files(ctx) == before
+    finally:
+        rt.start(ctx.container("sec-nsd"))
+        wait_answering(ctx, "sec-nsd")
