@@ -78,13 +78,14 @@ def rcode(code: str) -> Callable[[dict], bool]:
 class Case:
     kind: str
     target: str
-    resolver: str  # the resolver client1 asks
+    resolver: str  # the resolver the client asks
     effect: Callable[[dict], bool]
     seen: str  # what the client sees, for the table
     params: dict = field(default_factory=dict)
     names: str = "cached"  # cached: api.cloud.test.; new: a new NXDOMAIN name per query; ttl0: a fresh TTL-0 name
     flush: str = ""  # unbound-control command run right after inject ("{name}": the fault's name); see above
     streak: int = STREAK
+    client: str = CLIENT  # the node the prober runs in
 
 
 CASES = [
@@ -189,7 +190,7 @@ def sample(ctx: FaultContext, case: Case) -> dict:
         lines = prober.lines()
         return len(lines) >= STREAK and all(r["rcode"] is not None and not case.effect(r) for r in lines[-STREAK:])
 
-    with Prober(ctx.rt, ctx.description, CLIENT, case.resolver, queries, PROBE_RATE, TIMEOUT) as prober:
+    with Prober(ctx.rt, ctx.description, case.client, case.resolver, queries, PROBE_RATE, TIMEOUT) as prober:
         try:
             wait_until(lambda: clean(prober), CLEAN_TIMEOUT, f"{case.resolver}: clean answers before {case.kind}")
         except RuntimeError:
@@ -223,28 +224,40 @@ def sample(ctx: FaultContext, case: Case) -> dict:
             **({"floor_ms": floor} if floor is not None else {})}
 
 
+def measure(ctx: FaultContext, cases: list[Case], runs: int, samples_per_run: int = 1,
+            part: str = "faults") -> dict[str, list[dict]]:
+    """`runs` rounds of every case, `samples_per_run` samples each; samples by kind."""
+    samples: dict[str, list[dict]] = {case.kind: [] for case in cases}
+    for i in range(runs):
+        for case in cases:  # kinds interleaved: a slow moment of the machine does not hit one kind only
+            for _ in range(samples_per_run):
+                got = sample(ctx, case)
+                samples[case.kind].append(got)
+                console.print(f"[{part}] run {i + 1}/{runs} {case.kind:<16} effect after {got['latency_ms']:7.1f} ms "
+                              f"(inject call {got['inject_ms']:.0f} ms)")
+    return samples
+
+
 def bench(rt, runs: int) -> list[dict]:
     lab = f"{PREFIX}-faults"
-    samples: dict[str, list[dict]] = {case.kind: [] for case in CASES}
     try:
         description = lifecycle.up(DEFAULT_TOPOLOGY, lab, rt=rt)
         nshelper.ensure(rt, description).join()  # what a run does at its start, in the background
         ctx = FaultContext(rt, description, random.Random(1))
-        for i in range(runs):
-            for case in CASES:  # kinds interleaved: a slow moment of the machine does not hit one kind only
-                got = sample(ctx, case)
-                samples[case.kind].append(got)
-                console.print(f"[faults] run {i + 1}/{runs} {case.kind:<16} effect after {got['latency_ms']:7.1f} ms "
-                              f"(inject call {got['inject_ms']:.0f} ms)")
+        samples = measure(ctx, CASES, runs)
         clear_all(ctx)
     finally:
         lifecycle.down(lab, rt=rt)
+    return figures(CASES, samples)
+
+
+def figures(cases: list[Case], samples: dict[str, list[dict]]) -> list[dict]:
     results = []
-    for case in CASES:
+    for case in cases:
         got = samples[case.kind]
         inject_ms = statistics.median(s["inject_ms"] for s in got)
         results.append(figure(
-            f"fault {case.kind} on {case.target}: step start → effect at {CLIENT} ({case.seen})", "ms",
+            f"fault {case.kind} on {case.target}: step start → effect at {case.client} ({case.seen})", "ms",
             [s["latency_ms"] for s in got], [s["interval_ms"] for s in got], "probe interval (resolution floor)",
             note=f"inject call {inject_ms:.0f} ms", p99=True,
             observed_ms=[s["observed_ms"] for s in got], inject_ms=[s["inject_ms"] for s in got],
