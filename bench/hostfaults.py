@@ -19,7 +19,7 @@ from pathlib import Path
 from bench import faults, multihost
 from bench.figures import PREFIX, console
 from lab import image, lifecycle, nshelper, runtime
-from lab.faults import FaultContext, clear_all
+from lab.faults import FaultContext, clear_all, warm
 
 SAMPLES_PER_RUN = 5  # per kind and run: the p99 needs more samples than --runs 3 gives
 CLIENT = "client1"
@@ -49,7 +49,7 @@ def bench(rt, runs: int) -> list[dict]:
             topology.write_text(multihost.spread(f"extends: {faults.DEFAULT_TOPOLOGY}\nname: defaultaz\n"))
             try:
                 description = lifecycle.up(topology, lab, rt=swarm, ready_timeout=600)
-                nshelper.ensure(swarm, description).join()  # what a run does at its start
+                warm(swarm, description).join()  # what a run does at its start: the nodes' and the hosts' helpers
                 ctx = FaultContext(swarm, description, random.Random(1))
                 chosen = cases(description)
                 samples = faults.measure(ctx, chosen, runs, SAMPLES_PER_RUN, part="faults-hosts")

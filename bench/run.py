@@ -192,7 +192,8 @@ def main() -> int:
     parser.add_argument("--markdown", metavar="RESULTS", help="print the table of a saved results.json as Markdown")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", default=",".join(DEFAULT),
-                        help=f"comma-separated: {', '.join(BENCHES)} (default: all but cold, multihost and faults-hosts)")
+                        help=f"comma-separated: {', '.join(BENCHES)} "
+                             f"(default: all but cold, multihost and faults-hosts)")
     parser.add_argument("--out", default=str(REPO / "bench" / "results.json"))
     args = parser.parse_args()
     if args.markdown:

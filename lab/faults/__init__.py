@@ -13,6 +13,7 @@ records what its undo needs in a plain-JSON record persisted in $DNSLAB_HOME/lab
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Collection
 from typing import Any, Mapping
@@ -25,7 +26,7 @@ from lab.faults.arguments import table_problems, with_defaults
 from lab.parallel import parallel
 
 __all__ = ["FAULTS", "FaultContext", "FaultKind", "Param", "inject", "clear", "clear_all", "active",
-           "param_problems"]
+           "param_problems", "warm"]
 
 FAULTS: dict[str, FaultKind] = {**process.KINDS, **network.KINDS, **dnsanswer.KINDS, **zonedata.KINDS,
                                 **dnssec.KINDS, **zone.KINDS}
@@ -47,6 +48,18 @@ def param_problems(kind: str, target: str, params: Mapping[str, Any] | None,
     if problems:
         return problems  # constraints assume well-typed parameters and a known target
     return fault.constraints(target, params, description)
+
+
+def warm(rt, description: dict) -> threading.Thread:
+    """What a run does at its first wait, in the background: every helper the faults use in place, with this
+    process's channels (the nodes' helpers, lab.nshelper, and on a lab across engines each host's)."""
+    def both() -> None:
+        nodes = nshelper.ensure(rt, description)
+        zone.ensure(rt, description)
+        nodes.join()
+    thread = threading.Thread(target=both, daemon=True)
+    thread.start()
+    return thread
 
 
 def active(ctx: FaultContext) -> list[dict]:
@@ -145,14 +158,11 @@ def sweep(ctx: FaultContext, leave: Collection[str] = ()) -> dict[str, list[str]
                 removed.append(container.name)
         return removed
 
-    def sidecars_then_hosts() -> tuple[list[str], list[str]]:
-        # In turn: the hosts' sweep runs one-off helpers of its own, which the sidecar sweep would remove under it.
-        removed = sidecars()
-        return removed, zone.sweep(ctx)
-
-    # Namespaces, zone files and the sidecars with the hosts' tables are apart from each other: side by side.
-    swept, (removed, host_tables), zone_files = parallel(lambda part: part(), [
-        lambda: parallel(sweep_node, nodes), sidecars_then_hosts, lambda: zonedata.restore_static_files(ctx)])
+    # Namespaces, the hosts' tables (by their kept helpers, which the sidecar sweep leaves), sidecars and zone
+    # files are apart from each other: side by side.
+    swept, host_tables, removed, zone_files = parallel(lambda part: part(), [
+        lambda: parallel(sweep_node, nodes), lambda: zone.sweep(ctx), sidecars,
+        lambda: zonedata.restore_static_files(ctx)])
     found["nft_tables"] = [t for tables, _ in swept for t in tables]
     found["dnsdist_rules"] = [r for _, rules in swept for r in rules]
     return {**found, "sidecars": removed, "zone_files": zone_files, "host_tables": host_tables}
