@@ -396,9 +396,9 @@ def test_a_hosts_sweep_deletes_its_labs_partition_tables_only(tmp_path):
     import subprocess
 
     from lab.faults import zone
-    ours = [zone.table("t1", "host-partition-3"), zone.table("t1", "host-partition-12")]
+    ours = [zone.table("t1", "host-partition-3"), zone.table("t1", "host-partition-12"), zone.table("t1", "host-loss-4")]
     others = [zone.table("t1-b", "host-partition-3"), zone.table("t1-host-partition-5", "host-partition-1"),
-              "dnslab_partition_1", zone.table("t1", "host-partition-") + "x"]
+              zone.table("t1-b", "host-loss-4"), "dnslab_partition_1", zone.table("t1", "host-partition-") + "x"]
     fake = tmp_path / "nft"
     fake.write_text("#!/bin/sh\nif [ \"$1\" = list ]; then printf 'table inet %s\\n' " + " ".join(ours + others)
                     + "; else echo \"$@\" >> " + str(tmp_path / "deleted") + "; fi\n")
@@ -406,7 +406,7 @@ def test_a_hosts_sweep_deletes_its_labs_partition_tables_only(tmp_path):
     done = subprocess.run(["sh", "-c", zone._sweep_script("t1")], capture_output=True, text=True,
                           env={"PATH": f"{tmp_path}:/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["inet", ours[0], "inet", ours[1]]
+    assert done.stdout.split() == [word for t in ours for word in ("inet", t)]
     assert (tmp_path / "deleted").read_text().split("\n")[:-1] == [f"delete table inet {t}" for t in ours]
     assert "TERM" in zone.HELPER_SCRIPT and "$DNSLAB_ON_STOP" in zone.HELPER_SCRIPT
 
