@@ -55,7 +55,7 @@ from pathlib import Path
 from bench.figures import PREFIX, console, figure
 from bench.probing import Prober
 from lab import lifecycle, nshelper, zoneupdate
-from lab.faults import FaultContext, clear, clear_all, inject, warm_up
+from lab.faults import FaultContext, clear, clear_all, inject, warm
 from lab.faults.zonedata import wait_propagated
 
 DEFAULT_TOPOLOGY = Path(__file__).resolve().parents[1] / "compose" / "default.yml"
@@ -85,7 +85,7 @@ def rcode(code: str) -> Callable[[dict], bool]:
 class Case:
     kind: str
     target: str
-    resolver: str  # the resolver client1 asks
+    resolver: str  # the resolver the client asks
     effect: Callable[[dict], bool]
     seen: str  # what the client sees, for the table
     params: dict = field(default_factory=dict)
@@ -96,6 +96,7 @@ class Case:
     dnssec: bool = False  # the prober asks with EDNS and AD: its lines say whether the answer validated
     before: str = ""  # unbound-control command run before the prober starts (not counted)
     setup: tuple = ()  # (kind, target, params): a fault in force before the sample's own (cleared after it)
+    client: str = CLIENT  # the node the prober runs in
 
 
 CASES = [
@@ -239,7 +240,7 @@ def _measure(ctx: FaultContext, case: Case, queries: list, params: dict, floor: 
         lines = prober.lines()
         return len(lines) >= STREAK and all(r["rcode"] is not None and not case.effect(r) for r in lines[-STREAK:])
 
-    with Prober(ctx.rt, ctx.description, CLIENT, case.resolver, queries, PROBE_RATE, TIMEOUT,
+    with Prober(ctx.rt, ctx.description, case.client, case.resolver, queries, PROBE_RATE, TIMEOUT,
                 dnssec=case.dnssec) as prober:
         try:
             wait_until(lambda: clean(prober), CLEAN_TIMEOUT, f"{case.resolver}: clean answers before {case.kind}")
@@ -274,6 +275,20 @@ def _measure(ctx: FaultContext, case: Case, queries: list, params: dict, floor: 
             **({"floor_ms": floor} if floor is not None else {})}
 
 
+def measure(ctx: FaultContext, cases: list[Case], runs: int, samples_per_run: int = 1,
+            part: str = "faults") -> dict[str, list[dict]]:
+    """`runs` rounds of every case, `samples_per_run` samples each; samples by kind."""
+    samples: dict[str, list[dict]] = {case.kind: [] for case in cases}
+    for i in range(runs):
+        for case in cases:  # kinds interleaved: a slow moment of the machine does not hit one kind only
+            for _ in range(samples_per_run):
+                got = sample(ctx, case)
+                samples[case.kind].append(got)
+                console.print(f"[{part}] run {i + 1}/{runs} {case.kind:<16} effect after {got['latency_ms']:7.1f} ms "
+                              f"(inject call {got['inject_ms']:.0f} ms)")
+    return samples
+
+
 def bench(rt, runs: int) -> list[dict]:
     return _bench(rt, runs, DEFAULT_TOPOLOGY, "faults", CASES)
 
@@ -285,27 +300,24 @@ def bench_dnssec(rt, runs: int) -> list[dict]:
 
 def _bench(rt, runs: int, topology: Path, label: str, cases: list[Case]) -> list[dict]:
     lab = f"{PREFIX}-{label}"
-    samples: dict[str, list[dict]] = {case.kind: [] for case in cases}
     try:
         description = lifecycle.up(topology, lab, rt=rt)
-        nshelper.ensure(rt, description).join()  # what a run does at its start, in the background
         ctx = FaultContext(rt, description, random.Random(1))
-        warm_up(ctx)  # so does this (a signed lab's DNSSEC faults' first parses)
-        for i in range(runs):
-            for case in cases:  # kinds interleaved: a slow moment of the machine does not hit one kind only
-                got = sample(ctx, case)
-                samples[case.kind].append(got)
-                console.print(f"[{label}] run {i + 1}/{runs} {case.kind:<16} effect after {got['latency_ms']:7.1f} ms "
-                              f"(inject call {got['inject_ms']:.0f} ms)")
+        warm(ctx)()  # what a run does at its start: the helpers, a signed lab's DNSSEC faults' first parses
+        samples = measure(ctx, cases, runs, part=label)
         clear_all(ctx)
     finally:
         lifecycle.down(lab, rt=rt)
+    return figures(cases, samples)
+
+
+def figures(cases: list[Case], samples: dict[str, list[dict]]) -> list[dict]:
     results = []
     for case in cases:
         got = samples[case.kind]
         inject_ms = statistics.median(s["inject_ms"] for s in got)
         results.append(figure(
-            f"fault {case.kind} on {case.target}: step start → effect at {CLIENT} ({case.seen})", "ms",
+            f"fault {case.kind} on {case.target}: step start → effect at {case.client} ({case.seen})", "ms",
             [s["latency_ms"] for s in got], [s["interval_ms"] for s in got], "probe interval (resolution floor)",
             note=f"inject call {inject_ms:.0f} ms", p99=True,
             observed_ms=[s["observed_ms"] for s in got], inject_ms=[s["inject_ms"] for s in got],

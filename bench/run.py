@@ -5,6 +5,7 @@ Each figure is the median of N runs with its min–max, next to its baseline and
 
     python bench/run.py [--runs 5] [--only up,image,scale,...] [--out bench/results.json]
     python bench/run.py --only cold --runs 3     # a fresh clone's make lab-up, cold and warm caches (opt-in)
+    python bench/run.py --only faults-hosts --runs 3   # the zone faults across scripts/swarm-sim's engines (opt-in)
     python bench/run.py --markdown bench/results.json     # the saved table, as Markdown
 """
 
@@ -29,7 +30,7 @@ from rich.table import Table
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench import cold, faults, multihost, probes, race, scale, wrapup
+from bench import cold, faults, hostfaults, multihost, probes, race, scale, wrapup
 from bench.figures import PREFIX, console, figure, skipped, timed
 from lab import composeproject, image, lifecycle, runtime
 
@@ -135,8 +136,9 @@ BENCHES = {
     "wrapup": wrapup.bench,  # no lab: judging and drawing made-up records of the soak's size and ten times it
     "cold": cold.bench,  # minutes a run: only when asked for (ONLY=cold)
     "multihost": multihost.bench,  # three engines on this machine (scripts/swarm-sim): minutes; only with ONLY=
+    "faults-hosts": hostfaults.bench,  # the zone faults on the same simulator: only with ONLY=
 }
-DEFAULT = [name for name in BENCHES if name not in ("cold", "multihost")]
+DEFAULT = [name for name in BENCHES if name not in ("cold", "multihost", "faults-hosts")]
 
 
 def number(value: float) -> str:
@@ -191,7 +193,8 @@ def main() -> int:
     parser.add_argument("--markdown", metavar="RESULTS", help="print the table of a saved results.json as Markdown")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", default=",".join(DEFAULT),
-                        help=f"comma-separated: {', '.join(BENCHES)} (default: all but cold and multihost)")
+                        help=f"comma-separated: {', '.join(BENCHES)} "
+                             f"(default: all but cold, multihost and faults-hosts)")
     parser.add_argument("--out", default=str(REPO / "bench" / "results.json"))
     args = parser.parse_args()
     if args.markdown:

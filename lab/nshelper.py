@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable
 from importlib import resources
 
 from lab import runtime
@@ -40,6 +41,7 @@ from lab.parallel import parallel
 from lab.runtime import Runtime
 
 KIND = "helper"  # its runtime.HELPER label
+HOST_KIND = "host-helper"  # the runtime.HELPER label of a helper kept in a host's own namespace (kept_request)
 FAULT = "dnslab.fault"  # the fault a one-off helper was started for; KEPT for the kept ones
 KEPT = "lab"
 TARGET_STARTED = "dnslab.target-started"  # the target's start time when the helper joined its namespace
@@ -254,9 +256,35 @@ def request(rt: Runtime, description: dict, node: str, steps: list[dict], inside
     privileges; it ends with the node's process and is opened again at the next request."""
     key = description["nodes"][node]["container"] if inside else name(description, node)
     where = f"{node}'s container" if inside else f"{node}'s namespace"
+    return _ask(key, where, lambda: _channel(rt, description, node, inside), steps)
+
+
+def kept_request(rt: Runtime, helper: str, where: str, start: Callable[[], None], steps: list[dict]) -> list[str]:
+    """Run the steps by the loop of a kept helper in no node's namespace (a host's own, lab.faults.zone), named
+    `helper`; `start` (re)starts it when it does not run. Its namespace outlives any node: a channel once open
+    is used without a look at the helper (one that went away fails the request, which opens it anew once)."""
+    def channel() -> Channel:
+        with _guard:
+            opening = _opening.setdefault(helper, threading.Lock())
+        with opening:
+            with _guard:
+                found = _channels.get(helper)
+            if found is not None:
+                return found
+            container = rt.container(helper)
+            if container is None or container.state != "running":
+                start()
+            opened = Channel(rt, helper, "")
+            with _guard:
+                _channels[helper] = opened
+            return opened
+    return _ask(helper, where, channel, steps)
+
+
+def _ask(key: str, where: str, channel: Callable[[], Channel], steps: list[dict]) -> list[str]:
     for attempt in (1, 2):  # a channel whose helper (or node) went away (removed, restarted) is opened again once
         try:
-            answer = _channel(rt, description, node, inside).request(steps)
+            answer = channel().request(steps)
             break
         except (StopIteration, OSError, ValueError) as exc:
             forget(key)

@@ -14,7 +14,7 @@ records what its undo needs in a plain-JSON record persisted in $DNSLAB_HOME/lab
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any, Mapping
 
 from lab import nshelper
@@ -22,10 +22,10 @@ from lab.errors import InputError, LabError
 from lab.faults import dnsanswer, dnssec, network, nftrules, process, sidecar, store, targets, zone, zonedata
 from lab.faults.base import GROUP_ROLES, FaultContext, FaultKind, Param
 from lab.faults.arguments import table_problems, with_defaults
-from lab.parallel import parallel
+from lab.parallel import in_background, parallel
 
 __all__ = ["FAULTS", "FaultContext", "FaultKind", "Param", "inject", "clear", "clear_all", "active",
-           "param_problems", "warm_up"]
+           "param_problems", "warm"]
 
 FAULTS: dict[str, FaultKind] = {**process.KINDS, **network.KINDS, **dnsanswer.KINDS, **zonedata.KINDS,
                                 **dnssec.KINDS, **zone.KINDS}
@@ -49,10 +49,23 @@ def param_problems(kind: str, target: str, params: Mapping[str, Any] | None,
     return fault.constraints(target, params, description)
 
 
-def warm_up(ctx: FaultContext) -> None:
-    """What a fault's first apply would pay for on its way, done ahead (a run does it at its first wait, in
-    the background): in a signed lab, the DNSSEC faults' parses of the published zones and the signer."""
-    dnssec.warm(ctx)
+def warm(ctx: FaultContext) -> Callable[[], None]:
+    """What a run does at its first wait, in the background (only a head start: a fault that comes first opens
+    what it needs): every helper the faults use in place, with this process's channels (the nodes' helpers,
+    lab.nshelper, and on a lab across engines each host's); beside them, what a signed lab's DNSSEC faults
+    parse and sign first. The returned function waits for all of it."""
+    parses = in_background(lambda: dnssec.warm(ctx), "faults-warm-dnssec")
+
+    def helpers() -> None:
+        nodes = nshelper.ensure(ctx.rt, ctx.description)
+        zone.ensure(ctx.rt, ctx.description)
+        nodes.join()
+    ready = in_background(helpers, "faults-warm-helpers")
+
+    def wait() -> None:
+        ready()
+        parses()
+    return wait
 
 
 def active(ctx: FaultContext) -> list[dict]:
@@ -151,14 +164,11 @@ def sweep(ctx: FaultContext, leave: Collection[str] = ()) -> dict[str, list[str]
                 removed.append(container.name)
         return removed
 
-    def sidecars_then_hosts() -> tuple[list[str], list[str]]:
-        # In turn: the hosts' sweep runs one-off helpers of its own, which the sidecar sweep would remove under it.
-        removed = sidecars()
-        return removed, zone.sweep(ctx)
-
-    # Namespaces, zone files and the sidecars with the hosts' tables are apart from each other: side by side.
-    swept, (removed, host_tables), zone_files = parallel(lambda part: part(), [
-        lambda: parallel(sweep_node, nodes), sidecars_then_hosts, lambda: zonedata.restore_static_files(ctx)])
+    # Namespaces, the hosts' tables (by their kept helpers, which the sidecar sweep leaves), sidecars and zone
+    # files are apart from each other: side by side.
+    swept, host_tables, removed, zone_files = parallel(lambda part: part(), [
+        lambda: parallel(sweep_node, nodes), lambda: zone.sweep(ctx), sidecars,
+        lambda: zonedata.restore_static_files(ctx)])
     found["nft_tables"] = [t for tables, _ in swept for t in tables]
     found["dnsdist_rules"] = [r for _, rules in swept for r in rules]
     return {**found, "sidecars": removed, "zone_files": zone_files, "host_tables": host_tables}

@@ -42,4 +42,5 @@ def sidecars(ctx: FaultContext) -> list[runtime.Container]:
 
 
 def kept(container: runtime.Container) -> bool:
-    return container.labels.get(SIDECAR) == nshelper.KIND and container.labels.get(FAULT) == nshelper.KEPT
+    return (container.labels.get(SIDECAR) in (nshelper.KIND, nshelper.HOST_KIND)
+            and container.labels.get(FAULT) == nshelper.KEPT)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab import faults, lifecycle, nshelper, records, report as lab_report, truthwatch
+from lab import faults, lifecycle, records, report as lab_report, truthwatch
 from lab.automation import Automation
 from lab.checks import judge
 from lab.errors import ExitCode, LabError
@@ -220,11 +220,11 @@ class Run:
 
     def _warm_up(self) -> None:
         """At the run's first wait (the race's: the setup's 6 s, after its pipeline reset), in the background:
-        every node's helper for the faults and the rollback's sweep in place with this process's channels
-        (started by the first run on a lab, kept until `down`), what a signed lab's DNSSEC faults parse and
-        sign first (faults.warm_up), and the report's imports, fonts and templates;
-        the lab's up check; in the setup, the probers, held until it ends (the race's first step after it
-        waits for them: a write of enactor-a's it missed while they started cost a whole apply cycle).
+        every node's helper (and, across engines, every host's) for the faults and the rollback's sweep in
+        place with this process's channels (started by the first run on a lab, kept until `down`), what a
+        signed lab's DNSSEC faults parse and sign first (faults.warm), and the report's imports, fonts and
+        templates; the lab's up check; in the setup, the probers, held until it ends (the race's first step
+        after it waits for them: a write of enactor-a's it missed while they started cost a whole apply cycle).
         Not sooner: 15 channels' and matplotlib's start-up would share the CPU with what the run waits for
         (the truth samplers' start, a setup action). A fault that comes before any wait opens its own
         channel; the rollback and the report import what is missing."""
@@ -233,8 +233,7 @@ class Run:
             self._check_lab()
             if self.phase == "setup":  # the probers' python starts now; they send once the setup is over
                 self._start_probers(hold=True)
-            nshelper.warm(self.rt, self.description)
-            in_background(lambda: faults.warm_up(self.fault_ctx), "faults-warm-up")  # only a head start
+            faults.warm(self.fault_ctx)
             lab_report.warm_up()
 
     def tick(self) -> None:

@@ -12,16 +12,16 @@ from __future__ import annotations
 import os
 
 from lab.runtime.base import (
-    AUTOMATION, HELPER, HOST, LAB, NETWORK, NODE, ROLE, SLOT, SOFTWARE, STATE_DIR, TARGET, TOPOLOGY, UP_STATES,
-    Container, ContainerSpec, ExecResult, ExecStream, File, LogStream, Network, Runtime, Volume, container_name,
-    network_name,
+    AUTOMATION, HELPER, HOST, LAB, NETWORK, NODE, ROLE, SLOT, SOFTWARE, STATE_DIR, STOP_FIRST, TARGET, TOPOLOGY,
+    UP_STATES, Container, ContainerSpec, ExecResult, ExecStream, File, LogStream, Network, Runtime, Volume,
+    container_name, network_name,
 )
 from lab.runtime.filepack import UNPACK, after_files
 
-__all__ = ["AUTOMATION", "HELPER", "HOST", "LAB", "NETWORK", "NODE", "ROLE", "SLOT", "SOFTWARE", "STATE_DIR", "TARGET",
-           "TOPOLOGY", "UP_STATES", "Container", "ContainerSpec", "ExecResult", "ExecStream", "File", "LogStream",
-           "Network", "Runtime", "Volume", "container_name", "network_name", "connect", "NODE_DIR", "SOURCE_DIR",
-           "ON_START", "UNPACK", "after_files", "engines", "child_environment", "copy_image"]
+__all__ = ["AUTOMATION", "HELPER", "HOST", "LAB", "NETWORK", "NODE", "ROLE", "SLOT", "SOFTWARE", "STATE_DIR",
+           "STOP_FIRST", "TARGET", "TOPOLOGY", "UP_STATES", "Container", "ContainerSpec", "ExecResult", "ExecStream",
+           "File", "LogStream", "Network", "Runtime", "Volume", "container_name", "network_name", "connect",
+           "NODE_DIR", "SOURCE_DIR", "ON_START", "UNPACK", "after_files", "engines", "child_environment", "copy_image"]
 
 # Where the lab's own files sit inside every container.
 NODE_DIR = "/lab/node"  # the node's rendered configs, zone files, keys (lab.state renders them)

@@ -33,6 +33,7 @@ TOPOLOGY = "dnslab.topology"
 HELPER = "dnslab.sidecar"  # helpers in a node's network namespace (lab.nshelper): "helper"
 TARGET = "dnslab.target"  # the node whose namespace a helper joins
 HOST = "dnslab.host"  # the engine a container was placed on (several engines)
+STOP_FIRST = "dnslab.stop-first"  # removed by a stop (SIGTERM) first: its end undoes something outside it
 
 # Container states, as engines report them.
 UP_STATES = ("running", "paused", "restarting")
@@ -268,6 +269,11 @@ class Runtime(Protocol):
     def run_host_helper(self, host: str, image: str, script: str, labels: Mapping[str, str],
                         env: Mapping[str, str] | None = None, timeout: float = 60) -> ExecResult:
         """Like run_helper, in the network namespace of the host's engine itself (zone-level faults)."""
+
+    def start_host_helper(self, name: str, host: str, image: str, command: list[str], labels: Mapping[str, str],
+                          env: Mapping[str, str] | None = None) -> None:
+        """A long-lived helper like start_helper's, with NET_ADMIN only, in the network namespace of the host's
+        engine itself (zone-level faults). Labelled STOP_FIRST, its removal stops it first (SIGTERM)."""
 
     # -- images ----------------------------------------------------------------------------------------------
     def image_id(self, name: str) -> str | None:

@@ -25,12 +25,13 @@ from lab.errors import DockerUnavailable, LabError
 from lab.parallel import parallel
 from lab.runtime import filepack
 from lab.runtime.base import (
-    HELPER, LAB, Container, ContainerSpec, ExecResult, File, Network, Volume, network_name,
+    HELPER, LAB, STOP_FIRST, Container, ContainerSpec, ExecResult, File, Network, Volume, network_name,
 )
 from lab.runtime.locks import MachineLock, machine_lock
 
 LOG_CONFIG = {"Type": "json-file", "Config": {"max-size": "10m", "max-file": "2"}}
 ENGINE_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException)
+STOP_TIMEOUT = 5  # seconds a STOP_FIRST helper has to undo its work before SIGKILL
 
 
 def _explain(exc: Exception) -> str:
@@ -272,12 +273,21 @@ class DockerRuntime:
                 return False
             raise LabError(f"cannot remove {name}: {_explain(exc)}") from None
 
-    def _remove_helper(self, name: str) -> bool:
+    def _remove_helper(self, name: str, stop_first: bool = False) -> bool:
         try:
+            if stop_first:  # its own end undoes what it did outside its container (start_host_helper)
+                self.api.stop(name, timeout=STOP_TIMEOUT)
             self.api.remove_container(name, force=True, v=True)
             return True
         except docker.errors.APIError:  # gone already, or going
             return False
+
+    def remove_listed(self, container: Container) -> bool:
+        """Remove a container as listed: a helper (no network endpoint of its own) without the lock around
+        leaving networks, stopped first when it is labelled STOP_FIRST."""
+        if HELPER in container.labels:
+            return self._remove_helper(container.name, bool(container.labels.get(STOP_FIRST)))
+        return self.remove(container.name)
 
     def detach(self, name: str, network: str) -> None:
         with self.leaving():
@@ -413,6 +423,18 @@ class DockerRuntime:
             raise LabError(f"cannot start a helper on host {host}: {_explain(exc)}") from None
         return self._run_once(created["Id"], f"host {host}", timeout)
 
+    def start_host_helper(self, name: str, host: str, image: str, command: list[str], labels: Mapping[str, str],
+                          env: Mapping[str, str] | None = None) -> None:
+        try:
+            self.api.create_container(
+                image, command, name=name, environment=dict(env or {}), labels={**labels, STOP_FIRST: "1"},
+                host_config=self.api.create_host_config(
+                    network_mode="host", cap_drop=["ALL"], cap_add=["NET_ADMIN"],
+                    log_config={"Type": "json-file", "Config": {"max-size": "1m"}}))
+            self.api.start(name)
+        except docker.errors.APIError as exc:
+            raise LabError(f"cannot start helper {name} on host {host}: {_explain(exc)}") from None
+
     def start_helper(self, name: str, target: str, image: str, command: list[str], labels: Mapping[str, str],
                      env: Mapping[str, str] | None = None, net_admin: bool = True) -> None:
         try:
@@ -488,7 +510,7 @@ class DockerRuntime:
         found = self.containers(lab)
         # Helpers first, side by side: they live in their targets' namespaces and have no network endpoint of
         # their own to take off, so they need not wait for the lock around leaving networks.
-        gone["containers"] += sum(parallel(self._remove_helper, [c.name for c in found if HELPER in c.labels]))
+        gone["containers"] += sum(parallel(self.remove_listed, [c for c in found if HELPER in c.labels]))
         for container in [c for c in found if HELPER not in c.labels]:
             gone["containers"] += self.remove(container.name)
         for net in self.networks(lab):

@@ -288,6 +288,12 @@ class SwarmRuntime:
                         env: Mapping[str, str] | None = None, timeout: float = 60) -> ExecResult:
         return self.engines[host].run_host_helper(host, image, script, {**labels, HOST: host}, env, timeout)
 
+    def start_host_helper(self, name: str, host: str, image: str, command: list[str], labels: Mapping[str, str],
+                          env: Mapping[str, str] | None = None) -> None:
+        self.engines[host].start_host_helper(name, host, image, command, {**labels, HOST: host}, env)
+        with self._guard:
+            self._where[name] = host
+
     # -- images ----------------------------------------------------------------------------------------------
 
     def image_id(self, name: str) -> str | None:
@@ -322,7 +328,7 @@ class SwarmRuntime:
         # Containers on every engine first (side by side across engines, one at a time on each), then the
         # overlays on the manager, then each engine's volumes.
         def containers(engine: DockerRuntime) -> int:
-            return sum(engine.remove(c.name) for c in engine.containers(lab))
+            return sum(engine.remove_listed(c) for c in engine.containers(lab))
 
         gone = {"containers": sum(parallel(containers, self.engines.values())), "networks": 0, "volumes": 0}
         for net in self.engines[self.manager].networks(lab):

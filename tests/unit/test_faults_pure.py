@@ -379,6 +379,38 @@ def test_host_partition_drops_the_overlays_udp_port_in_its_own_table():
     assert name.startswith("dnslab_zone_t1_az_") and name.isidentifier()
 
 
+def test_a_hosts_kept_helper_is_named_apart_from_every_node_and_node_helper():
+    from lab import nshelper
+    from lab.faults import zone
+    name = zone.helper_name("t", "az-a")
+    described = {"lab": "t", "nodes": {n: {"container": f"dnslab-t-{n}"} for n in ("host", "host-az-a", "az-a")}}
+    taken = {v["container"] for v in described["nodes"].values()}
+    taken |= {nshelper.name(described, n) for n in described["nodes"]}
+    assert name.startswith("dnslab-t-") and name not in taken
+    assert zone.lab_hosts(SPREAD) == ["az-a", "az-b"] and zone.lab_hosts(DESCRIPTION) == []
+
+
+def test_a_hosts_sweep_deletes_its_labs_partition_tables_only(tmp_path):
+    """The sweep script (run by a host's helper when swept or stopped) against a fake nft that lists tables of
+    lab t1, of labs t1-b and t1-host-partition-5, and a node's own."""
+    import subprocess
+
+    from lab.faults import zone
+    ours = [zone.table("t1", "host-partition-3"), zone.table("t1", "host-partition-12"), zone.table("t1", "host-loss-4")]
+    others = [zone.table("t1-b", "host-partition-3"), zone.table("t1-host-partition-5", "host-partition-1"),
+              zone.table("t1-b", "host-loss-4"), "dnslab_partition_1", zone.table("t1", "host-partition-") + "x"]
+    fake = tmp_path / "nft"
+    fake.write_text("#!/bin/sh\nif [ \"$1\" = list ]; then printf 'table inet %s\\n' " + " ".join(ours + others)
+                    + "; else echo \"$@\" >> " + str(tmp_path / "deleted") + "; fi\n")
+    fake.chmod(0o755)
+    done = subprocess.run(["sh", "-c", zone._sweep_script("t1")], capture_output=True, text=True,
+                          env={"PATH": f"{tmp_path}:/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [word for t in ours for word in ("inet", t)]
+    assert (tmp_path / "deleted").read_text().split("\n")[:-1] == [f"delete table inet {t}" for t in ours]
+    assert "TERM" in zone.HELPER_SCRIPT and "$DNSLAB_ON_STOP" in zone.HELPER_SCRIPT
+
+
 TEST_ZONE = """$ORIGIN test.
 @ 300 IN SOA tld.ns.test. hostmaster.test. 1 3600 600 86400 300
 @ 300 IN NS tld.ns.test.
