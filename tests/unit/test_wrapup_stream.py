@@ -77,9 +77,9 @@ def test_wrapping_up_a_run_ten_times_as_long_takes_no_more_memory(tmp_path: Path
     # (0.75 MB more): 40,000 must cost about what 4,000 did. The timelines' grid (lanes × columns × outcomes)
     # is bounded by the grid, not the run, but 4,000 probes leave most of 1,070 columns empty: with 100 the
     # grid fills sooner, and what grows with the run would show. The SVG's bars, the fault labels and the
-    # page's tables are made as they are written, no longer held (held, 40,000 took 1.15x the peak of 4,000
-    # and 0.1 MB). The allowance: the events of ten faults instead of one and what the report says of each
-    # (bench/wrapup.py measures the real grid at 38,600 and 386,000).
+    # page's tables are made as they are written, no longer held (held, 40,000 took 2.17 MB, 1.38x the
+    # 1.57 MB of 4,000; now 1.68 against 1.59, 1.06x). The allowance: the events of ten faults instead of
+    # one and what the report says of each (bench/wrapup.py measures the real grid at 38,600 and 386,000).
     from lab.report import marks
 
     monkeypatch.setattr(marks, "COLUMNS", 100)
@@ -124,7 +124,8 @@ def test_a_fault_window_more_costs_the_pictures_little_more(tmp_path: Path) -> N
 
     small = _drawing_peak(tmp_path / "small", 38_600)
     large = _drawing_peak(tmp_path / "large", 386_000)
-    windows = len(records.fault_windows(synthetic.events(386_000))) - len(records.fault_windows(synthetic.events(38_600)))
+    windows = len(records.fault_windows(synthetic.events(386_000))) - \
+        len(records.fault_windows(synthetic.events(38_600)))
     assert windows == 91
     assert sum(large) - sum(small) < 6_000 * windows, (small, large)
 
