@@ -237,8 +237,8 @@ def svg_pieces(probes: Iterable[Record] | Marks, events: list[Record], t0: float
     for resolver, by_lane in by_resolver.items():
         for lane, lane_probes in by_lane.items():
             row_y = lane_y[(resolver, lane)]
-            yield "".join(_bar_text(resolver, lane, row_y, bar, left_x, width)
-                          for bar, left_x, width in _drawn(bars(lane_probes, t0), x))
+            for bar, left_x, width in _drawn(bars(lane_probes, t0), x):  # a bar a piece: a lane's text would
+                yield _bar_text(resolver, lane, row_y, bar, left_x, width)  # be copied as the page escapes it
     for source, source_events in agents.items():
         row_y = lane_y[("agents", source)]
         for event in source_events:
