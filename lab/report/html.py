@@ -95,8 +95,10 @@ def _timeline(view: RunView) -> dict:
              for c in view.report["checks"] if not c["ok"] and isinstance((c.get("data") or {}).get("first"), dict)
              and isinstance(c["data"]["first"].get("t"), (int, float))]
     probes = view.probes if isinstance(view.probes, Marks) else Marks.of(view.probes, view.events)  # once
-    svg = timeline_svg.timeline_svg(probes, view.events, view.t0, view.report.get("duration_s"), marks)
-    return {"svg": Markup(svg), "legend": timeline_svg.legend(probes, view.events)}
+    # Drawn as the page is written, a piece at a time (timeline_svg.svg_pieces): never held whole.
+    svg = (Markup(piece) for piece in timeline_svg.svg_pieces(probes, view.events, view.t0,
+                                                               view.report.get("duration_s"), marks))
+    return {"svg": svg, "legend": timeline_svg.legend(probes, view.events)}
 
 
 def _resolvers(view: RunView) -> dict | None:
@@ -150,9 +152,10 @@ def _steps(view: RunView) -> dict | None:
 
 def _events(view: RunView) -> dict:
     counts = Counter((str(e.get("source")), str(e.get("event"))) for e in view.events)
-    rows = [{"t_s": view.since(e["t"]), "source": e.get("source"), "event": e.get("event"),
-             "fields": _fields(e)} for e in view.events[:EVENT_ROWS]]
-    return {"counts": sorted(counts.items()), "rows": rows, "total": len(view.events), "shown": len(rows),
+    rows = ({"t_s": view.since(e["t"]), "source": e.get("source"), "event": e.get("event"),
+             "fields": _fields(e)} for e in view.events[:EVENT_ROWS])  # made as the table is written
+    return {"counts": sorted(counts.items()), "rows": rows, "total": len(view.events),
+            "shown": min(len(view.events), EVENT_ROWS),
             "truncated_lines": view.report.get("truncated_lines") or 0}
 
 
@@ -201,18 +204,23 @@ def render_run(view: RunView, sections: list[Section] | None = None) -> str:
 
 
 def _run_page(view: RunView, sections: list[Section] | None = None) -> Iterator[str]:
-    """The page of one run, a piece at a time (write_run writes them as they come: a long run's page is a few
-    MB, and holding it whole as well as its sections would be that much more)."""
+    """The page of one run, a piece at a time (write_run writes them as they come): each section is rendered
+    as the page reaches it and let go, so a long run's page (a few MB: the timeline's bars, the events
+    table) is never held, whole or in parts."""
     shown = []
     for section in SECTIONS if sections is None else sections:
         context = section.context(view)
-        if context is not None:  # one expression: the rendered text is let go as soon as its Markup is made
-            shown.append({"id": section.id, "title": section.title,
-                          "body": Markup(_ENV.get_template(section.template).render(**context, fmt=_FORMATS))})
-        context = None  # the timeline's SVG: its section holds it now
+        if context is not None:
+            shown.append({"id": section.id, "title": section.title, "body": _pieces(section.template, context)})
     report = view.report
     title = f"{report['playbook']} (seed {report['seed']}): {report['verdict'].upper()}"
     return _ENV.get_template("page.html.j2").generate(title=title, sections=shown, verdict=report["verdict"])
+
+
+def _pieces(template: str, context: Mapping[str, Any]) -> Iterator[Markup]:
+    """The section's text as its template makes it (markup: the page does not escape it again)."""
+    for piece in _ENV.get_template(template).generate(**context, fmt=_FORMATS):
+        yield Markup(piece)
 
 
 def incident_of(document: Any) -> dict | None:

@@ -22,6 +22,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.text import Annotation
+from matplotlib.transforms import IdentityTransform
 
 import numpy as np
 
@@ -307,15 +309,37 @@ def _draw_faults(axes: Axes, windows: list[Record], t0: float, x_end: float) -> 
     for lines, style in ((starts, "--"), (ends, ":")):
         axes.add_collection(LineCollection(lines, colors=FAULT_COLOUR, linewidths=0.8, linestyles=style, zorder=1,
                                            transform=across), autolim=False)
+    labels = []
     for index, window in enumerate(windows):
         start = window["start"] - t0
         end = x_end if window["end"] is None else window["end"] - t0
         label = f"{window['kind']} → {window['target']}" + (" (never cleared)" if window["end"] is None else "")
         # Near the right edge a label would run off the figure: end it at the window's end instead.
         right_aligned = start > 0.7 * x_end
-        axes.annotate(label, xy=(end if right_aligned else start, 1.0), xycoords=("data", "axes fraction"),
-                      xytext=(-2 if right_aligned else 2, 4 + 13 * (index % LABEL_ROWS)), textcoords="offset points",
-                      ha="right" if right_aligned else "left", fontsize=8, color=FAULT_COLOUR, annotation_clip=False)
+        labels.append((label, end if right_aligned else start, -2 if right_aligned else 2,
+                       4 + 13 * (index % LABEL_ROWS), "right" if right_aligned else "left"))
+    axes.add_artist(_Labels(labels))
+
+
+class _Labels(Artist):
+    """The fault windows' labels, as Axes.annotate draws them but each made only while it is drawn: an
+    annotation costs ~6 KB as an artist, and a long run has a window every few minutes. `labels`: (text, x in
+    data, x and y offsets in points, alignment) in drawing order; the same zorder as annotate's."""
+
+    def __init__(self, labels: list[tuple[str, float, float, float, str]]):
+        super().__init__()
+        self.labels = labels
+        self.set_zorder(Annotation.zorder)
+
+    def draw(self, renderer) -> None:
+        for text, x, dx, dy, align in self.labels:
+            label = Annotation(text, (x, 1.0), xytext=(dx, dy), xycoords=("data", "axes fraction"),
+                               textcoords="offset points", ha=align, fontsize=8, color=FAULT_COLOUR,
+                               annotation_clip=False)
+            label.set_transform(IdentityTransform())  # what Axes.annotate and Axes._add_text give it
+            label.set_figure(self.get_figure(root=False))
+            label.axes = self.axes
+            label.draw(renderer)
 
 
 def _draw_legend(figure: Figure, probes: Marks, events: list[Record] = ()) -> None:

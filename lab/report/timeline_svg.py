@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
@@ -133,7 +133,7 @@ def _agent_lanes(events: list[Record]) -> dict[str, list[Record]]:
 
 
 CHECK_MARK_COLOUR = "#c62828"
-_BARS = "probe bars"  # where they go in the text
+_BARS = "content"  # where the root element's content goes in its text
 
 
 def timeline_svg(probes: Iterable[Record] | Marks, events: list[Record], t0: float | None = None,
@@ -141,6 +141,14 @@ def timeline_svg(probes: Iterable[Record] | Marks, events: list[Record], t0: flo
     """The SVG element (text) of a run's timeline; `probes` the records or their Marks, `t0` the run's start
     (Unix time), `end` its length (s), `marks` (seconds since the start, label) more moments to draw, e.g.
     where a check first failed."""
+    return "".join(svg_pieces(probes, events, t0, end, marks))
+
+
+def svg_pieces(probes: Iterable[Record] | Marks, events: list[Record], t0: float | None = None,
+               end: float | None = None, marks: Iterable[tuple[float, str]] = ()) -> Iterator[str]:
+    """timeline_svg's text a piece at a time, each element serialized as soon as it is made (report.html
+    writes them as they come): a long run's bars (at most one per lane, column and outcome), fault windows
+    and agent ticks are never all held, as elements (~2 KB each until serialized) or as text."""
     probes = probes if isinstance(probes, Marks) else Marks.of(probes, events)
     first, last = probes.first_t(), probes.last_t()
     t0 = records.run_start([] if first is None else [{"t": first}], events) if t0 is None else t0
@@ -173,9 +181,20 @@ def timeline_svg(probes: Iterable[Record] | Marks, events: list[Record], t0: flo
     bottom = y + 4
     height = bottom + AXIS_H
 
-    svg = ET.Element("svg", {"xmlns": "http://www.w3.org/2000/svg", "viewBox": f"0 0 {WIDTH} {height:.0f}",
-                             "width": "100%", "role": "img", "class": "timeline",
-                             "font-family": "system-ui, sans-serif", "font-size": str(FONT)})
+    root = ET.Element("svg", {"xmlns": "http://www.w3.org/2000/svg", "viewBox": f"0 0 {WIDTH} {height:.0f}",
+                              "width": "100%", "role": "img", "class": "timeline",
+                              "font-family": "system-ui, sans-serif", "font-size": str(FONT)})
+    root.append(ET.Comment(_BARS))
+    head, tail = ET.tostring(root, encoding="unicode").split(f"<!--{_BARS}-->", 1)
+    yield head
+    # The elements are made in `svg`, then serialized and let go (sent): the text is what the whole tree's was.
+    svg = ET.Element("svg")
+
+    def sent() -> str:
+        text = "".join(ET.tostring(element, encoding="unicode") for element in svg)
+        del svg[:]
+        return text
+
     ET.SubElement(svg, "title").text = "What every resolver answered, second by second"
     ET.SubElement(svg, "rect", x=f"{left:.1f}", y=f"{top:.1f}", width=f"{plot_w:.1f}",
                   height=f"{bottom - top:.1f}", fill="#fafafa")
@@ -185,6 +204,7 @@ def timeline_svg(probes: Iterable[Record] | Marks, events: list[Record], t0: flo
                               height=f"{bottom - top:.1f}", fill="#eeeeee")
         ET.SubElement(setup, "title").text = f"setup: 0–{first_probe:.1f} s, before the probes started"
     _axis(svg, left, plot_w, end, top, bottom, x)
+    yield sent()
     for index, window in enumerate(windows):
         start, stop = window["start"] - t0, (end if window["end"] is None else window["end"] - t0)
         shade = ET.SubElement(svg, "rect", {"x": f"{x(start):.1f}", "y": f"{top:.1f}",
@@ -198,10 +218,12 @@ def timeline_svg(probes: Iterable[Record] | Marks, events: list[Record], t0: flo
                                     "y2": f"{bottom:.1f}", "stroke": FAULT_COLOUR, "stroke-dasharray": "4 3"})
         _label(svg, x(start), index % label_rows, text + ("" if window["end"] is not None else " (never cleared)"),
                FAULT_COLOUR, x(start) > left + 0.7 * plot_w)
+        yield sent()
     for index, (at, colour, text) in enumerate(moments, start=len(windows)):
         ET.SubElement(svg, "line", {"x1": f"{x(at):.1f}", "x2": f"{x(at):.1f}", "y1": f"{top:.1f}",
                                     "y2": f"{bottom:.1f}", "stroke": colour, "stroke-dasharray": "6 2 1 2"})
         _label(svg, x(at), index % label_rows, f"{text} ({at:.1f} s)", colour, x(at) > left + 0.7 * plot_w)
+        yield sent()
     for band, row_y in heads:
         ET.SubElement(svg, "line", x1="2", x2=str(WIDTH - RIGHT), y1=f"{row_y:.1f}", y2=f"{row_y:.1f}",
                       stroke="#cccccc")
@@ -209,19 +231,14 @@ def timeline_svg(probes: Iterable[Record] | Marks, events: list[Record], t0: flo
     for (_, lane), row_y in lane_y.items():
         ET.SubElement(svg, "text", {"x": "14", "y": f"{row_y + 9.5:.1f}", "fill": "#444444",
                                     "font-size": "10"}).text = lane
+    yield sent()
     # The probes' bars as text, not elements: an element costs ~2 KB until serialized, and a long run with
     # problems spread over it has thousands of bars (at most one per lane, column and outcome).
-    probe_bars = []
     for resolver, by_lane in by_resolver.items():
         for lane, lane_probes in by_lane.items():
             row_y = lane_y[(resolver, lane)]
-            for bar, left_x, width in _drawn(bars(lane_probes, t0), x):
-                colour, label = OUTCOME_STYLE[bar.kind]
-                title = escape(f"{resolver} · {lane}: {label} ×{bar.count}, {bar.start:.1f}–{bar.end:.1f} s")
-                probe_bars.append(f'<rect x="{left_x:.2f}" y="{row_y + 1:.1f}" width="{width:.2f}" '
-                                  f'height="{LANE_H - 2}" fill="{colour}" class="probe {bar.kind}">'
-                                  f"<title>{title}</title></rect>")
-    svg.append(ET.Comment(_BARS))
+            for bar, left_x, width in _drawn(bars(lane_probes, t0), x):  # a bar a piece: a lane's text would
+                yield _bar_text(resolver, lane, row_y, bar, left_x, width)  # be copied as the page escapes it
     for source, source_events in agents.items():
         row_y = lane_y[("agents", source)]
         for event in source_events:
@@ -232,10 +249,15 @@ def timeline_svg(probes: Iterable[Record] | Marks, events: list[Record], t0: flo
                                                "fill": AGENT_EVENTS[event["event"]],
                                                "class": f"agent {event['event']}"})
             ET.SubElement(tick, "title").text = f"{source}: {_event_text(event)} at {at:.1f} s"
-    head, tail = ET.tostring(svg, encoding="unicode").split(f"<!--{_BARS}-->", 1)
-    probe_bars.insert(0, head)
-    probe_bars.append(tail)
-    return "".join(probe_bars)
+            yield sent()
+    yield tail
+
+
+def _bar_text(resolver: str, lane: str, row_y: float, bar: Bar, left_x: float, width: float) -> str:
+    colour, label = OUTCOME_STYLE[bar.kind]
+    title = escape(f"{resolver} · {lane}: {label} ×{bar.count}, {bar.start:.1f}–{bar.end:.1f} s")
+    return (f'<rect x="{left_x:.2f}" y="{row_y + 1:.1f}" width="{width:.2f}" height="{LANE_H - 2}" '
+            f'fill="{colour}" class="probe {bar.kind}"><title>{title}</title></rect>')
 
 
 def _axis(svg: ET.Element, left: float, plot_w: float, end: float, top: float, bottom: float, x) -> None:
