@@ -50,8 +50,8 @@ def main() -> None:
         next_tick += float(settings["interval"])
         # Behind schedule (the container was paused): start afresh instead of producing a burst.
         next_tick = max(next_tick, time.monotonic())
-        while time.monotonic() < next_tick:
-            time.sleep(min(0.05, next_tick - time.monotonic()))
+        while (left := next_tick - time.monotonic()) > 0:  # read once: a second read may already be past it
+            time.sleep(min(0.05, left))
             if not agent.settings()["running"]:
                 break
 
