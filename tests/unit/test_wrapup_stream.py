@@ -80,12 +80,14 @@ def test_wrapping_up_a_run_ten_times_as_long_takes_no_more_memory(tmp_path: Path
     # page's tables are made as they are written, no longer held (held, 40,000 took 2.17 MB, 1.38x the
     # 1.57 MB of 4,000; now 1.68 against 1.59, 1.06x). The allowance: the events of ten faults instead of
     # one and what the report says of each (bench/wrapup.py measures the real grid at 38,600 and 386,000).
+    # 4,000's peak is not steady within a whole suite (1.47-1.59 MB: what earlier tests left cached), so 1.2x
+    # and 100 KB: the code before still fails it (2.17 > 1.98), a full suite's 1.68 against 1.47 passes.
     from lab.report import marks
 
     monkeypatch.setattr(marks, "COLUMNS", 100)
     small = _wrap_up_peak(tmp_path / "small", 4_000)
     large = _wrap_up_peak(tmp_path / "large", 40_000)
-    assert large < 1.1 * small + 50_000, f"{small / 1e6:.2f} MB for 4,000 probes, {large / 1e6:.2f} MB for 40,000"
+    assert large < 1.2 * small + 100_000, f"{small / 1e6:.2f} MB for 4,000 probes, {large / 1e6:.2f} MB for 40,000"
 
 
 def _drawing_peak(run_dir: Path, count: int) -> tuple[int, int]:
